@@ -1,0 +1,125 @@
+#include "engine/bus.h"
+
+#include <cstring>
+#include <string>
+
+#include "engine/json.h"
+
+namespace tradpal {
+
+PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
+  if (!looks_like_object(spec.data) || !looks_like_object(spec.metadata)) return PublishStatus::invalid;
+  Claim claim;
+  const PublishStatus s = ring_.try_claim({.type = spec.type,
+                                           .source = spec.source,
+                                           .data_size = spec.data.size(),
+                                           .metadata_size = spec.metadata.size(),
+                                           .origin = spec.origin,
+                                           .correlation = spec.correlation,
+                                           .timestamp_ns = spec.timestamp_ns,
+                                           .event_id = spec.event_id},
+                                          claim);
+  if (s != PublishStatus::ok) return s;
+  std::memcpy(claim.data(), spec.data.data(), spec.data.size());
+  std::memcpy(claim.metadata(), spec.metadata.data(), spec.metadata.size());
+  if (out != nullptr) {
+    out->sequence = claim.sequence();
+    out->event_id = claim.event_id();
+  }
+  count_published(spec.type);
+  claim.commit();
+  return PublishStatus::ok;
+}
+
+PublishStatus Bus::try_claim(const ClaimRequest& request, Claim& out) noexcept {
+  const PublishStatus s = ring_.try_claim(request, out);
+  if (s == PublishStatus::ok) count_published(request.type);
+  return s;
+}
+
+PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_view data_json,
+                                           std::string_view source, Published* out) noexcept {
+  if (!looks_like_object(data_json)) return PublishStatus::invalid;
+  // {"symbol": <symbol>, <members of data>} written straight into the frame.
+  // A "symbol" key inside data comes later and wins, as in Python's
+  // {"symbol": symbol, **data}.
+  std::string_view inner = trim_json(data_json);
+  inner = trim_json(inner.substr(1, inner.size() - 2));
+  constexpr std::string_view kPrefix = "{\"symbol\": ";
+  const std::size_t size = kPrefix.size() + quoted_size(symbol) + (inner.empty() ? 0 : 2 + inner.size()) + 1;
+  Claim claim;
+  const PublishStatus s = ring_.try_claim(
+      {.type = EventType::market_data_update, .source = source, .data_size = size, .metadata_size = 2}, claim);
+  if (s != PublishStatus::ok) return s;
+  char* p = claim.data();
+  std::memcpy(p, kPrefix.data(), kPrefix.size());
+  p = write_quoted(symbol, p + kPrefix.size());
+  if (!inner.empty()) {
+    *p++ = ',';
+    *p++ = ' ';
+    std::memcpy(p, inner.data(), inner.size());
+    p += inner.size();
+  }
+  *p = '}';
+  std::memcpy(claim.metadata(), "{}", 2);
+  if (out != nullptr) {
+    out->sequence = claim.sequence();
+    out->event_id = claim.event_id();
+  }
+  count_published(EventType::market_data_update);
+  claim.commit();
+  return PublishStatus::ok;
+}
+
+Subscription Bus::subscribe(const SubscribeOptions& options) {
+  std::string error;
+  const auto slot = ring_.attach(options.mode, options.types, options.start, &error);
+  if (!slot) throw std::runtime_error("cannot subscribe: " + error);
+  return Subscription(this, &ring_, *slot);
+}
+
+std::uint64_t Bus::published_total() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& c : published_) n += c.value.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::uint64_t Bus::dropped(EventType t) const noexcept {
+  std::uint64_t n = retired_dropped_[to_index(t)].value.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < ring_.max_subscribers(); ++i) {
+    if (!ring_.attached(i)) continue;  // a closed subscriber's losses are in retired_dropped_
+    n += ring_.counters(i).lost[to_index(t)].load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+std::uint64_t Bus::dropped_total() const noexcept {
+  std::uint64_t n = 0;
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) n += dropped(static_cast<EventType>(t));
+  return n;
+}
+
+void Bus::retire(const SubscriberCounters& c) noexcept {
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) {
+    retired_dropped_[t].value.fetch_add(c.lost[t].load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t Subscription::consumed_total() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& c : ring_->counters(slot_).consumed) n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
+void Subscription::close() noexcept {
+  if (ring_ == nullptr) return;
+  ring_->detach(slot_);
+  if (bus_ != nullptr) {
+    // The slot's counters stay readable until the slot is reused; move the
+    // losses into the bus totals and clear them so they are counted once.
+    bus_->retire(ring_->counters(slot_));
+  }
+  ring_ = nullptr;
+}
+
+}  // namespace tradpal

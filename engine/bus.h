@@ -1,0 +1,150 @@
+// engine/bus.h
+//
+// Bus: the engine's front door. A Ring plus the publishing API (raw, claim /
+// commit, and the TradPal convenience publishers with the defaults of the
+// wire contract), subscriptions, and per-type counters. Any thread may
+// publish; try_* calls never block, allocate or throw. publish() and the
+// convenience publishers wait with a wait strategy while back-pressured.
+//
+//   tradpal::Bus bus;
+//   auto sub = bus.subscribe({.types = {tradpal::EventType::trading_signal}});
+//   bus.publish_trading_signal(R"({"symbol": "BTC/USDT", "action": "BUY"})");
+//   sub.poll([](const tradpal::EventView& e, bool) { use(e.data()); });
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string_view>
+
+#include "engine/event_type.h"
+#include "engine/publish_status.h"
+#include "engine/ring.h"
+#include "engine/subscription.h"
+#include "engine/wait_strategy.h"
+
+namespace tradpal {
+
+struct BusOptions {
+  RingOptions ring;
+};
+
+// One event to publish. data and metadata are JSON objects as text.
+struct EventSpec {
+  EventType type = EventType::system_health;
+  std::string_view source = "api";
+  std::string_view data = "{}";
+  std::string_view metadata = "{}";
+  EventOrigin origin = EventOrigin::local;
+  std::uint64_t correlation = 0;   // handed back by the persister with the message id
+  TimestampNs timestamp_ns = 0;    // 0: now
+  Uuid event_id{};                 // nil: a fresh v4 id
+};
+
+// Filled by a successful publish.
+struct Published {
+  Sequence sequence = 0;
+  Uuid event_id{};
+};
+
+// The wait strategy that does not wait: publish<NoWait> behaves as try_publish.
+struct NoWait {};
+
+class Bus {
+ public:
+  explicit Bus(const BusOptions& options = {}) : ring_(options.ring) {}
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+
+  // ---- publishing ---------------------------------------------------------
+
+  PublishStatus try_publish(const EventSpec& spec, Published* out = nullptr) noexcept;
+
+  template <typename Wait = Backoff>
+  PublishStatus publish(const EventSpec& spec, Published* out = nullptr) noexcept {
+    if constexpr (std::is_same_v<Wait, NoWait>) {
+      return try_publish(spec, out);
+    } else {
+      Wait wait;
+      for (;;) {
+        const PublishStatus s = try_publish(spec, out);
+        if (s != PublishStatus::back_pressured) return s;
+        wait.idle(ring_);
+      }
+    }
+  }
+
+  // Zero-copy form: claim, write data and metadata in place, commit.
+  // Counts the event as published when claimed successfully.
+  PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;
+
+  // The TradPal convenience publishers (CONTRACT.md §1), waiting while
+  // back-pressured. publish_market_data's data is {"symbol": symbol, **data}.
+  template <typename Wait = Backoff>
+  PublishStatus publish_market_data(std::string_view symbol, std::string_view data_json,
+                                    std::string_view source = "data_service", Published* out = nullptr) noexcept {
+    Wait wait;
+    for (;;) {
+      const PublishStatus s = try_publish_market_data(symbol, data_json, source, out);
+      if constexpr (std::is_same_v<Wait, NoWait>) return s;
+      if (s != PublishStatus::back_pressured) return s;
+      if constexpr (!std::is_same_v<Wait, NoWait>) wait.idle(ring_);
+    }
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_trading_signal(std::string_view signal_json, std::string_view source = "trading_bot",
+                                       Published* out = nullptr) noexcept {
+    return publish<Wait>({.type = EventType::trading_signal, .source = source, .data = signal_json}, out);
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_portfolio_update(std::string_view updates_json, std::string_view source = "risk_service",
+                                         Published* out = nullptr) noexcept {
+    return publish<Wait>({.type = EventType::portfolio_update, .source = source, .data = updates_json}, out);
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_event(EventType type, std::string_view source, std::string_view data_json = "{}",
+                              std::string_view metadata_json = "{}", Published* out = nullptr) noexcept {
+    return publish<Wait>({.type = type, .source = source, .data = data_json, .metadata = metadata_json}, out);
+  }
+
+  PublishStatus try_publish_market_data(std::string_view symbol, std::string_view data_json,
+                                        std::string_view source = "data_service", Published* out = nullptr) noexcept;
+
+  // ---- subscribing -------------------------------------------------------
+
+  // Throws std::runtime_error when no slot is free or `start` is not in the ring.
+  [[nodiscard]] Subscription subscribe(const SubscribeOptions& options = {});
+
+  // ---- lifecycle and counters -----------------------------------------------
+
+  void close() noexcept { ring_.close(); }
+  [[nodiscard]] bool closed() const noexcept { return ring_.closed(); }
+  [[nodiscard]] Ring& ring() noexcept { return ring_; }
+  [[nodiscard]] const Ring& ring() const noexcept { return ring_; }
+
+  [[nodiscard]] std::uint64_t published(EventType t) const noexcept {
+    return published_[to_index(t)].value.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t published_total() const noexcept;
+  // Events lossy subscribers skipped, including those already closed.
+  [[nodiscard]] std::uint64_t dropped(EventType t) const noexcept;
+  [[nodiscard]] std::uint64_t dropped_total() const noexcept;
+
+ private:
+  friend class Subscription;
+  void count_published(EventType t) noexcept {
+    published_[to_index(t)].value.fetch_add(1, std::memory_order_relaxed);
+  }
+  void retire(const SubscriberCounters& c) noexcept;
+
+  struct alignas(64) Counter {
+    std::atomic<std::uint64_t> value{0};
+  };
+
+  Ring ring_;
+  std::array<Counter, kEventTypeCount> published_{};
+  std::array<Counter, kEventTypeCount> retired_dropped_{};
+};
+
+}  // namespace tradpal

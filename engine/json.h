@@ -1,0 +1,62 @@
+// engine/json.h
+//
+// JSON helpers around simdjson On-Demand: parse an event's data or metadata in
+// place (no copy: the ring's frames carry the padding simdjson needs), check
+// that a text is a JSON object, and escape strings the way Python's
+// json.dumps does (non-ASCII as \uXXXX). Any thread; a parser is one thread's.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "engine/detail/frame.h"
+#include "engine/event_view.h"
+
+namespace tradpal {
+
+static_assert(detail::kJsonPadding >= simdjson::SIMDJSON_PADDING, "frames must carry simdjson's padding");
+
+// Parses the event's data object in place. The document borrows the ring's
+// bytes: use it only inside the handler that received `view`.
+[[nodiscard]] inline simdjson::simdjson_result<simdjson::ondemand::document> parse_data(
+    simdjson::ondemand::parser& parser, const EventView& view) noexcept {
+  return parser.iterate(view.data().data(), view.data().size(), view.data_capacity());
+}
+
+[[nodiscard]] inline simdjson::simdjson_result<simdjson::ondemand::document> parse_metadata(
+    simdjson::ondemand::parser& parser, const EventView& view) noexcept {
+  return parser.iterate(view.metadata().data(), view.metadata().size(), view.metadata_capacity());
+}
+
+// True when the whole document has been read: no trailing content follows
+// the root value. (simdjson 3.0 has no document::at_end().)
+[[nodiscard]] inline bool fully_consumed(simdjson::ondemand::document& doc) noexcept {
+  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
+// The text without leading and trailing JSON white space.
+[[nodiscard]] std::string_view trim_json(std::string_view text) noexcept;
+
+// Cheap shape check used on the publish path: `{` ... `}` after trimming.
+// Full validation belongs where untrusted input enters (HTTP, Redis).
+[[nodiscard]] inline bool looks_like_object(std::string_view text) noexcept {
+  const std::string_view t = trim_json(text);
+  return t.size() >= 2 && t.front() == '{' && t.back() == '}';
+}
+
+// True when `text` is exactly one valid JSON object (every value read).
+[[nodiscard]] bool is_json_object(std::string_view text);
+// Reads every value below `value`; false at the first invalid one.
+[[nodiscard]] bool is_valid_json_value(simdjson::ondemand::value value, int depth = 0) noexcept;
+
+// Size of `text` as a quoted JSON string in json.dumps' default style
+// (ensure_ascii): quotes included.
+[[nodiscard]] std::size_t quoted_size(std::string_view text) noexcept;
+// Writes the quoted form (exactly quoted_size(text) bytes); returns the end.
+char* write_quoted(std::string_view text, char* out) noexcept;
+void append_quoted(std::string& out, std::string_view text);
+
+}  // namespace tradpal

@@ -1,0 +1,322 @@
+#include "engine/ring.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "engine/wait_strategy.h"
+
+namespace tradpal {
+
+using detail::FrameHeader;
+using detail::FrameKind;
+
+// ---- Claim ------------------------------------------------------------------
+
+Claim& Claim::operator=(Claim&& other) noexcept {
+  if (this != &other) {
+    abort();
+    ring_ = other.ring_;
+    frame_ = other.frame_;
+    sequence_ = other.sequence_;
+    descriptor_ = other.descriptor_;
+    other.frame_ = nullptr;
+  }
+  return *this;
+}
+
+Uuid Claim::event_id() const noexcept {
+  Uuid u;
+  std::memcpy(u.bytes.data(), frame_->event_id, 16);
+  return u;
+}
+
+void Claim::abort() noexcept {
+  if (frame_ == nullptr) return;
+  const std::uint32_t length = detail::descriptor_length(descriptor_);
+  frame_->descriptor.store(
+      detail::make_descriptor(length, FrameKind::padding, EventType::system_health, EventOrigin::local),
+      std::memory_order_relaxed);
+  frame_->commit.store(sequence_, std::memory_order_release);
+  frame_ = nullptr;
+  ring_->notify_commit();
+}
+
+// ---- construction -------------------------------------------------------------
+
+Ring::Ring(const RingOptions& options) {
+  const std::size_t cap = options.capacity;
+  if (cap < 4096 || (cap & (cap - 1)) != 0) {
+    throw std::invalid_argument("ring capacity must be a power of two of at least 4096 bytes");
+  }
+  max_frame_ = detail::frame_length(0, 0, options.max_event_size);
+  if (options.max_event_size == 0 || max_frame_ * 4 > cap || options.max_event_size > UINT32_MAX / 2) {
+    throw std::invalid_argument("max_event_size must be positive and its frames must fit four times in the ring");
+  }
+  if (options.max_subscribers == 0 || options.max_subscribers > 4096) {
+    throw std::invalid_argument("max_subscribers must be between 1 and 4096");
+  }
+  capacity_ = cap;
+  mask_ = cap - 1;
+  max_event_size_ = options.max_event_size;
+  slot_count_ = static_cast<std::uint32_t>(options.max_subscribers);
+  memory_ = static_cast<char*>(std::aligned_alloc(4096, cap));
+  if (memory_ == nullptr) throw std::bad_alloc();
+  // 0xff in every commit word: no sequence ever equals it, so no frame reads
+  // as committed before a producer wrote it. The memset also faults every
+  // page in now rather than on the first lap.
+  std::memset(memory_, 0xff, cap);
+  slots_ = std::make_unique<Slot[]>(slot_count_);
+  counters_ = std::make_unique<SubscriberCounters[]>(slot_count_);
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    for (auto& c : counters_[i].consumed) c.store(0, std::memory_order_relaxed);
+    for (auto& c : counters_[i].lost) c.store(0, std::memory_order_relaxed);
+    counters_[i].lost_total.store(0, std::memory_order_relaxed);
+  }
+}
+
+Ring::~Ring() { std::free(memory_); }
+
+// ---- claiming -------------------------------------------------------------------
+
+PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept {
+  out.abort();
+  if (request.source.size() > UINT16_MAX) return PublishStatus::invalid;
+  const std::size_t body = request.source.size() + request.data_size + request.metadata_size;
+  if (body > max_event_size_ || request.data_size > max_event_size_ || request.metadata_size > max_event_size_) {
+    return PublishStatus::too_large;
+  }
+  if (closed_.load(std::memory_order_relaxed)) return PublishStatus::closed;
+  const std::uint64_t size = detail::frame_length(request.source.size(), request.data_size, request.metadata_size);
+
+  Sequence t = tail_.load(std::memory_order_seq_cst);
+  Sequence start = 0;
+  std::uint64_t pad = 0;
+  for (;;) {
+    const std::uint64_t index = t & mask_;
+    pad = index + size > capacity_ ? capacity_ - index : 0;
+    const Sequence end = t + pad + size;
+    // Memory [t, end) last held the frames at sequences [t - cap, end - cap):
+    // every subscriber must be at or past end - cap before we write.
+    const Sequence wrap_point = end > capacity_ ? end - capacity_ : 0;
+    // The load order t -> version -> floor -> CAS is what attach() relies on.
+    const std::uint64_t version = registry_version_.load(std::memory_order_seq_cst);
+    const std::uint64_t floor = floor_.load(std::memory_order_seq_cst);
+    const bool floor_valid = (floor & kFlagMask) == (version & kFlagMask);
+    if (floor_valid && wrap_point <= (floor & kPositionMask)) {
+      if (tail_.compare_exchange_weak(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
+        start = t;
+        break;
+      }
+      continue;
+    }
+    // Slow path: look at every subscriber before claiming.
+    for (std::uint32_t i = 0; i < slot_count_; ++i) {
+      const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
+      if ((s & kActive) == 0) continue;
+      if ((s & kPositionMask) < wrap_point && (s & (kGating | kBusy)) != 0) return PublishStatus::back_pressured;
+    }
+    if (!tail_.compare_exchange_strong(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) continue;
+    start = t;
+    make_room(wrap_point);
+    refresh_floor(floor, version, end);
+    break;
+  }
+
+  if (pad != 0) {
+    FrameHeader* p = frame_at(start);
+    p->descriptor.store(detail::make_descriptor(static_cast<std::uint32_t>(pad), FrameKind::padding,
+                                                EventType::system_health, EventOrigin::local),
+                        std::memory_order_relaxed);
+    p->commit.store(start, std::memory_order_release);
+    start += pad;
+  }
+
+  FrameHeader* f = frame_at(start);
+  f->timestamp_ns = request.timestamp_ns != 0 ? request.timestamp_ns : now_ns();
+  const Uuid id = request.event_id == Uuid{} ? Uuid::generate_v4() : request.event_id;
+  std::memcpy(f->event_id, id.bytes.data(), 16);
+  f->correlation = request.correlation;
+  f->source_size = static_cast<std::uint16_t>(request.source.size());
+  f->data_size = static_cast<std::uint32_t>(request.data_size);
+  f->metadata_size = static_cast<std::uint32_t>(request.metadata_size);
+  f->reserved16 = 0;
+  f->reserved32 = 0;
+  if (!request.source.empty()) std::memcpy(f->body(), request.source.data(), request.source.size());
+  out.ring_ = this;
+  out.frame_ = f;
+  out.sequence_ = start;
+  out.descriptor_ =
+      detail::make_descriptor(static_cast<std::uint32_t>(size), FrameKind::event, request.type, request.origin);
+  return PublishStatus::ok;
+}
+
+void Ring::make_room(Sequence wrap_point) noexcept {
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    for (;;) {
+      const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
+      if ((s & kActive) == 0 || (s & kPositionMask) >= wrap_point) break;
+      // A subscriber that attached or pinned itself after our scan: it
+      // leaves within nanoseconds (attach) or one handler batch (poll).
+      if ((s & (kGating | kBusy)) != 0 || !evict(i, s, wrap_point)) detail::cpu_relax();
+    }
+  }
+}
+
+bool Ring::evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) noexcept {
+  std::uint32_t lost[kEventTypeCount] = {};
+  Sequence p = state & kPositionMask;
+  while (p < wrap_point) {
+    // These frames are a lap old and committed; no producer but us may
+    // rewrite them before the CAS below moves the reader past them. If the
+    // reader moved meanwhile the CAS fails and the counts are discarded.
+    const FrameHeader* f = frame_at(p);
+    if (f->commit.load(std::memory_order_acquire) != p) return false;
+    const std::uint64_t d = f->descriptor.load(std::memory_order_relaxed);
+    const std::uint32_t length = detail::descriptor_length(d);
+    if (length == 0 || length % detail::kFrameAlignment != 0) return false;
+    if (detail::descriptor_kind(d) == FrameKind::event) ++lost[to_index(detail::descriptor_type(d))];
+    p += length;
+  }
+  std::uint64_t expected = state;
+  if (!slots_[slot].state.compare_exchange_strong(expected, p | (state & kFlagMask), std::memory_order_seq_cst,
+                                                  std::memory_order_seq_cst)) {
+    return false;
+  }
+  SubscriberCounters& c = counters_[slot];
+  std::uint64_t total = 0;
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) {
+    if (lost[t] != 0) {
+      c.lost[t].fetch_add(lost[t], std::memory_order_relaxed);
+      total += lost[t];
+    }
+  }
+  c.lost_total.fetch_add(total, std::memory_order_release);
+  return true;
+}
+
+void Ring::refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept {
+  Sequence lowest = cap;
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
+    if ((s & kActive) != 0) lowest = std::min(lowest, s & kPositionMask);
+  }
+  // Tagged with the registry version read before the scan: if a subscriber
+  // attached since, the tag is stale and the fast path ignores this floor.
+  // The CAS keeps a newer producer's floor from being replaced by ours.
+  std::uint64_t expected = floor_word;
+  floor_.compare_exchange_strong(expected, lowest | (version & kFlagMask), std::memory_order_seq_cst,
+                                 std::memory_order_relaxed);
+}
+
+// ---- subscribers --------------------------------------------------------------
+
+std::optional<std::uint32_t> Ring::attach(BackPressure mode, EventTypeSet filter, std::optional<Sequence> start,
+                                          std::string* error) noexcept {
+  auto fail = [&](const char* why) -> std::optional<std::uint32_t> {
+    if (error != nullptr) {
+      try {
+        *error = why;
+      } catch (...) {
+      }
+    }
+    return std::nullopt;
+  };
+  if (start && (*start & kFlagMask) != 0) return fail("sequence is not the start of an event");
+  std::uint32_t slot = slot_count_;
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    std::uint64_t expected = 0;
+    if (slots_[i].state.compare_exchange_strong(expected, kReserved, std::memory_order_acq_rel)) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot == slot_count_) return fail("no free subscriber slot (max_subscribers reached)");
+  Slot& s = slots_[slot];
+  s.filter.store(filter.bits(), std::memory_order_relaxed);
+  for (auto& c : counters_[slot].consumed) c.store(0, std::memory_order_relaxed);
+  for (auto& c : counters_[slot].lost) c.store(0, std::memory_order_relaxed);
+  counters_[slot].lost_total.store(0, std::memory_order_relaxed);
+
+  const std::uint64_t flags = kActive | (mode == BackPressure::block ? kGating : 0);
+  const Sequence pinned = start ? *start : tail_.load(std::memory_order_seq_cst);
+  // 1. Pin: from here on every producer that scans sees us and will not
+  //    overwrite past `pinned`.
+  s.state.store(pinned | flags | kBusy, std::memory_order_seq_cst);
+  // 2. Invalidate every cached floor computed before the pin.
+  registry_version_.fetch_add(1, std::memory_order_seq_cst);
+  // 3. A producer that skipped the scan with an old floor loaded the tail
+  //    before step 2, so its claim ends at most one maximum frame (plus its
+  //    padding) past the tail we read now.
+  const Sequence tail = tail_.load(std::memory_order_seq_cst);
+  Sequence position = tail;
+  if (start) {
+    position = *start;
+    const char* why = nullptr;
+    if (position > tail) {
+      why = "sequence is past the newest event";
+    } else if (position + capacity_ < tail + 2 * max_frame_) {
+      why = "sequence is no longer in the ring";
+    } else if (position < tail && frame_at(position)->commit.load(std::memory_order_acquire) != position) {
+      why = "sequence is not the start of a committed event";
+    }
+    if (why != nullptr) {
+      s.state.store(0, std::memory_order_release);
+      return fail(why);
+    }
+  }
+  s.state.store(position | flags, std::memory_order_seq_cst);
+  return slot;
+}
+
+void Ring::detach(std::uint32_t slot) noexcept {
+  if (slot < slot_count_) slots_[slot].state.store(0, std::memory_order_release);
+}
+
+std::size_t Ring::fill_bytes() const noexcept {
+  const Sequence t = tail_.load(std::memory_order_acquire);
+  Sequence lowest = t;
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    const std::uint64_t s = slots_[i].state.load(std::memory_order_acquire);
+    if ((s & kActive) != 0 && (s & kGating) != 0) lowest = std::min(lowest, s & kPositionMask);
+  }
+  return static_cast<std::size_t>(t - lowest);
+}
+
+std::size_t Ring::active_subscribers() const noexcept {
+  std::size_t n = 0;
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    if ((slots_[i].state.load(std::memory_order_acquire) & kActive) != 0) ++n;
+  }
+  return n;
+}
+
+// ---- Block wait strategy ------------------------------------------------------
+
+void Ring::wake_all() const noexcept {
+  wake_.epoch.fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&wake_.epoch), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+          0);
+}
+
+namespace detail {
+void block_until_commit(const Ring& ring, std::chrono::microseconds timeout) noexcept {
+  ring.add_sleeper(1);
+  const std::uint32_t epoch = ring.wake_word().load(std::memory_order_acquire);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000);
+  ts.tv_nsec = static_cast<long>((timeout.count() % 1'000'000) * 1000);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&ring.wake_word()), FUTEX_WAIT_PRIVATE, epoch, &ts, nullptr,
+          0);
+  ring.add_sleeper(-1);
+}
+}  // namespace detail
+
+}  // namespace tradpal

@@ -1,0 +1,322 @@
+// engine/ring.h
+//
+// Ring: the bus's memory. A power-of-two byte log, preallocated once, into
+// which any number of producer threads write variable-size event frames
+// (engine/detail/frame.h) and from which every subscriber reads every frame in
+// place. Producers never lock and never allocate; try_claim never blocks.
+//
+//   sequence (absolute bytes) ──►
+//   ... | frame s | frame s+len | pad | frame | ... | frame (claimed, not committed) |
+//        ▲ slowest gating subscriber    ▲ lossy subscriber        tail_ ▲
+//   index = sequence & (capacity - 1); a frame never straddles the end of the
+//   memory: a producer whose frame does not fit pads to the end and starts at 0.
+//
+// Claiming: a producer reads tail_, computes the wrap point (the oldest
+// sequence its frame will overwrite, one lap back) and moves tail_ with a CAS.
+// Before it may overwrite, every subscriber must be past the wrap point:
+//   * gating ("block") subscribers: the claim fails with back_pressured;
+//   * lossy subscribers that are idle: the producer evicts them, moving their
+//     position to the first frame at or past the wrap point and counting the
+//     frames they lost (per type);
+//   * lossy subscribers inside their handler hold a pin on the frames they are
+//     reading: the claim fails with back_pressured, exactly like gating.
+// The fast path skips the subscriber scan: floor_ caches the minimum position
+// of all subscribers, tagged with the registry version it was computed under,
+// so a subscriber that attaches later invalidates it (see attach()).
+//
+// Memory orders: a producer writes the frame and then stores commit = sequence
+// with release; a reader's acquire load of commit pairs with it. A subscriber
+// publishes its position with release after its handler ran; producers load
+// it with acquire (seq_cst in the scan) before overwriting that memory.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/detail/frame.h"
+#include "engine/event_type.h"
+#include "engine/event_view.h"
+#include "engine/publish_status.h"
+#include "engine/timestamp.h"
+#include "engine/uuid.h"
+
+namespace tradpal {
+
+struct RingOptions {
+  std::size_t capacity = std::size_t{16} << 20;    // bytes, a power of two
+  std::size_t max_event_size = std::size_t{64} << 10;  // source + data + metadata
+  std::size_t max_subscribers = 64;
+};
+
+// How a subscriber reacts when publishers are faster than it.
+enum class BackPressure : std::uint8_t {
+  block,  // gating: publishers never overrun it; nothing is lost (default)
+  lossy,  // not gating: overrun frames are skipped and counted
+};
+
+class Ring;
+
+// Claim: space in the ring owned by one producer between try_claim and
+// commit. Write the payload in place, then commit:
+//
+//   Claim c;
+//   if (ring.try_claim({.type = EventType::trading_signal, .source = "bot",
+//                       .data_size = n, .metadata_size = 2}, c) == PublishStatus::ok) {
+//     std::memcpy(c.data(), json, n);
+//     std::memcpy(c.metadata(), "{}", 2);
+//     c.commit();
+//   }
+//
+// A Claim destroyed without commit() turns its space into padding that every
+// subscriber skips, so an exception between claim and commit loses nothing
+// but that space. Not copyable; movable.
+class Claim {
+ public:
+  Claim() noexcept = default;
+  Claim(const Claim&) = delete;
+  Claim& operator=(const Claim&) = delete;
+  Claim(Claim&& other) noexcept { *this = std::move(other); }
+  Claim& operator=(Claim&& other) noexcept;
+  ~Claim() { abort(); }
+
+  [[nodiscard]] bool active() const noexcept { return frame_ != nullptr; }
+  [[nodiscard]] Sequence sequence() const noexcept { return sequence_; }
+  [[nodiscard]] char* data() noexcept { return frame_->body() + frame_->source_size; }
+  [[nodiscard]] char* metadata() noexcept { return data() + frame_->data_size; }
+  [[nodiscard]] std::size_t data_size() const noexcept { return frame_->data_size; }
+  [[nodiscard]] std::size_t metadata_size() const noexcept { return frame_->metadata_size; }
+  [[nodiscard]] Uuid event_id() const noexcept;
+
+  // Publishes the frame: every subscriber may read it from now on.
+  void commit() noexcept;
+  // Gives the space up as padding.
+  void abort() noexcept;
+
+ private:
+  friend class Ring;
+  Ring* ring_ = nullptr;
+  detail::FrameHeader* frame_ = nullptr;
+  Sequence sequence_ = 0;
+  std::uint64_t descriptor_ = 0;
+};
+
+struct ClaimRequest {
+  EventType type = EventType::system_health;
+  std::string_view source;
+  std::size_t data_size = 0;
+  std::size_t metadata_size = 0;
+  EventOrigin origin = EventOrigin::local;
+  std::uint64_t correlation = 0;
+  // Zero means "now"; a nil id means "generate a v4 id".
+  TimestampNs timestamp_ns = 0;
+  Uuid event_id{};
+};
+
+// Per-subscriber counters, in the ring so producers can account evictions.
+// consumed_* are written only by the subscriber's own thread (plain
+// load + store, no read-modify-write); lost_* by evicting producers.
+struct alignas(64) SubscriberCounters {
+  std::atomic<std::uint64_t> consumed[kEventTypeCount];
+  std::atomic<std::uint64_t> lost[kEventTypeCount];
+  std::atomic<std::uint64_t> lost_total;
+};
+
+class Ring {
+ public:
+  // Throws std::invalid_argument for a capacity that is not a power of two, a
+  // max_event_size whose frames do not fit four times into the capacity, or
+  // no subscriber slots; std::bad_alloc when the memory cannot be had.
+  explicit Ring(const RingOptions& options = {});
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // ---- producers (any thread) -------------------------------------------
+
+  // Claims space for one event. Never blocks, never allocates.
+  PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;
+
+  // After close(), claims fail with `closed`; subscribers drain what is left.
+  void close() noexcept { closed_.store(true, std::memory_order_release); }
+  [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+  // ---- subscribers ------------------------------------------------------
+
+  // Takes a subscriber slot. With no `start` the subscriber sees every event
+  // committed at a sequence >= the tail at attach time; with `start` it
+  // begins at that event, which must still be in the ring (its frame intact
+  // and at least two maximum frames from being overwritten). Returns the slot
+  // or std::nullopt with a reason in `error`. Not for the hot path: it may
+  // wait a few nanoseconds for producers inside a claim.
+  [[nodiscard]] std::optional<std::uint32_t> attach(BackPressure mode, EventTypeSet filter,
+                                                    std::optional<Sequence> start, std::string* error) noexcept;
+  // Frees the slot: producers stop waiting for it at once. Called by the
+  // slot's owner, never while it is inside poll().
+  void detach(std::uint32_t slot) noexcept;
+
+  // Delivers up to `limit` matching events committed at the slot's position
+  // and after, in order, to handler(const EventView&, bool end_of_batch),
+  // then publishes the new position. Only the slot's owner thread may call it.
+  template <typename Handler>
+  std::size_t poll(std::uint32_t slot, Handler&& handler, std::size_t limit) noexcept;
+
+  [[nodiscard]] Sequence position(std::uint32_t slot) const noexcept {
+    return slots_[slot].state.load(std::memory_order_acquire) & kPositionMask;
+  }
+  [[nodiscard]] const SubscriberCounters& counters(std::uint32_t slot) const noexcept { return counters_[slot]; }
+  [[nodiscard]] bool attached(std::uint32_t slot) const noexcept {
+    return (slots_[slot].state.load(std::memory_order_acquire) & kActive) != 0;
+  }
+  // True when there is a committed frame at the slot's position.
+  [[nodiscard]] bool available(std::uint32_t slot) const noexcept;
+
+  // ---- introspection (any thread) ---------------------------------------
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::size_t max_event_size() const noexcept { return max_event_size_; }
+  [[nodiscard]] std::size_t max_subscribers() const noexcept { return slot_count_; }
+  [[nodiscard]] Sequence tail() const noexcept { return tail_.load(std::memory_order_acquire); }
+  // Bytes between the tail and the slowest gating subscriber: how close
+  // publishers are to back-pressure (0 with no gating subscriber).
+  [[nodiscard]] std::size_t fill_bytes() const noexcept;
+  [[nodiscard]] std::size_t active_subscribers() const noexcept;
+
+  // Used by the Block wait strategy.
+  [[nodiscard]] std::atomic<std::uint32_t>& wake_word() const noexcept { return wake_.epoch; }
+  void add_sleeper(int delta) const noexcept { wake_.sleepers.fetch_add(delta, std::memory_order_seq_cst); }
+
+ private:
+  friend class Claim;
+
+  // Slot state word: position | flags. Positions are multiples of 64, so the
+  // low six bits are free for flags.
+  static constexpr std::uint64_t kActive = 1;
+  static constexpr std::uint64_t kGating = 2;
+  static constexpr std::uint64_t kBusy = 4;       // lossy reader inside poll: pinned
+  static constexpr std::uint64_t kReserved = 8;   // taken, not yet attached
+  static constexpr std::uint64_t kFlagMask = 63;
+  static constexpr std::uint64_t kPositionMask = ~kFlagMask;
+
+  struct alignas(64) Slot {
+    std::atomic<std::uint64_t> state{0};
+    std::atomic<std::uint32_t> filter{0};
+  };
+
+  struct alignas(64) WakeUp {
+    mutable std::atomic<std::uint32_t> epoch{0};
+    mutable std::atomic<std::int32_t> sleepers{0};
+  };
+
+  [[nodiscard]] detail::FrameHeader* frame_at(Sequence s) const noexcept {
+    return reinterpret_cast<detail::FrameHeader*>(memory_ + (s & mask_));
+  }
+  PublishStatus claim_slow(Sequence tail, Sequence end, Sequence wrap_point) noexcept;
+  void make_room(Sequence wrap_point) noexcept;
+  bool evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) noexcept;
+  void refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept;
+  void notify_commit() const noexcept {
+    // A sleeper that registers just after this load sleeps until its 1 ms
+    // timeout at worst; publishers pay no fence for the Block strategy.
+    if (wake_.sleepers.load(std::memory_order_relaxed) != 0) wake_all();
+  }
+  void wake_all() const noexcept;
+  template <typename Handler>
+  std::size_t deliver(std::uint32_t slot, Sequence& position, Handler& handler, std::size_t limit) noexcept;
+
+  char* memory_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::uint64_t mask_ = 0;
+  std::size_t max_event_size_ = 0;
+  std::uint64_t max_frame_ = 0;
+  std::uint32_t slot_count_ = 0;
+  std::unique_ptr<Slot[]> slots_;
+  std::unique_ptr<SubscriberCounters[]> counters_;
+
+  // Producers' hot line: the tail alone, so subscribers polling commit words
+  // do not false-share with it.
+  alignas(64) std::atomic<Sequence> tail_{0};
+  // Read-mostly line: floor_ = (minimum subscriber position) | (version & 63).
+  alignas(64) std::atomic<std::uint64_t> floor_{0};
+  std::atomic<std::uint64_t> registry_version_{0};
+  std::atomic<bool> closed_{false};
+  WakeUp wake_;
+};
+
+// ---- inline hot paths -----------------------------------------------------
+
+inline void Claim::commit() noexcept {
+  if (frame_ == nullptr) return;
+  frame_->descriptor.store(descriptor_, std::memory_order_relaxed);
+  frame_->commit.store(sequence_, std::memory_order_release);
+  Ring* ring = ring_;
+  frame_ = nullptr;
+  ring->notify_commit();
+}
+
+inline bool Ring::available(std::uint32_t slot) const noexcept {
+  const Sequence p = position(slot);
+  return frame_at(p)->commit.load(std::memory_order_acquire) == p;
+}
+
+template <typename Handler>
+std::size_t Ring::deliver(std::uint32_t slot, Sequence& position, Handler& handler, std::size_t limit) noexcept {
+  const std::uint32_t filter = slots_[slot].filter.load(std::memory_order_relaxed);
+  SubscriberCounters& counters = counters_[slot];
+  // The previous matching event is held back until we know whether another
+  // follows, so the handler learns which one ends the batch in a single pass.
+  const detail::FrameHeader* pending = nullptr;
+  Sequence pending_seq = 0;
+  std::uint64_t pending_desc = 0;
+  std::size_t delivered = 0;
+  while (delivered < limit) {
+    const detail::FrameHeader* f = frame_at(position);
+    if (f->commit.load(std::memory_order_acquire) != position) break;
+    const std::uint64_t d = f->descriptor.load(std::memory_order_relaxed);
+    const Sequence here = position;
+    position += detail::descriptor_length(d);
+    if (detail::descriptor_kind(d) != detail::FrameKind::event) continue;
+    const EventType type = detail::descriptor_type(d);
+    if (filter != 0 && (filter & (1u << to_index(type))) == 0) continue;
+    if (pending != nullptr) handler(EventView(pending, pending_seq, pending_desc), false);
+    pending = f;
+    pending_seq = here;
+    pending_desc = d;
+    auto& c = counters.consumed[to_index(type)];
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    ++delivered;
+  }
+  if (pending != nullptr) handler(EventView(pending, pending_seq, pending_desc), true);
+  return delivered;
+}
+
+template <typename Handler>
+std::size_t Ring::poll(std::uint32_t slot, Handler&& handler, std::size_t limit) noexcept {
+  Slot& s = slots_[slot];
+  std::uint64_t state = s.state.load(std::memory_order_acquire);
+  // Nothing committed at our position: return before touching the shared
+  // state word, so an idle subscriber does not steal producers' cache lines.
+  if (frame_at(state & kPositionMask)->commit.load(std::memory_order_acquire) != (state & kPositionMask)) {
+    return 0;
+  }
+  if ((state & kGating) == 0) {
+    // Lossy: pin the position so no producer evicts us while the handler
+    // reads frames in place. The CAS fails when a producer has just evicted
+    // us; the reloaded state then carries the new position.
+    while (!s.state.compare_exchange_weak(state, state | kBusy, std::memory_order_seq_cst,
+                                          std::memory_order_acquire)) {
+    }
+  }
+  Sequence position = state & kPositionMask;
+  const std::size_t delivered = deliver(slot, position, handler, limit);
+  // Release: the handler's reads of the frames happen before any producer
+  // that sees the new position overwrites them.
+  s.state.store(position | (state & (kActive | kGating)), std::memory_order_release);
+  return delivered;
+}
+
+}  // namespace tradpal

@@ -1,0 +1,98 @@
+#include "engine/uuid.h"
+
+#include <random>
+
+namespace tradpal {
+namespace {
+
+// xoshiro256** by Blackman and Vigna: fast, 256 bits of state, and good
+// enough statistically for identifiers (it is not a cryptographic source,
+// and event ids are not secrets).
+class Xoshiro256 {
+ public:
+  Xoshiro256() {
+    std::random_device rd;
+    for (auto& s : state_) s = (std::uint64_t{rd()} << 32) ^ rd();
+  }
+  std::uint64_t next() noexcept {
+    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+    const std::uint64_t t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = rotl(state_[3], 45);
+    return result;
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t state_[4];
+};
+
+constexpr char kHex[] = "0123456789abcdef";
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_dash_position(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+}  // namespace
+
+Uuid Uuid::generate_v4() noexcept {
+  // The generator is constructed on a thread's first call; random_device may
+  // throw only when no entropy source exists at all, which would already have
+  // failed at start-up in the same thread.
+  thread_local Xoshiro256 rng;
+  Uuid u;
+  const std::uint64_t hi = rng.next();
+  const std::uint64_t lo = rng.next();
+  for (int i = 0; i < 8; ++i) {
+    u.bytes[i] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
+    u.bytes[8 + i] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
+  }
+  u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0f) | 0x40);  // version 4
+  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;
+}
+
+std::optional<Uuid> Uuid::parse(std::string_view text) noexcept {
+  if (text.size() != kTextSize) return std::nullopt;
+  Uuid u;
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < kTextSize;) {
+    if (is_dash_position(i)) {
+      if (text[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    const int h = hex_value(text[i]);
+    const int l = hex_value(text[i + 1]);
+    if (h < 0 || l < 0 || is_dash_position(i + 1)) return std::nullopt;
+    u.bytes[byte++] = static_cast<std::uint8_t>((h << 4) | l);
+    i += 2;
+  }
+  return u;
+}
+
+void Uuid::format(char* out) const noexcept {
+  std::size_t o = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = kHex[bytes[i] >> 4];
+    out[o++] = kHex[bytes[i] & 0x0f];
+  }
+}
+
+std::string Uuid::to_string() const {
+  std::string s(kTextSize, '\0');
+  format(s.data());
+  return s;
+}
+
+}  // namespace tradpal
