@@ -1,0 +1,117 @@
+// adapters/redis/event_store.h
+//
+// EventStore: reads the TradPal stream back — get_events (GET /events),
+// replay (POST /events/replay), stats (GET /events/stats) — and creates
+// consumer groups. Synchronous: it runs on the calling thread over a
+// blocking SyncClient with timeouts; calls are serialised by a mutex, so any
+// thread may use one EventStore (one call at a time goes to Redis).
+//
+// Reads page with XRANGE and exclusive starts (`(id`), applying the type
+// filter while paging, so `limit` counts matching events. Without a start
+// time they return the most recent `limit` matching events (paging back
+// with XREVRANGE), always in stream order, oldest first. Times map to ids
+// as CONTRACT.md §1 says. Entries that are not TradPal events are skipped
+// and counted (skips()), never fatal. Throws RedisError when Redis cannot
+// be reached or answers with an error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/redis/entry_decoder.h"
+#include "adapters/redis/redis_url.h"
+#include "adapters/redis/sync_client.h"
+#include "engine/bus.h"
+#include "engine/event_type.h"
+#include "engine/timestamp.h"
+
+namespace tradpal::redis {
+
+struct EventStoreOptions {
+  RedisUrl url;
+  std::string stream = "tradpal_events";
+  std::chrono::milliseconds timeout{2000};
+  std::size_t page_size = 1000;
+};
+
+// An entry as stored, undecoded: what GET /events/stats shows.
+struct RawEntry {
+  std::string id;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+struct GroupStats {
+  std::string name;
+  std::uint64_t consumers = 0;
+  std::uint64_t pending = 0;
+  std::string last_delivered_id;
+  std::optional<std::uint64_t> lag;  // Redis 7: entries not yet delivered (absent when unknown)
+};
+
+struct StreamStats {
+  bool exists = false;
+  std::uint64_t length = 0;
+  std::optional<RawEntry> first_entry;
+  std::optional<RawEntry> last_entry;
+  std::string last_generated_id;
+  std::vector<GroupStats> groups;
+};
+
+// Where a replay is; handed to the progress callback after every page.
+struct ReplayProgress {
+  std::uint64_t replayed = 0;  // events delivered so far
+  std::uint64_t scanned = 0;   // entries read (matching or not, decodable or not)
+  std::string last_id;
+};
+
+class EventStore {
+ public:
+  using Handler = std::function<void(const StoredEvent&)>;
+  using Progress = std::function<void(const ReplayProgress&)>;
+
+  // Connects at once; throws RedisError when it cannot.
+  explicit EventStore(EventStoreOptions options);
+
+  // Matching events in stream order. `types` empty: every type.
+  [[nodiscard]] std::vector<StoredEvent> get_events(EventTypeSet types, std::optional<TimestampNs> start_time,
+                                                    std::optional<TimestampNs> end_time, std::size_t limit);
+
+  // Every matching event in [start, end], oldest first, to `handler`.
+  // Returns how many were delivered.
+  std::uint64_t replay(EventTypeSet types, std::optional<TimestampNs> start_time,
+                       std::optional<TimestampNs> end_time, const Handler& handler,
+                       const Progress& progress = {});
+  // The same, republished into `bus` with origin replayed (the persister
+  // does not write them back). Waits while the bus is back-pressured; stops
+  // early if the bus is closed. Returns how many were published.
+  std::uint64_t replay(EventTypeSet types, std::optional<TimestampNs> start_time,
+                       std::optional<TimestampNs> end_time, Bus& bus, const Progress& progress = {});
+
+  [[nodiscard]] StreamStats stats();
+
+  // XGROUP CREATE <stream> <group> <start> MKSTREAM; an existing group is fine.
+  void ensure_group(const std::string& group, const std::string& start_id = "$");
+
+  [[nodiscard]] const SkipCounter& skips() const noexcept { return skips_; }
+  [[nodiscard]] const std::string& stream() const noexcept { return options_.stream; }
+
+ private:
+  // Pages forward over [start, end] calling visit(entry) for each decoded
+  // event until visit returns false. Holds the lock.
+  void scan_forward(std::string start, const std::string& end, EventTypeSet types,
+                    const std::function<bool(StoredEvent&&)>& visit, ReplayProgress* progress,
+                    const Progress& report);
+
+  EventStoreOptions options_;
+  std::mutex mutex_;
+  SyncClient client_;
+  SkipCounter skips_;
+};
+
+}  // namespace tradpal::redis

@@ -1,0 +1,333 @@
+#include "adapters/redis/persister.h"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <future>
+
+#include "adapters/redis/entry_decoder.h"
+#include "adapters/redis/log.h"
+#include "engine/event_json.h"
+#include "engine/wait_strategy.h"
+
+namespace tradpal::redis {
+namespace {
+
+void append_bulk(std::string& out, std::string_view s) {
+  char digits[24];
+  const auto r = std::to_chars(digits, digits + sizeof digits, s.size());
+  out += '$';
+  out.append(digits, r.ptr);
+  out += "\r\n";
+  out += s;
+  out += "\r\n";
+}
+
+std::uint64_t wall_ms() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
+    : bus_(bus), io_(io), options_(std::move(options)) {
+  if (options_.max_length && options_.max_age) throw ConfigError("persister: MAXLEN and MINID retention are exclusive");
+  if (options_.max_batch == 0 || options_.max_in_flight == 0 || options_.max_buffered == 0) {
+    throw ConfigError("persister: batch, in-flight and buffer sizes must be positive");
+  }
+  if (options_.stream.empty()) throw ConfigError("persister: empty stream name");
+  entries_.resize(options_.max_buffered);
+  const int arity = 5 + (options_.max_length || options_.max_age ? 3 : 0);
+  xadd_prefix_ = '*' + std::to_string(arity) + "\r\n";
+  append_bulk(xadd_prefix_, "XADD");
+  append_bulk(xadd_prefix_, options_.stream);
+  if (options_.connection.name == "redis") options_.connection.name = "persister";
+
+  subscription_ = bus_.subscribe({.mode = BackPressure::block});
+  io_.run_sync([this] {
+    connection_ = std::make_unique<AsyncConnection>(io_.loop(), options_.connection, static_cast<ConnectionOwner&>(*this));
+    uv_async_init(io_.loop(), &wake_, [](uv_async_t* h) { static_cast<Persister*>(h->data)->pump(); });
+    wake_.data = this;
+    ++open_handles_;
+    connection_->start();
+  });
+  watcher_ = std::thread([this] { watch(); });
+  // Events may already be waiting.
+  io_.post([this] { pump(); });
+}
+
+Persister::~Persister() { stop(); }
+
+void Persister::stop() {
+  if (stopping_.exchange(true)) {
+    return;
+  }
+  armed_.store(true);
+  armed_.notify_one();
+  if (watcher_.joinable()) watcher_.join();
+  std::promise<void> closed;
+  auto done = closed.get_future();
+  const bool posted = io_.run_sync([&] {
+    stopped_ = true;
+    // Two handles to close: the async wake-up and the connection (with its
+    // own handles); the destructor may run only after both callbacks.
+    open_handles_ = 2;
+    on_closed_ = [this, &closed] {
+      if (--open_handles_ == 0) closed.set_value();
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_),
+             [](uv_handle_t* h) { static_cast<Persister*>(h->data)->on_closed_(); });
+    connection_->close([this] { on_closed_(); });
+  });
+  if (posted) done.wait();
+  // Whatever Redis never acknowledged will not be: tell the waiters.
+  if (options_.tracker != nullptr) {
+    for (std::uint64_t i = acked_; i < end_; ++i) {
+      const Entry& e = entries_[i % entries_.size()];
+      if (e.correlation != 0) options_.tracker->acknowledge(e.correlation, {});
+    }
+  }
+  subscription_.close();
+}
+
+bool Persister::wait_idle(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (!subscription_.available() && buffered_.load(std::memory_order_acquire) == 0) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+PersisterHealth Persister::health() const {
+  PersisterHealth h;
+  h.breaker = connection_->breaker_state();
+  h.connected = connection_->connected();
+  h.last_error = connection_->last_error();
+  h.persisted = persisted_.load(std::memory_order_relaxed);
+  h.buffered = buffered_.load(std::memory_order_relaxed);
+  h.skipped_foreign = skipped_foreign_.load(std::memory_order_relaxed);
+  h.recovered = recovered_.load(std::memory_order_relaxed);
+  h.connect_attempts = connection_->connect_attempts();
+  h.failures = connection_->failures();
+  h.reply_timeouts = connection_->reply_timeouts();
+  h.persisted_sequence = persisted_sequence_.load(std::memory_order_relaxed);
+  return h;
+}
+
+// ---- watcher thread -------------------------------------------------------
+
+void Persister::watch() noexcept {
+  while (!stopping_.load(std::memory_order_acquire)) {
+    armed_.wait(false, std::memory_order_acquire);
+    if (stopping_.load(std::memory_order_acquire)) break;
+    // Sleep on the ring until a publisher commits; the 1 ms bound inside
+    // Block only covers a missed wake-up, and lets stop() be noticed.
+    Block wait;
+    while (!subscription_.available() && !stopping_.load(std::memory_order_acquire)) wait.idle(bus_.ring());
+    armed_.store(false, std::memory_order_release);
+    uv_async_send(&wake_);
+  }
+}
+
+void Persister::arm_watcher() noexcept {
+  if (!armed_.exchange(true, std::memory_order_acq_rel)) armed_.notify_one();
+}
+
+// ---- loop thread ------------------------------------------------------------
+
+void Persister::pump() noexcept {
+  if (stopped_) return;
+  take_from_ring();
+  send_unsent();
+  // The watcher wakes us when more arrives; with a full buffer the next
+  // reply calls pump() instead.
+  if (end_ - acked_ < entries_.size()) {
+    if (subscription_.available()) {
+      // More is already there (the batch limit stopped us): come back after
+      // the loop has had a turn at the socket.
+      uv_async_send(&wake_);
+    } else {
+      arm_watcher();
+    }
+  }
+}
+
+void Persister::take_from_ring() noexcept {
+  const std::size_t room = entries_.size() - (end_ - acked_);
+  if (room == 0) return;
+  const std::size_t limit = std::min(room, options_.max_batch);
+  // The handler copies each event out: the ring may reuse the frame as soon
+  // as poll() returns, and Redis has not seen it yet.
+  subscription_.poll(
+      [this](const EventView& view, bool) {
+        if (view.origin() != EventOrigin::local) {
+          skipped_foreign_.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        Entry& e = entries_[end_ % entries_.size()];
+        e.json.clear();
+        try {
+          append_event_json(e.json, view);
+        } catch (...) {
+          // Only allocation can fail here; an event we cannot hold is logged
+          // rather than taking the I/O thread down.
+          log(LogLevel::error, "persister: cannot encode an event (out of memory); it is not persisted");
+          return;
+        }
+        e.correlation = view.correlation();
+        e.sequence = view.sequence();
+        ++end_;
+        buffered_.fetch_add(1, std::memory_order_release);
+      },
+      limit);
+}
+
+void Persister::append_xadd(const Entry& e) {
+  command_ += xadd_prefix_;
+  if (options_.max_length) {
+    append_bulk(command_, "MAXLEN");
+    append_bulk(command_, "~");
+    append_bulk(command_, std::to_string(*options_.max_length));
+  } else if (options_.max_age) {
+    const std::uint64_t now = wall_ms();
+    const auto age = static_cast<std::uint64_t>(options_.max_age->count());
+    append_bulk(command_, "MINID");
+    append_bulk(command_, "~");
+    append_bulk(command_, std::to_string(now > age ? now - age : 0) + "-0");
+  }
+  append_bulk(command_, "*");
+  append_bulk(command_, "event");
+  append_bulk(command_, e.json);
+}
+
+void Persister::send_unsent() noexcept {
+  if (!connection_->ready() || recovering_ || !baseline_known_) return;
+  std::size_t burst = 0;
+  try {
+    while (sent_ < end_ && sent_ - acked_ < options_.max_in_flight && burst < options_.max_batch) {
+      command_.clear();
+      append_xadd(entries_[sent_ % entries_.size()]);
+      if (!connection_->send_formatted(command_, kXadd)) break;
+      ++sent_;
+      ++burst;
+    }
+  } catch (...) {
+    log(LogLevel::error, "persister: out of memory formatting a burst");
+  }
+  if (burst != 0) connection_->flush();
+}
+
+void Persister::acknowledge_front(std::string_view id) noexcept {
+  Entry& e = entries_[acked_ % entries_.size()];
+  if (options_.tracker != nullptr && e.correlation != 0) options_.tracker->acknowledge(e.correlation, id);
+  persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
+  ++acked_;
+  persisted_.fetch_add(1, std::memory_order_relaxed);
+  buffered_.fetch_sub(1, std::memory_order_release);
+}
+
+void Persister::on_ready() noexcept {
+  if (stopped_) return;
+  if (!baseline_known_) {
+    // Where the stream ends before we write anything: the lower bound of a
+    // recovery scan if this connection dies before any reply.
+    const char* argv[] = {"XREVRANGE", options_.stream.c_str(), "+", "-", "COUNT", "1"};
+    const std::size_t len[] = {9, options_.stream.size(), 1, 1, 5, 1};
+    connection_->send_argv(6, argv, len, kBaseline);
+    return;
+  }
+  if (needs_recovery_) {
+    recovering_ = true;
+    scan_cursor_ = last_id_;
+    request_recovery_page();
+    return;
+  }
+  pump();
+}
+
+void Persister::on_down(std::string_view) noexcept {
+  if (sent_ != acked_) needs_recovery_ = true;
+  sent_ = acked_;
+  recovering_ = false;
+}
+
+void Persister::request_recovery_page() noexcept {
+  try {
+    const std::string start = "(" + scan_cursor_;
+    const char* argv[] = {"XRANGE", options_.stream.c_str(), start.c_str(), "+", "COUNT", "512"};
+    const std::size_t len[] = {6, options_.stream.size(), start.size(), 1, 5, 3};
+    connection_->send_argv(6, argv, len, kRecover);
+  } catch (...) {
+    connection_->fail("persister: out of memory during recovery");
+  }
+}
+
+void Persister::recovery_page(redisReply* reply) noexcept {
+  if (reply->type != REDIS_REPLY_ARRAY) {
+    connection_->fail("recovery scan failed: " + std::string(reply->str != nullptr ? reply->str : "bad reply"));
+    return;
+  }
+  // Our lost burst went out in order on one connection, so whatever Redis
+  // executed of it is a prefix, in order, among other writers' entries.
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* entry = reply->element[i];
+    const std::string_view id = entry_id(entry);
+    if (id.empty()) continue;
+    scan_cursor_.assign(id);
+    if (acked_ == end_) continue;
+    const auto json = event_field(entry->elements >= 2 ? entry->element[1] : nullptr);
+    if (json && *json == entries_[acked_ % entries_.size()].json) {
+      acknowledge_front(id);
+      recovered_.fetch_add(1, std::memory_order_relaxed);
+      last_id_.assign(id);
+    }
+  }
+  if (reply->elements == 512) {
+    request_recovery_page();
+    return;
+  }
+  recovering_ = false;
+  needs_recovery_ = false;
+  sent_ = acked_;
+  pump();
+}
+
+void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
+  if (stopped_) return;
+  switch (tag) {
+    case kXadd:
+      if (reply->type != REDIS_REPLY_STRING || acked_ == sent_) {
+        // An error here (WRONGTYPE, OOM, MISCONF) would fail every retry the
+        // same way; the breaker and the backoff pace the retries meanwhile.
+        connection_->fail("XADD rejected: " +
+                          std::string(reply->type == REDIS_REPLY_ERROR ? std::string_view(reply->str, reply->len)
+                                                                        : std::string_view("unexpected reply")));
+        return;
+      }
+      last_id_.assign(reply->str, reply->len);
+      acknowledge_front(last_id_);
+      // Refill when a whole burst fits again (or nothing is in flight).
+      if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
+      return;
+    case kBaseline:
+      if (reply->type == REDIS_REPLY_ARRAY) {
+        last_id_ = reply->elements > 0 ? std::string(entry_id(reply->element[0])) : std::string("0-0");
+        if (last_id_.empty()) last_id_ = "0-0";
+        baseline_known_ = true;
+        pump();
+      } else {
+        connection_->fail("cannot read the stream's last id");
+      }
+      return;
+    case kRecover:
+      recovery_page(reply);
+      return;
+    default:
+      return;
+  }
+}
+
+}  // namespace tradpal::redis

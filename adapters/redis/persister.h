@@ -1,0 +1,150 @@
+// adapters/redis/persister.h
+//
+// Persister: writes every event published on the Bus to the Redis stream,
+// as `XADD <stream> [MAXLEN ~ N | MINID ~ id] * event <json>`. It is a
+// gating subscriber, so publishers see back_pressured before anything is
+// lost, and it runs on an IoThread's loop with its own AsyncConnection.
+//
+//   bus ring ──poll──► retry buffer (encoded, unacknowledged) ──burst──► Redis
+//                      ▲ acked_            ▲ sent_               ▲ end_
+//   entries [acked_, sent_) are in flight, [sent_, end_) wait for a connection.
+//
+// Why a buffer of our own: the ring frees an event's space as soon as poll()
+// returns, but Redis may not have it yet. The buffer holds the encoded JSON
+// until Redis replies; when it is full the persister stops polling and the
+// ring fills up, which is how back-pressure reaches publishers. After a
+// reconnect it first looks in the stream for entries of the lost burst that
+// Redis did execute (matching their exact JSON after the last id it saw
+// acknowledged), so a retry never writes an event twice.
+//
+// Never waits on a timer while events are available: a watcher thread
+// sleeps on the ring's wake-up word (the Block strategy) only while the
+// persister is idle, and wakes the loop with uv_async_send.
+//
+// Threads: construct and destroy on any thread but the IoThread's; health()
+// and counters from any thread. Events with origin replayed or remote came
+// from Redis and are never written back.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/redis/async_connection.h"
+#include "adapters/redis/durability_tracker.h"
+#include "adapters/redis/io_thread.h"
+#include "engine/bus.h"
+
+namespace tradpal::redis {
+
+struct PersisterOptions {
+  ConnectionOptions connection;
+  std::string stream = "tradpal_events";
+  std::size_t max_batch = 1024;       // XADDs in one pipelined burst
+  std::size_t max_in_flight = 2048;   // XADDs sent whose reply is pending
+  std::size_t max_buffered = 65536;   // encoded entries not yet acknowledged
+  // Retention (default unlimited). At most one of the two.
+  std::optional<std::uint64_t> max_length;          // MAXLEN ~ N
+  std::optional<std::chrono::milliseconds> max_age;  // MINID ~ <now - age>
+  DurabilityTracker* tracker = nullptr;  // receives message ids by correlation
+};
+
+struct PersisterHealth {
+  BreakerState breaker = BreakerState::closed;
+  bool connected = false;
+  std::string last_error;          // never contains a password
+  std::uint64_t persisted = 0;     // events Redis acknowledged
+  std::uint64_t buffered = 0;      // taken from the ring, not yet acknowledged
+  std::uint64_t skipped_foreign = 0;  // replayed/remote events not written back
+  std::uint64_t recovered = 0;     // found already written after a reconnect
+  std::uint64_t connect_attempts = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t reply_timeouts = 0;
+  Sequence persisted_sequence = 0;  // bus sequence of the last acknowledged event
+};
+
+class Persister final : private ConnectionOwner {
+ public:
+  // Subscribes to the bus (gating) at once, so every event published after
+  // construction is persisted. Throws ConfigError for inconsistent options.
+  Persister(Bus& bus, IoThread& io, PersisterOptions options);
+  ~Persister();
+  Persister(const Persister&) = delete;
+  Persister& operator=(const Persister&) = delete;
+
+  // Stops: closes the connection and the subscription. Unacknowledged
+  // events stay unwritten and their tickets are abandoned. Idempotent.
+  void stop();
+
+  // True once every event the persister had taken from the ring, and every
+  // event committed before the call, is acknowledged. Polls until `timeout`.
+  [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout) const;
+
+  [[nodiscard]] PersisterHealth health() const;
+  [[nodiscard]] BreakerState breaker_state() const noexcept { return connection_->breaker_state(); }
+  [[nodiscard]] std::uint64_t persisted() const noexcept { return persisted_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Entry {
+    std::string json;
+    std::uint64_t correlation = 0;
+    Sequence sequence = 0;
+  };
+  enum Tag : std::uintptr_t { kXadd = 1, kBaseline = 2, kRecover = 3 };
+
+  void on_ready() noexcept override;
+  void on_down(std::string_view why) noexcept override;
+  void on_reply(std::uintptr_t tag, redisReply* reply) noexcept override;
+
+  void pump() noexcept;
+  void take_from_ring() noexcept;
+  void send_unsent() noexcept;
+  void arm_watcher() noexcept;
+  void watch() noexcept;
+  void acknowledge_front(std::string_view id) noexcept;
+  void request_recovery_page() noexcept;
+  void recovery_page(redisReply* reply) noexcept;
+  void append_xadd(const Entry& e);
+
+  Bus& bus_;
+  IoThread& io_;
+  PersisterOptions options_;
+  Subscription subscription_;
+  std::unique_ptr<AsyncConnection> connection_;
+
+  // Retry buffer (loop thread): absolute counters, index = counter % size.
+  std::vector<Entry> entries_;
+  std::uint64_t acked_ = 0, sent_ = 0, end_ = 0;
+
+  std::string command_;             // the burst being formatted
+  std::string xadd_prefix_;         // "*N\r\n$4\r\nXADD\r\n$k\r\n<stream>\r\n"
+  std::string last_id_;             // last id we know is at or after our writes
+  std::string scan_cursor_;
+  bool baseline_known_ = false;
+  bool needs_recovery_ = false;
+  bool recovering_ = false;
+  bool stopped_ = false;
+
+  uv_async_t wake_{};
+  int open_handles_ = 0;
+  std::function<void()> on_closed_;
+  std::atomic<bool> armed_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread watcher_;
+
+  std::atomic<std::uint64_t> persisted_{0};
+  std::atomic<std::uint64_t> buffered_{0};
+  std::atomic<std::uint64_t> skipped_foreign_{0};
+  std::atomic<std::uint64_t> recovered_{0};
+  std::atomic<Sequence> persisted_sequence_{0};
+};
+
+}  // namespace tradpal::redis

@@ -1,0 +1,143 @@
+#include "adapters/redis/redis_url.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace tradpal::redis {
+namespace {
+
+int parse_number(std::string_view text, int min, int max, const char* what) {
+  int value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end || value < min || value > max) {
+    throw ConfigError(std::string("REDIS_URL: invalid ") + what + " '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+// Userinfo may carry percent-escapes (a password with '@' or ':' must be
+// escaped to be a valid URL at all).
+std::string percent_decode(std::string_view text, const char* what) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    int v = 0;
+    if (i + 2 >= text.size() ||
+        std::from_chars(text.data() + i + 1, text.data() + i + 3, v, 16).ptr != text.data() + i + 3) {
+      // Never echo the text: it may be the password.
+      throw ConfigError(std::string("REDIS_URL: bad percent-escape in ") + what);
+    }
+    out += static_cast<char>(v);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+RedisUrl RedisUrl::parse(std::string_view text) {
+  RedisUrl url;
+  constexpr std::string_view kRedis = "redis://";
+  constexpr std::string_view kUnix = "unix://";
+  if (text.starts_with(kUnix)) {
+    std::string_view rest = text.substr(kUnix.size());
+    std::string_view query;
+    if (const auto q = rest.find('?'); q != std::string_view::npos) {
+      query = rest.substr(q + 1);
+      rest = rest.substr(0, q);
+    }
+    if (rest.empty() || rest.front() != '/') throw ConfigError("REDIS_URL: unix:// needs an absolute socket path");
+    url.unix_path = std::string(rest);
+    url.host.clear();
+    url.port = 0;
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      if (pair.starts_with("db=")) {
+        url.db = parse_number(pair.substr(3), 0, 1 << 20, "database number");
+      } else if (pair.starts_with("password=")) {
+        url.password = percent_decode(pair.substr(9), "password");
+      } else if (pair.starts_with("user=")) {
+        url.user = percent_decode(pair.substr(5), "user");
+      } else if (!pair.empty()) {
+        throw ConfigError("REDIS_URL: unknown unix:// option '" + std::string(pair.substr(0, pair.find('='))) + "'");
+      }
+    }
+    return url;
+  }
+  if (!text.starts_with(kRedis)) {
+    const auto colon = text.find("://");
+    throw ConfigError("REDIS_URL: unsupported scheme '" +
+                      std::string(colon == std::string_view::npos ? std::string_view("(none)") : text.substr(0, colon)) +
+                      "' (expected redis:// or unix://)");
+  }
+  std::string_view rest = text.substr(kRedis.size());
+  std::string_view path;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    path = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
+      url.user = percent_decode(userinfo.substr(0, colon), "user");
+      url.password = percent_decode(userinfo.substr(colon + 1), "password");
+    } else {
+      // redis://secret@host: redis-py reads a lone userinfo as the password.
+      url.password = percent_decode(userinfo, "password");
+    }
+  }
+  if (rest.empty()) throw ConfigError("REDIS_URL: missing host");
+  if (rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) throw ConfigError("REDIS_URL: unterminated IPv6 address");
+    url.host = std::string(rest.substr(1, close - 1));
+    rest = rest.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') throw ConfigError("REDIS_URL: junk after IPv6 address");
+      url.port = parse_number(rest.substr(1), 1, 65535, "port");
+    }
+  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    url.host = std::string(rest.substr(0, colon));
+    url.port = parse_number(rest.substr(colon + 1), 1, 65535, "port");
+  } else {
+    url.host = std::string(rest);
+  }
+  if (url.host.empty()) throw ConfigError("REDIS_URL: missing host");
+  if (const auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  if (!path.empty()) url.db = parse_number(path, 0, 1 << 20, "database number");
+  return url;
+}
+
+RedisUrl RedisUrl::from_env() {
+  const char* env = std::getenv("REDIS_URL");
+  return parse(env != nullptr && *env != '\0' ? std::string_view(env) : kDefault);
+}
+
+std::string RedisUrl::redacted() const {
+  std::string out;
+  if (is_unix()) {
+    out = "unix://" + unix_path;
+    if (db != 0) out += "?db=" + std::to_string(db);
+    return out;
+  }
+  out = "redis://";
+  if (!user.empty() || !password.empty()) {
+    out += user;
+    if (!password.empty()) out += ":***";
+    out += '@';
+  }
+  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  out += ':' + std::to_string(port);
+  if (db != 0) out += '/' + std::to_string(db);
+  return out;
+}
+
+}  // namespace tradpal::redis

@@ -1,0 +1,100 @@
+#include "adapters/redis/sync_client.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+namespace tradpal::redis {
+
+void ReplyDeleter::operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+
+SyncClient::SyncClient(RedisUrl url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
+  connect();
+}
+
+SyncClient::~SyncClient() {
+  if (context_ != nullptr) redisFree(context_);
+}
+
+void SyncClient::connect() {
+  if (context_ != nullptr) {
+    redisFree(context_);
+    context_ = nullptr;
+  }
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout_.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout_.count() % 1000) * 1000);
+  redisContext* c = url_.is_unix() ? redisConnectUnixWithTimeout(url_.unix_path.c_str(), tv)
+                                   : redisConnectWithTimeout(url_.host.c_str(), url_.port, tv);
+  if (c == nullptr) throw RedisError("connect to " + url_.redacted() + " failed: out of memory");
+  if (c->err != 0) {
+    std::string why = "connect to " + url_.redacted() + " failed: " + c->errstr;
+    redisFree(c);
+    throw RedisError(why);
+  }
+  redisSetTimeout(c, tv);
+  context_ = c;
+  auto handshake = [&](std::vector<std::string_view> args, const char* what) {
+    ReplyPtr r = command(args);
+    if (r->type == REDIS_REPLY_ERROR) {
+      std::string why = std::string(what) + " on " + url_.redacted() + " failed: " + std::string(r->str, r->len);
+      redisFree(context_);
+      context_ = nullptr;
+      throw RedisError(why);
+    }
+  };
+  if (!url_.password.empty()) {
+    if (!url_.user.empty()) {
+      handshake({"AUTH", url_.user, url_.password}, "authentication");
+    } else {
+      handshake({"AUTH", url_.password}, "authentication");
+    }
+  }
+  if (url_.db != 0) {
+    const std::string db = std::to_string(url_.db);
+    handshake({"SELECT", db}, "SELECT");
+  }
+}
+
+ReplyPtr SyncClient::run(int argc, const char** argv, const std::size_t* lengths) {
+  if (context_ == nullptr) connect();
+  auto* r = static_cast<redisReply*>(redisCommandArgv(context_, argc, argv, lengths));
+  if (r == nullptr) {
+    std::string why = "command on " + url_.redacted() + " failed: " +
+                      (context_->errstr[0] != '\0' ? std::string(context_->errstr) : std::string("no reply"));
+    // The connection's state is unknown after an I/O error: start afresh.
+    redisFree(context_);
+    context_ = nullptr;
+    throw RedisError(why);
+  }
+  return ReplyPtr(r);
+}
+
+ReplyPtr SyncClient::command(const std::vector<std::string_view>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> len;
+  argv.reserve(args.size());
+  len.reserve(args.size());
+  for (std::string_view a : args) {
+    argv.push_back(a.data());
+    len.push_back(a.size());
+  }
+  return run(static_cast<int>(argv.size()), argv.data(), len.data());
+}
+
+ReplyPtr SyncClient::command(std::initializer_list<std::string_view> args) {
+  return command(std::vector<std::string_view>(args));
+}
+
+ReplyPtr SyncClient::command(const std::vector<std::string>& args) {
+  return command(std::vector<std::string_view>(args.begin(), args.end()));
+}
+
+ReplyPtr SyncClient::checked(std::initializer_list<std::string_view> args) {
+  ReplyPtr r = command(args);
+  if (r->type == REDIS_REPLY_ERROR) {
+    throw RedisError(std::string(*args.begin()) + " failed: " + std::string(r->str, r->len));
+  }
+  return r;
+}
+
+}  // namespace tradpal::redis

@@ -1,0 +1,62 @@
+// adapters/redis/sync_client.h
+//
+// SyncClient: a blocking hiredis connection with connect and command
+// timeouts, for the synchronous paths (EventStore reads, stats, tests and
+// tools). AUTH and SELECT follow the URL. One thread at a time; it
+// reconnects on the next command after an I/O error. Errors are
+// RedisError, whose text never contains the password.
+#pragma once
+
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/redis/redis_url.h"
+
+struct redisContext;
+struct redisReply;
+
+namespace tradpal::redis {
+
+class RedisError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const noexcept;
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+class SyncClient {
+ public:
+  // Connects at once; throws RedisError when it cannot.
+  explicit SyncClient(RedisUrl url, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  ~SyncClient();
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+
+  // Sends one command and returns its reply (an error reply is returned,
+  // not thrown). Throws RedisError on I/O errors and timeouts.
+  ReplyPtr command(std::initializer_list<std::string_view> args);
+  ReplyPtr command(const std::vector<std::string>& args);
+  ReplyPtr command(const std::vector<std::string_view>& args);
+  // As command(), but an error reply throws RedisError too.
+  ReplyPtr checked(std::initializer_list<std::string_view> args);
+
+  [[nodiscard]] const RedisUrl& url() const noexcept { return url_; }
+
+ private:
+  void connect();
+  ReplyPtr run(int argc, const char** argv, const std::size_t* lengths);
+
+  RedisUrl url_;
+  std::chrono::milliseconds timeout_;
+  redisContext* context_ = nullptr;
+};
+
+}  // namespace tradpal::redis
