@@ -1,0 +1,125 @@
+// benchmarks/engine/harness.h
+//
+// What the engine benchmarks share: the run length (TRADPAL_BENCH_SCALE),
+// pinning a thread to one CPU, the spin-then-yield loop that the bus and its
+// baselines both wait with, and a Google Benchmark reporter that prints as
+// usual and keeps each benchmark's result, so main() can turn them into
+// report() figures. Everything but pin_to_cpu and SpinThenYield runs on the
+// main thread only.
+#pragma once
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "benchmarks/support/report.h"
+#include "engine/wait_strategy.h"
+
+namespace tradpal::bench {
+
+// TRADPAL_BENCH_SCALE multiplies every event and round-trip count: 1 is the
+// full run (well under a minute per program), 0.05 a smoke run.
+[[nodiscard]] inline double scale() noexcept {
+  const char* text = std::getenv("TRADPAL_BENCH_SCALE");
+  const double s = text != nullptr ? std::strtod(text, nullptr) : 1.0;
+  return s > 0 ? std::clamp(s, 0.001, 100.0) : 1.0;
+}
+
+[[nodiscard]] inline std::int64_t scaled(std::int64_t n) noexcept {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(n) * scale()));
+}
+
+// Pins the calling thread to `cpu`. A machine with fewer CPUs, or a cpuset
+// that excludes it, leaves the thread where it was: the run goes on, noisier,
+// and says so once.
+inline bool pin_to_cpu(int cpu) noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0) return true;
+  static std::atomic<bool> warned{false};
+  if (!warned.exchange(true)) std::fprintf(stderr, "warning: cannot pin a thread to CPU %d; running unpinned\n", cpu);
+  return false;
+}
+
+// tradpal::Yield's policy (spin with `pause`, then sched_yield) for code that
+// has no Ring to hand it, so that the bus and the queue it is compared with
+// wait in exactly the same way. With a core per thread the yield returns at
+// once; with more threads than cores it lets the thread we wait for run.
+class SpinThenYield {
+ public:
+  void idle() noexcept {
+    if (spins_ < kSpins) {
+      ++spins_;
+      tradpal::detail::cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  void reset() noexcept { spins_ = 0; }
+
+ private:
+  static constexpr int kSpins = 100;
+  int spins_ = 0;
+};
+
+// Prints like the console reporter and remembers, per benchmark function
+// name, the median of its repetitions (or its only run).
+class ResultCollector : public benchmark::ConsoleReporter {
+ public:
+  // Colours only on a terminal, so logs and tools/run bench stay plain text.
+  ResultCollector() : ConsoleReporter(isatty(STDOUT_FILENO) != 0 ? OO_ColorTabular : OO_Tabular) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) continue;
+      const std::string& name = run.run_name.function_name;
+      if (run.run_type == Run::RT_Aggregate) {
+        if (run.aggregate_name == "median") medians_[name] = run;
+      } else {
+        single_[name] = run;
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  // nullptr when the benchmark did not run (filtered out, or it failed).
+  [[nodiscard]] const Run* find(const std::string& name) const {
+    if (auto it = medians_.find(name); it != medians_.end()) return &it->second;
+    if (auto it = single_.find(name); it != single_.end()) return &it->second;
+    return nullptr;
+  }
+
+  // A user counter of that benchmark, or 0 when it did not run.
+  [[nodiscard]] double counter(const std::string& name, const std::string& counter_name) const {
+    const Run* run = find(name);
+    if (run == nullptr) return 0;
+    auto it = run->counters.find(counter_name);
+    return it != run->counters.end() ? static_cast<double>(it->second) : 0;
+  }
+
+ private:
+  std::map<std::string, Run> medians_;
+  std::map<std::string, Run> single_;
+};
+
+// Appends the figure unless one of its two sides did not run (a
+// --benchmark_filter run, or a failed benchmark).
+inline void add_if_measured(std::vector<Figure>& figures, Figure figure) {
+  if (figure.value > 0 && figure.baseline_value > 0) figures.push_back(std::move(figure));
+}
+
+}  // namespace tradpal::bench
