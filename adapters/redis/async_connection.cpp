@@ -232,7 +232,8 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   std::string why = fail_reason_;
   if (why.empty()) {
     why = ac != nullptr && ac->c.errstr[0] != '\0' ? std::string(ac->c.errstr) : std::string("connection closed");
-    why = (was_ready ? "connection to " : "connect to ") + options_.url.redacted() + " lost: " + why;
+    why = was_ready ? "connection to " + options_.url.redacted() + " lost: " + why
+                    : "connect to " + options_.url.redacted() + " failed: " + why;
   }
   ac_ = nullptr;
   watch_ = nullptr;

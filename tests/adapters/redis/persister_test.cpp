@@ -1,0 +1,315 @@
+// Integration tests of the Persister against a real redis-server.
+#include "adapters/redis/persister.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "adapters/redis/durability_tracker.h"
+#include "adapters/redis/io_thread.h"
+#include "adapters/redis/stream_id.h"
+#include "test_support.h"
+
+namespace tradpal::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventually;
+using testing::RedisServer;
+
+constexpr const char* kStream = "tradpal_events";
+
+class PersisterTest : public ::testing::Test {
+ protected:
+  PersisterOptions options(const std::string& url) {
+    PersisterOptions o;
+    o.connection = testing::fast_connection(url);
+    o.tracker = &tracker;
+    return o;
+  }
+
+  RedisServer server;
+  Bus bus{BusOptions{.ring = {.capacity = std::size_t{1} << 20}}};
+  IoThread io;
+  DurabilityTracker tracker;
+};
+
+TEST_F(PersisterTest, PersistsEveryEventAndHandsBackItsMessageId) {
+  Persister persister(bus, io, options(server.url()));
+  std::vector<DurabilityTracker::Ticket> tickets;
+  std::vector<Uuid> ids;
+  for (int i = 0; i < 2000; ++i) {
+    auto t = tracker.ticket();
+    Published p;
+    const std::string data = "{\"i\": " + std::to_string(i) + "}";
+    ASSERT_EQ(bus.publish({.type = EventType::trading_signal, .source = "bot", .data = data, .correlation = t.token},
+                          &p),
+              PublishStatus::ok);
+    ids.push_back(p.event_id);
+    tickets.push_back(std::move(t));
+  }
+  std::vector<std::string> message_ids;
+  for (auto& t : tickets) {
+    ASSERT_EQ(t.message_id.wait_for(10s), std::future_status::ready);
+    message_ids.push_back(t.message_id.get());
+  }
+  const auto entries = testing::read_stream(server.url(), kStream);
+  ASSERT_EQ(entries.size(), 2000u);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].first, message_ids[i]) << i;
+    EXPECT_EQ(testing::event_id_of(entries[i].second), ids[i].to_string()) << i;
+  }
+  EXPECT_EQ(persister.persisted(), 2000u);
+  EXPECT_EQ(tracker.pending(), 0u);
+  EXPECT_EQ(persister.health().breaker, BreakerState::closed);
+}
+
+TEST_F(PersisterTest, WhatWeWriteIsReadByThePythonReader) {
+  PersisterOptions o = options(server.unix_url());  // the unix socket path too
+  Persister persister(bus, io, o);
+  ASSERT_EQ(bus.publish_market_data("BTC/USDT", R"({"price": 45000.5, "volume": 1e3})"), PublishStatus::ok);
+  ASSERT_EQ(bus.publish_trading_signal(R"({"symbol": "ETH/USDT", "action": "SELL", "nested": {"a": [1, null]}})"),
+            PublishStatus::ok);
+  ASSERT_EQ(bus.publish_portfolio_update(R"({"pnl": -12.5})"), PublishStatus::ok);
+  ASSERT_EQ(bus.publish_event(EventType::risk_alert, "ris\xc3\xa9k \"svc\"", R"({"text": "caf\u00e9"})",
+                              R"({"trace": "x"})"),
+            PublishStatus::ok);
+  // A timestamp on a whole second: Python writes no fraction, we write six
+  // zeros; fromisoformat must read ours too.
+  ASSERT_EQ(bus.publish({.type = EventType::system_health, .timestamp_ns = 1'795'968'000'000'000'000}),
+            PublishStatus::ok);
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) {
+    ASSERT_EQ(bus.publish({.type = static_cast<EventType>(t), .source = "all"}), PublishStatus::ok);
+  }
+  ASSERT_TRUE(persister.wait_idle(10s));
+  const auto entries = testing::read_stream(server.url(), kStream);
+  ASSERT_EQ(entries.size(), 5 + kEventTypeCount);
+
+  char path[] = "/tmp/tradpal-wire-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    std::ofstream out(path);
+    for (const auto& [id, json] : entries) out << json << '\n';
+  }
+  const std::string command = std::string("python3 ") + TRADPAL_REDIS_TEST_DIR + "/check_wire.py " + path;
+  FILE* p = popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[512] = {};
+  const bool got = fgets(line, sizeof line, p) != nullptr;
+  const int status = pclose(p);
+  std::remove(path);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(status, 0) << line;
+  EXPECT_EQ(std::stoul(line), entries.size()) << line;
+}
+
+TEST_F(PersisterTest, ReplayedAndRemoteEventsAreNeverWrittenBack) {
+  Persister persister(bus, io, options(server.url()));
+  ASSERT_EQ(bus.publish({.type = EventType::order_executed, .origin = EventOrigin::replayed}), PublishStatus::ok);
+  ASSERT_EQ(bus.publish({.type = EventType::order_executed, .origin = EventOrigin::remote}), PublishStatus::ok);
+  ASSERT_EQ(bus.publish({.type = EventType::order_executed, .source = "local"}), PublishStatus::ok);
+  ASSERT_TRUE(persister.wait_idle(10s));
+  const auto entries = testing::read_stream(server.url(), kStream);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_NE(entries[0].second.find("\"source\": \"local\""), std::string::npos);
+  EXPECT_EQ(persister.health().skipped_foreign, 2u);
+}
+
+TEST_F(PersisterTest, MaxlenRetentionKeepsTheStreamNearItsBound) {
+  PersisterOptions o = options(server.url());
+  o.max_length = 100;
+  Persister persister(bus, io, o);
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(bus.publish({.type = EventType::system_health}), PublishStatus::ok);
+  ASSERT_TRUE(persister.wait_idle(10s));
+  SyncClient client(RedisUrl::parse(server.url()));
+  auto r = client.checked({"XLEN", kStream});
+  EXPECT_GE(r->integer, 100);
+  EXPECT_LT(r->integer, 1000);  // "~" trims whole nodes (100 entries each)
+  EXPECT_EQ(persister.persisted(), 3000u);
+}
+
+TEST_F(PersisterTest, MinidRetentionDropsEntriesOlderThanTheAge) {
+  SyncClient client(RedisUrl::parse(server.url()));
+  // 200 entries from an hour ago, written directly with explicit ids.
+  const std::uint64_t old_ms = static_cast<std::uint64_t>(now_ns() / 1'000'000) - 3'600'000;
+  for (int i = 0; i < 200; ++i) {
+    client.checked({"XADD", kStream, std::to_string(old_ms) + "-" + std::to_string(i + 1), "event", "{}"});
+  }
+  PersisterOptions o = options(server.url());
+  o.max_age = std::chrono::minutes(5);
+  Persister persister(bus, io, o);
+  // MINID ~ trims whole macro nodes: write enough to close the old node.
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(bus.publish({.type = EventType::system_health}), PublishStatus::ok);
+  ASSERT_TRUE(persister.wait_idle(10s));
+  const auto entries = testing::read_stream(server.url(), kStream);
+  std::size_t old = 0;
+  for (const auto& [id, json] : entries) old += StreamId::parse(id)->ms == old_ms ? 1 : 0;
+  EXPECT_EQ(old, 0u);
+  EXPECT_EQ(entries.size(), 300u);
+}
+
+// Publishes continuously with a ticket per event, recording acknowledged ids.
+struct ContinuousPublisher {
+  ContinuousPublisher(Bus& bus, DurabilityTracker& tracker) : bus_(bus), tracker_(tracker) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ContinuousPublisher() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void run() {
+    while (!stop_) {
+      Uuid id = Uuid::generate_v4();
+      const std::string id_text = id.to_string();
+      const std::uint64_t token = tracker_.track([this, id_text](std::string_view message_id) {
+        std::lock_guard lock(mutex_);
+        if (!message_id.empty()) acked_[id_text] = std::string(message_id);
+      });
+      const PublishStatus s =
+          bus_.publish({.type = EventType::market_data_update, .source = "feed", .correlation = token, .event_id = id});
+      if (s != PublishStatus::ok) {
+        tracker_.cancel(token);
+        continue;
+      }
+      published_.fetch_add(1);
+      std::this_thread::sleep_for(50us);
+    }
+  }
+  std::size_t acked() {
+    std::lock_guard lock(mutex_);
+    return acked_.size();
+  }
+  std::map<std::string, std::string> acked_ids() {
+    std::lock_guard lock(mutex_);
+    return acked_;
+  }
+
+  Bus& bus_;
+  DurabilityTracker& tracker_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> published_{0};
+  std::mutex mutex_;
+  std::map<std::string, std::string> acked_;
+  std::thread thread_;
+};
+
+// Every acknowledged event is in the stream exactly once, under its id; and
+// since nothing is dropped, every published event is there exactly once.
+void expect_exactly_once(const std::string& url, const std::map<std::string, std::string>& acked,
+                         std::uint64_t published) {
+  const auto entries = testing::read_stream(url, kStream);
+  std::map<std::string, std::vector<std::string>> seen;
+  for (const auto& [id, json] : entries) seen[testing::event_id_of(json)].push_back(id);
+  for (const auto& [event_id, message_id] : acked) {
+    const auto it = seen.find(event_id);
+    ASSERT_NE(it, seen.end()) << "acknowledged event " << event_id << " is missing";
+    ASSERT_EQ(it->second.size(), 1u) << "event " << event_id << " written " << it->second.size() << " times";
+    EXPECT_EQ(it->second[0], message_id);
+  }
+  EXPECT_EQ(entries.size(), published);
+  EXPECT_EQ(seen.size(), entries.size());
+}
+
+TEST_F(PersisterTest, KillNineDuringPublishingLosesAndDuplicatesNoAcknowledgedEvent) {
+  Persister persister(bus, io, options(server.url()));
+  ContinuousPublisher publisher(bus, tracker);
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > 500; }, 10s));
+  server.kill9();
+  const auto acked_at_kill = publisher.acked();
+  ASSERT_TRUE(eventually([&] { return persister.health().failures > 0; }, 5s));
+  server.start();  // same directory: the AOF brings back what was acknowledged
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > acked_at_kill + 500; }, 15s));
+  publisher.stop();
+  ASSERT_TRUE(persister.wait_idle(15s));
+  EXPECT_EQ(tracker.pending(), 0u);
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  std::printf("recovered after restart: %llu\n", static_cast<unsigned long long>(persister.health().recovered));
+}
+
+TEST_F(PersisterTest, PausedServerOpensTheBreakerAndResumesWithoutLoss) {
+  Persister persister(bus, io, options(server.url()));
+  ContinuousPublisher publisher(bus, tracker);
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > 200; }, 10s));
+  server.pause();
+  ASSERT_TRUE(eventually([&] { return persister.health().reply_timeouts > 0; }, 5s));
+  ASSERT_TRUE(eventually([&] { return persister.breaker_state() == BreakerState::open; }, 5s));
+  const PersisterHealth h = persister.health();
+  EXPECT_FALSE(h.connected);
+  EXPECT_NE(h.last_error.find("no reply"), std::string::npos) << h.last_error;
+  const auto acked_while_paused = publisher.acked();
+  server.resume();
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > acked_while_paused + 200; }, 15s));
+  EXPECT_EQ(persister.breaker_state(), BreakerState::closed);
+  publisher.stop();
+  ASSERT_TRUE(persister.wait_idle(15s));
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  // The paused server executes the burst it had buffered once it resumes:
+  // the persister must have found those entries instead of writing them again.
+  std::printf("recovered after resume: %llu\n", static_cast<unsigned long long>(persister.health().recovered));
+}
+
+TEST_F(PersisterTest, FullBufferBackPressuresPublishersAndNothingIsLost) {
+  Bus small{BusOptions{.ring = {.capacity = std::size_t{64} << 10, .max_event_size = 4096}}};
+  PersisterOptions o = options(server.url());
+  o.max_buffered = 64;
+  Persister persister(small, io, o);
+  server.pause();
+  std::uint64_t published = 0;
+  bool back_pressured = false;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!back_pressured && std::chrono::steady_clock::now() < deadline) {
+    const PublishStatus s = small.try_publish({.type = EventType::risk_alert, .data = R"({"x": 1})"});
+    if (s == PublishStatus::ok) ++published;
+    back_pressured = s == PublishStatus::back_pressured;
+  }
+  ASSERT_TRUE(back_pressured);
+  server.resume();
+  ASSERT_TRUE(persister.wait_idle(15s));
+  EXPECT_EQ(testing::read_stream(server.url(), kStream).size(), published);
+}
+
+TEST(PersisterStartTest, NothingListeningIsReportedWithinTheConnectTimeoutAndRetried) {
+  const int port = RedisServer::free_port();
+  Bus bus{BusOptions{.ring = {.capacity = std::size_t{1} << 20}}};
+  IoThread io;
+  PersisterOptions o;
+  o.connection = testing::fast_connection("redis://127.0.0.1:" + std::to_string(port));
+  const auto started = std::chrono::steady_clock::now();
+  Persister persister(bus, io, o);
+  ASSERT_TRUE(eventually([&] { return !persister.health().last_error.empty(); }, o.connection.connect_timeout));
+  EXPECT_LE(std::chrono::steady_clock::now() - started, o.connection.connect_timeout + 100ms);
+  EXPECT_NE(persister.health().last_error.find("refused"), std::string::npos) << persister.health().last_error;
+  ASSERT_TRUE(eventually([&] { return persister.health().connect_attempts >= 3; }, 5s));
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(bus.publish({.type = EventType::trading_signal}), PublishStatus::ok);
+  RedisServer late(RedisServer::Options{.port = port});
+  ASSERT_TRUE(persister.wait_idle(10s));
+  EXPECT_EQ(testing::read_stream(late.url(), kStream).size(), 10u);
+}
+
+TEST(PersisterStartTest, HungServerAtConnectTimesOut) {
+  // A listening socket that never accepts: the TCP handshake completes in
+  // the kernel, but PING never gets an answer.
+  RedisServer server;
+  server.pause();
+  Bus bus;
+  IoThread io;
+  PersisterOptions o;
+  o.connection = testing::fast_connection(server.url());
+  Persister persister(bus, io, o);
+  ASSERT_TRUE(eventually([&] { return persister.health().last_error.find("timed out") != std::string::npos; }, 2s))
+      << persister.health().last_error;
+  EXPECT_EQ(persister.breaker_state(), BreakerState::open);
+  server.resume();
+  ASSERT_TRUE(eventually([&] { return persister.health().connected; }, 5s));
+}
+
+}  // namespace
+}  // namespace tradpal::redis

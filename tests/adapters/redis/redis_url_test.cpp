@@ -1,0 +1,71 @@
+// RedisUrl parsing: the forms REDIS_URL takes, and passwords kept out of text.
+#include "adapters/redis/redis_url.h"
+
+#include <gtest/gtest.h>
+
+namespace tradpal::redis {
+namespace {
+
+TEST(RedisUrlTest, ParsesHostPortAndDatabase) {
+  const auto u = RedisUrl::parse("redis://cache.internal:6380/3");
+  EXPECT_EQ(u.host, "cache.internal");
+  EXPECT_EQ(u.port, 6380);
+  EXPECT_EQ(u.db, 3);
+  EXPECT_TRUE(u.password.empty());
+  EXPECT_FALSE(u.is_unix());
+}
+
+TEST(RedisUrlTest, DefaultsPortAndDatabase) {
+  const auto u = RedisUrl::parse("redis://localhost");
+  EXPECT_EQ(u.port, 6379);
+  EXPECT_EQ(u.db, 0);
+}
+
+TEST(RedisUrlTest, ParsesPasswordAndAclUser) {
+  const auto a = RedisUrl::parse("redis://:s3cret@h:1");
+  EXPECT_TRUE(a.user.empty());
+  EXPECT_EQ(a.password, "s3cret");
+  const auto b = RedisUrl::parse("redis://alice:p%40ss@h:1/2");
+  EXPECT_EQ(b.user, "alice");
+  EXPECT_EQ(b.password, "p@ss");
+  EXPECT_EQ(b.db, 2);
+}
+
+TEST(RedisUrlTest, ParsesUnixSocketWithDatabase) {
+  const auto u = RedisUrl::parse("unix:///run/redis/redis.sock?db=4");
+  EXPECT_TRUE(u.is_unix());
+  EXPECT_EQ(u.unix_path, "/run/redis/redis.sock");
+  EXPECT_EQ(u.db, 4);
+}
+
+TEST(RedisUrlTest, RejectsBadUrlsWithAClearMessage) {
+  for (const char* bad : {"http://h:1", "redis://h:notaport", "redis://h:70000", "redis://", "redis://h:1/x",
+                          "unix://relative.sock", "localhost:6379"}) {
+    EXPECT_THROW((void)RedisUrl::parse(bad), ConfigError) << bad;
+  }
+  try {
+    (void)RedisUrl::parse("redis://h:1/x");
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("database"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RedisUrlTest, PasswordNeverAppearsInErrorsOrRedactedForm) {
+  const auto u = RedisUrl::parse("redis://bob:hunter2@h:7/1");
+  EXPECT_EQ(u.redacted(), "redis://bob:***@h:7/1");
+  try {
+    (void)RedisUrl::parse("redis://bob:hunter2@h:bad");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
+  }
+  try {
+    (void)RedisUrl::parse("redis://bob:hun%zzter2@h:1");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("hun"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tradpal::redis

@@ -1,0 +1,56 @@
+// tests/adapters/redis/test_support.h
+//
+// Helpers shared by the Redis integration tests: options pointing at a
+// RedisServer with short timeouts (so fault tests finish in seconds), and
+// reading a whole stream back with a blocking client.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/redis/async_connection.h"
+#include "adapters/redis/entry_decoder.h"
+#include "adapters/redis/sync_client.h"
+#include "redis_server.h"
+
+namespace tradpal::testing {
+
+inline redis::ConnectionOptions fast_connection(const std::string& url) {
+  redis::ConnectionOptions c;
+  c.url = redis::RedisUrl::parse(url);
+  c.connect_timeout = std::chrono::milliseconds(400);
+  c.reply_timeout = std::chrono::milliseconds(400);
+  c.backoff = {.initial = std::chrono::milliseconds(20), .max = std::chrono::milliseconds(200)};
+  c.breaker = {.failure_threshold = 1, .open_for = std::chrono::milliseconds(100)};
+  return c;
+}
+
+// Every entry of `stream` as (id, value of the `event` field).
+inline std::vector<std::pair<std::string, std::string>> read_stream(const std::string& url, const std::string& stream) {
+  redis::SyncClient client(redis::RedisUrl::parse(url));
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string start = "-";
+  for (;;) {
+    auto r = client.command({"XRANGE", stream, start, "+", "COUNT", "1000"});
+    if (r->type != REDIS_REPLY_ARRAY) break;
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      const std::string id(redis::entry_id(r->element[i]));
+      const auto ev = redis::event_field(r->element[i]->element[1]);
+      out.emplace_back(id, ev ? std::string(*ev) : std::string());
+      start = "(" + id;
+    }
+    if (r->elements < 1000) break;
+  }
+  return out;
+}
+
+// The event_id inside an event JSON we wrote (fixed layout: cheap to find).
+inline std::string event_id_of(const std::string& json) {
+  const auto p = json.find("\"event_id\": \"");
+  return p == std::string::npos ? std::string() : json.substr(p + 13, 36);
+}
+
+}  // namespace tradpal::testing
