@@ -67,6 +67,16 @@ std::optional<Event> decode_event_json(std::string_view json, DecodeError* error
   simdjson::padded_string padded(json);
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc)) return fail(DecodeError::not_json);
+  // First pass: read every value. On-Demand checks only what it reads, and
+  // data/metadata are taken below as raw text, so this is what rejects
+  // invalid atoms and nesting deeper than Python's json.loads can take.
+  {
+    simdjson::ondemand::value root;
+    if (doc.get_value().get(root) || !is_valid_json_value(root) || !fully_consumed(doc)) {
+      return fail(DecodeError::not_json);
+    }
+    doc.rewind();
+  }
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj)) return fail(DecodeError::not_json);
 

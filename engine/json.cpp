@@ -77,8 +77,9 @@ std::string_view trim_json(std::string_view text) noexcept {
 
 bool is_valid_json_value(simdjson::ondemand::value value, int depth) noexcept {
   // On-Demand validates only what it reads; skipped atoms such as `tru` would
-  // pass unnoticed, so every scalar is read here.
-  if (depth > 512) return false;
+  // pass unnoticed, so every scalar is read here. The depth bound stays
+  // under what Python's json.loads accepts (about 990 levels).
+  if (depth > kMaxJsonDepth) return false;
   simdjson::ondemand::json_type type;
   if (value.type().get(type)) return false;
   switch (type) {

@@ -47,6 +47,9 @@ static_assert(detail::kJsonPadding >= simdjson::SIMDJSON_PADDING, "frames must c
   return t.size() >= 2 && t.front() == '{' && t.back() == '}';
 }
 
+// Deepest nesting we accept; Python's json.loads gives up near 1000 levels.
+inline constexpr int kMaxJsonDepth = 512;
+
 // True when `text` is exactly one valid JSON object (every value read).
 [[nodiscard]] bool is_json_object(std::string_view text);
 // Reads every value below `value`; false at the first invalid one.

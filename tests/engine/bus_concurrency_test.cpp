@@ -1,0 +1,259 @@
+// Concurrency tests of the bus: many producers, many subscribers, millions
+// of events (scaled down under ThreadSanitizer through TRADPAL_TEST_SCALE).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/bus.h"
+#include "engine/subscriber_thread.h"
+
+namespace tradpal {
+namespace {
+
+// Divides the event counts; tools/run sets it for sanitizer builds.
+std::uint64_t scaled(std::uint64_t n) {
+  const char* s = std::getenv("TRADPAL_TEST_SCALE");
+  const std::uint64_t div = s != nullptr ? std::max(1L, std::strtol(s, nullptr, 10)) : 1;
+  return std::max<std::uint64_t>(n / div, 1000);
+}
+
+// Events carry (producer, counter) at fixed offsets so checking them costs
+// no parsing: {"p":P,"n":NNNNNNNNNNNN}
+constexpr std::size_t kDataSize = 24;
+void write_data(char* out, unsigned producer, std::uint64_t n) {
+  std::memcpy(out, "{\"p\":0,\"n\":000000000000}", kDataSize);
+  out[5] = static_cast<char>('0' + producer);
+  for (int i = 22; i >= 11; --i, n /= 10) out[i] = static_cast<char>('0' + n % 10);
+}
+void read_data(std::string_view data, unsigned& producer, std::uint64_t& n) {
+  producer = static_cast<unsigned>(data[5] - '0');
+  n = 0;
+  for (int i = 11; i < 23; ++i) n = n * 10 + static_cast<std::uint64_t>(data[i] - '0');
+}
+
+void produce(Bus& bus, unsigned producer, std::uint64_t count, EventType type = EventType::market_data_update) {
+  Yield wait;
+  for (std::uint64_t n = 0; n < count; ++n) {
+    Claim c;
+    PublishStatus s;
+    while ((s = bus.try_claim({.type = type, .source = "p", .data_size = kDataSize, .metadata_size = 2}, c)) ==
+           PublishStatus::back_pressured) {
+      wait.idle(bus.ring());
+    }
+    ASSERT_EQ(s, PublishStatus::ok);
+    wait.reset();
+    write_data(c.data(), producer, n);
+    std::memcpy(c.metadata(), "{}", 2);
+    c.commit();
+  }
+}
+
+// What one subscriber saw: per-producer next expected counter, and an
+// order-sensitive digest of the sequences it received.
+struct Observer {
+  std::vector<std::uint64_t> next;
+  std::uint64_t received = 0;
+  std::uint64_t digest = 1469598103934665603ull;
+  Sequence last_sequence = 0;
+  bool ordered = true;
+  bool gaps_allowed = false;
+  std::uint64_t errors = 0;
+
+  explicit Observer(unsigned producers, bool lossy = false) : next(producers, 0), gaps_allowed(lossy) {}
+
+  void operator()(const EventView& v, bool) {
+    unsigned p;
+    std::uint64_t n;
+    read_data(v.data(), p, n);
+    if (p >= next.size()) {
+      ++errors;
+      return;
+    }
+    if (gaps_allowed ? n < next[p] : n != next[p]) ++errors;
+    next[p] = n + 1;
+    if (received != 0 && v.sequence() <= last_sequence) ordered = false;
+    last_sequence = v.sequence();
+    digest = (digest ^ v.sequence()) * 1099511628211ull;
+    ++received;
+  }
+};
+
+TEST(BusConcurrency, DeliversEveryEventToEverySubscriberInOneGlobalOrder) {
+  constexpr unsigned kProducers = 3;
+  constexpr unsigned kSubscribers = 3;
+  const std::uint64_t per_producer = scaled(1'000'000);
+  Bus bus({.ring = {.capacity = 1 << 20, .max_event_size = 1024}});
+  std::vector<Observer> observers(kSubscribers, Observer(kProducers));
+  std::vector<SubscriberThread> threads;
+  for (unsigned s = 0; s < kSubscribers; ++s) {
+    threads.push_back(SubscriberThread::start<Yield>(bus.subscribe(), [&o = observers[s]](const EventView& v, bool e) { o(v, e); }));
+  }
+  std::vector<std::thread> producers;
+  for (unsigned p = 0; p < kProducers; ++p) producers.emplace_back([&, p] { produce(bus, p, per_producer); });
+  for (auto& t : producers) t.join();
+  bus.close();
+  for (auto& t : threads) t.join();
+
+  for (const Observer& o : observers) {
+    EXPECT_EQ(o.errors, 0u) << "a loss, duplicate or reordering within one producer";
+    EXPECT_EQ(o.received, kProducers * per_producer);
+    for (unsigned p = 0; p < kProducers; ++p) EXPECT_EQ(o.next[p], per_producer);
+    EXPECT_TRUE(o.ordered);
+    EXPECT_EQ(o.digest, observers[0].digest) << "subscribers saw different global orders";
+  }
+  EXPECT_EQ(bus.published_total(), kProducers * per_producer);
+}
+
+TEST(BusConcurrency, FiltersAndPolledSubscribersUnderTraffic) {
+  const std::uint64_t per_producer = scaled(300'000);
+  Bus bus({.ring = {.capacity = 1 << 18, .max_event_size = 512}});
+  auto signals = bus.subscribe({.types = {EventType::trading_signal}});
+  std::thread a([&] { produce(bus, 0, per_producer, EventType::trading_signal); });
+  std::thread b([&] { produce(bus, 1, per_producer, EventType::order_executed); });
+  // Polled from this thread, as a trading loop on its pinned core would.
+  Observer o(2);
+  bool wrong_type = false;
+  while (o.received < per_producer) {
+    if (signals.poll([&](const EventView& v, bool e) {
+          wrong_type |= v.type() != EventType::trading_signal;
+          o(v, e);
+        }, 256) == 0) {
+      std::this_thread::yield();
+    }
+  }
+  const std::uint64_t consumed = signals.consumed(EventType::trading_signal);
+  // Producer b may still be publishing order_executed events that this
+  // gating subscriber would have to pass: closing it releases b.
+  signals.close();
+  a.join();
+  b.join();
+  EXPECT_FALSE(wrong_type);
+  EXPECT_EQ(o.errors, 0u);
+  EXPECT_EQ(o.next[0], per_producer);
+  EXPECT_EQ(consumed, per_producer);
+}
+
+TEST(BusConcurrency, LossySubscriberAccountsForEveryEvent) {
+  constexpr unsigned kProducers = 2;
+  const std::uint64_t per_producer = scaled(500'000);
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 512}});
+  Observer fast(kProducers);
+  auto fast_thread = SubscriberThread::start<Yield>(bus.subscribe(), [&](const EventView& v, bool e) { fast(v, e); });
+  auto lossy = bus.subscribe({.mode = BackPressure::lossy});
+  std::atomic<bool> done{false};
+  Observer slow(kProducers, /*lossy=*/true);
+  std::thread slow_thread([&] {
+    // Reads in short bursts with pauses, so producers lap it again and again.
+    while (true) {
+      const bool finished = done.load(std::memory_order_acquire);
+      while (lossy.poll([&](const EventView& v, bool e) { slow(v, e); }, 64) != 0) {
+      }
+      if (finished) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::vector<std::thread> producers;
+  for (unsigned p = 0; p < kProducers; ++p) producers.emplace_back([&, p] { produce(bus, p, per_producer); });
+  for (auto& t : producers) t.join();
+  bus.close();
+  fast_thread.join();
+  done.store(true, std::memory_order_release);
+  slow_thread.join();
+
+  EXPECT_EQ(fast.errors, 0u);
+  EXPECT_EQ(fast.received, kProducers * per_producer);
+  EXPECT_EQ(slow.errors, 0u) << "lossy delivery went backwards within a producer";
+  EXPECT_TRUE(slow.ordered);
+  EXPECT_GT(lossy.lost_total(), 0u) << "the test did not overrun the lossy subscriber";
+  EXPECT_EQ(slow.received + lossy.lost_total(), kProducers * per_producer);
+  EXPECT_EQ(lossy.lost(EventType::market_data_update), lossy.lost_total());
+  EXPECT_EQ(bus.dropped(EventType::market_data_update), lossy.lost_total());
+}
+
+TEST(BusConcurrency, SubscribersComeAndGoWithoutLossForOthers) {
+  constexpr unsigned kProducers = 2;
+  const std::uint64_t per_producer = scaled(400'000);
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 512, .max_subscribers = 8}});
+  Observer steady(kProducers);
+  auto steady_thread =
+      SubscriberThread::start<Yield>(bus.subscribe(), [&](const EventView& v, bool e) { steady(v, e); });
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> transient_errors{0};
+  std::atomic<std::uint64_t> transient_events{0};
+  std::atomic<int> rounds{0};
+  std::thread churn([&] {
+    bool lossy = false;
+    while (!done.load(std::memory_order_acquire)) {
+      auto sub = bus.subscribe({.mode = lossy ? BackPressure::lossy : BackPressure::block});
+      // A gating transient subscriber must see a gap-free run per producer
+      // from its first event on; a lossy one a monotonic run.
+      std::vector<std::uint64_t> next(kProducers, UINT64_MAX);
+      for (int i = 0; i < 50 && !done.load(std::memory_order_relaxed); ++i) {
+        sub.poll([&](const EventView& v, bool) {
+          unsigned p;
+          std::uint64_t n;
+          read_data(v.data(), p, n);
+          if (p < kProducers) {
+            if (next[p] != UINT64_MAX && (lossy ? n < next[p] : n != next[p])) transient_errors.fetch_add(1);
+            next[p] = n + 1;
+          }
+          transient_events.fetch_add(1, std::memory_order_relaxed);
+        }, 128);
+        std::this_thread::yield();
+      }
+      sub.close();
+      lossy = !lossy;
+      rounds.fetch_add(1);
+    }
+  });
+  std::vector<std::thread> producers;
+  for (unsigned p = 0; p < kProducers; ++p) producers.emplace_back([&, p] { produce(bus, p, per_producer); });
+  for (auto& t : producers) t.join();
+  done.store(true, std::memory_order_release);
+  churn.join();
+  bus.close();
+  steady_thread.join();
+
+  EXPECT_EQ(steady.errors, 0u);
+  EXPECT_EQ(steady.received, kProducers * per_producer);
+  EXPECT_EQ(transient_errors.load(), 0u);
+  EXPECT_GT(rounds.load(), 2);
+  EXPECT_GT(transient_events.load(), 0u);
+}
+
+template <typename Wait>
+void every_wait_strategy_delivers() {
+  const std::uint64_t count = scaled(200'000);
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 512}});
+  Observer o(1);
+  auto t = SubscriberThread::start<Wait>(bus.subscribe(), [&](const EventView& v, bool e) { o(v, e); });
+  produce(bus, 0, count);
+  bus.close();
+  t.join();
+  EXPECT_EQ(o.errors, 0u);
+  EXPECT_EQ(o.received, count);
+}
+
+TEST(BusConcurrency, BusySpinDelivers) { every_wait_strategy_delivers<BusySpin>(); }
+TEST(BusConcurrency, YieldDelivers) { every_wait_strategy_delivers<Yield>(); }
+TEST(BusConcurrency, BackoffDelivers) { every_wait_strategy_delivers<Backoff>(); }
+TEST(BusConcurrency, BlockDelivers) { every_wait_strategy_delivers<Block>(); }
+
+TEST(BusConcurrency, BlockedSubscriberWakesForASingleEvent) {
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 512}});
+  std::atomic<int> seen{0};
+  auto t = SubscriberThread::start<Block>(bus.subscribe(), [&](const EventView&, bool) { seen.fetch_add(1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it fall asleep
+  ASSERT_EQ(bus.try_publish({}), PublishStatus::ok);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (seen.load() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(seen.load(), 1);
+}
+
+}  // namespace
+}  // namespace tradpal
