@@ -438,8 +438,18 @@ void Connection::pump(bool resume_parsing) {
     close_after_flush();
     return;
   }
-  if (resume_parsing) parse_backlog();
+  if (resume_parsing) schedule_resume();
   arm_timer();
+}
+
+// Requests that waited behind the pipeline limit are parsed from the timer
+// callback, not from here: pump() runs inside Responder::send, and handlers
+// dispatched from inside it would surprise a caller iterating over its own
+// pending Responders.
+void Connection::schedule_resume() noexcept {
+  if (resume_pending_ || parsing_ || closing_ || write_failed_ || no_more_requests_ || backlog_.empty()) return;
+  resume_pending_ = true;
+  uv_timer_start(&timer_, &Connection::on_timer, 0, 0);
 }
 
 void Connection::write_bytes(std::string bytes) {
@@ -651,7 +661,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 }
 
 void Connection::arm_timer() noexcept {
-  if (closing_ || write_failed_) return;
+  if (closing_ || write_failed_ || resume_pending_) return;
   std::uint64_t deadline = 0;
   const ServerConfig& config = server_.config_;
   if (lingering_) {
@@ -675,6 +685,12 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
   auto* c = static_cast<Connection*>(timer->data);
   if (c->closing_) return;
   try {
+    if (c->resume_pending_ && !c->write_failed_) {
+      c->resume_pending_ = false;
+      c->parse_backlog();
+      c->arm_timer();
+      return;
+    }
     c->timed_out();
   } catch (...) {
     c->close_now();

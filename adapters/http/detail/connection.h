@@ -80,6 +80,7 @@ class Connection {
   void pump(bool resume_parsing);
   void write_bytes(std::string bytes);
   void fail_soon() noexcept;
+  void schedule_resume() noexcept;
   void close_after_flush();
   void start_shutdown();
   void arm_timer() noexcept;
@@ -121,6 +122,7 @@ class Connection {
   bool shutdown_started_ = false;
   bool lingering_ = false;
   bool write_failed_ = false;
+  bool resume_pending_ = false;  // the timer is due at once to parse the backlog
   bool closing_ = false;
 };
 
