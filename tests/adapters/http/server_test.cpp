@@ -563,3 +563,61 @@ TEST(HttpServer, ShutdownGraceEndsStuckRequestsAndStreams) {
 
 }  // namespace
 }  // namespace tradpal::http
+
+namespace tradpal::http {
+namespace {
+
+using namespace test;
+
+TEST(HttpServer, SendsContinueBeforeReadingAnExpectedBody) {
+  Held held;
+  ServerThread st(make_router(held));
+  TestClient c(st.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(c.read_until_contains("HTTP/1.1 100 Continue\r\n\r\n"));
+  ASSERT_TRUE(c.send("hello"));
+  ASSERT_TRUE(c.read_until_contains("\r\n\r\nhello"));
+  EXPECT_NE(c.buffer().find("HTTP/1.1 200 OK"), std::string::npos);
+}
+
+TEST(HttpServer, ListenErrorsNameTheAddressAndTheServerStillClosesCleanly) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    ServerConfig first_config;
+    first_config.host = "localhost";
+    first_config.port = 0;
+    first_config.log = [](std::string_view) {};
+    Server first(&loop, first_config, Router());
+    first.listen();
+    ASSERT_NE(first.port(), 0);
+
+    ServerConfig clash = first_config;
+    clash.port = first.port();
+    Server second(&loop, clash, Router());
+    try {
+      second.listen();
+      ADD_FAILURE() << "binding a used port must throw";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("localhost:" + std::to_string(first.port())), std::string::npos) << e.what();
+    }
+
+    ServerConfig bad = first_config;
+    bad.host = "not-an-address";
+    Server third(&loop, bad, Router());
+    EXPECT_THROW(third.listen(), std::runtime_error);
+
+    ServerConfig v6 = first_config;
+    v6.host = "[::1]";
+    Server fourth(&loop, v6, Router());
+    try {
+      fourth.listen();  // hosts without IPv6 loopback may refuse; either way no leak
+    } catch (const std::runtime_error&) {
+    }
+    // The destructors close every handle while the loop is not running.
+  }
+  EXPECT_EQ(uv_loop_close(&loop), 0) << "a handle was left open";
+}
+
+}  // namespace
+}  // namespace tradpal::http
