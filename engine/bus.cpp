@@ -1,5 +1,6 @@
 #include "engine/bus.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -78,9 +79,21 @@ Subscription Bus::subscribe(const SubscribeOptions& options) {
   return Subscription(this, &ring_, *slot);
 }
 
+std::size_t Bus::thread_shard() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t shard = std::min(next.fetch_add(1, std::memory_order_relaxed), kCounterShards - 1);
+  return shard;
+}
+
+std::uint64_t Bus::published(EventType t) const noexcept {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < kCounterShards; ++i) n += published_[i].count[to_index(t)].load(std::memory_order_relaxed);
+  return n;
+}
+
 std::uint64_t Bus::published_total() const noexcept {
   std::uint64_t n = 0;
-  for (const auto& c : published_) n += c.value.load(std::memory_order_relaxed);
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) n += published(static_cast<EventType>(t));
   return n;
 }
 

@@ -15,6 +15,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
 
@@ -123,9 +124,7 @@ class Bus {
   [[nodiscard]] Ring& ring() noexcept { return ring_; }
   [[nodiscard]] const Ring& ring() const noexcept { return ring_; }
 
-  [[nodiscard]] std::uint64_t published(EventType t) const noexcept {
-    return published_[to_index(t)].value.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::uint64_t published(EventType t) const noexcept;
   [[nodiscard]] std::uint64_t published_total() const noexcept;
   // Events lossy subscribers skipped, including those already closed.
   [[nodiscard]] std::uint64_t dropped(EventType t) const noexcept;
@@ -133,8 +132,25 @@ class Bus {
 
  private:
   friend class Subscription;
+  // Published counts are sharded by publishing thread: each thread owns one
+  // shard and bumps it with a plain load + store. A locked read-modify-write
+  // here would wait on every publish for the previous commit's cache line to
+  // come back from the subscriber that is watching it.
+  static constexpr std::size_t kCounterShards = 64;
+  struct alignas(64) Shard {
+    std::atomic<std::uint64_t> count[kEventTypeCount];
+  };
+  // This thread's shard, the same index on every bus; threads beyond
+  // kCounterShards share the last shard through fetch_add.
+  static std::size_t thread_shard() noexcept;
   void count_published(EventType t) noexcept {
-    published_[to_index(t)].value.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t shard = thread_shard();
+    std::atomic<std::uint64_t>& c = published_[shard].count[to_index(t)];
+    if (shard + 1 < kCounterShards) {
+      c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    } else {
+      c.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   void retire(const SubscriberCounters& c) noexcept;
 
@@ -143,7 +159,7 @@ class Bus {
   };
 
   Ring ring_;
-  std::array<Counter, kEventTypeCount> published_{};
+  std::unique_ptr<Shard[]> published_ = std::make_unique<Shard[]>(kCounterShards);
   std::array<Counter, kEventTypeCount> retired_dropped_{};
 };
 

@@ -27,15 +27,15 @@ Claim& Claim::operator=(Claim&& other) noexcept {
     frame_ = other.frame_;
     sequence_ = other.sequence_;
     descriptor_ = other.descriptor_;
+    timestamp_ns_ = other.timestamp_ns_;
+    correlation_ = other.correlation_;
+    event_id_ = other.event_id_;
+    data_size_ = other.data_size_;
+    metadata_size_ = other.metadata_size_;
+    source_size_ = other.source_size_;
     other.frame_ = nullptr;
   }
   return *this;
-}
-
-Uuid Claim::event_id() const noexcept {
-  Uuid u;
-  std::memcpy(u.bytes.data(), frame_->event_id, 16);
-  return u;
 }
 
 void Claim::abort() noexcept {
@@ -67,6 +67,7 @@ Ring::Ring(const RingOptions& options) {
   mask_ = cap - 1;
   max_event_size_ = options.max_event_size;
   slot_count_ = static_cast<std::uint32_t>(options.max_subscribers);
+  single_producer_ = options.single_producer;
   memory_ = static_cast<char*>(std::aligned_alloc(4096, cap));
   if (memory_ == nullptr) throw std::bad_alloc();
   // 0xff in every commit word: no sequence ever equals it, so no frame reads
@@ -111,6 +112,13 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
     const std::uint64_t floor = floor_.load(std::memory_order_seq_cst);
     const bool floor_valid = (floor & kFlagMask) == (version & kFlagMask);
     if (floor_valid && wrap_point <= (floor & kPositionMask)) {
+      if (single_producer_) {
+        // Nobody else writes the tail; attach() copes with a tail read
+        // just before this store exactly as with a CAS that follows it.
+        tail_.store(end, std::memory_order_release);
+        start = t;
+        break;
+      }
       if (tail_.compare_exchange_weak(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
         start = t;
         break;
@@ -123,7 +131,11 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
       if ((s & kActive) == 0) continue;
       if ((s & kPositionMask) < wrap_point && (s & (kGating | kBusy)) != 0) return PublishStatus::back_pressured;
     }
-    if (!tail_.compare_exchange_strong(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) continue;
+    if (single_producer_) {
+      tail_.store(end, std::memory_order_seq_cst);
+    } else if (!tail_.compare_exchange_strong(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
+      continue;
+    }
     start = t;
     make_room(wrap_point);
     refresh_floor(floor, version, end);
@@ -140,16 +152,13 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
   }
 
   FrameHeader* f = frame_at(start);
-  f->timestamp_ns = request.timestamp_ns != 0 ? request.timestamp_ns : now_ns();
-  const Uuid id = request.event_id == Uuid{} ? Uuid::generate_v4() : request.event_id;
-  std::memcpy(f->event_id, id.bytes.data(), 16);
-  f->correlation = request.correlation;
-  f->source_size = static_cast<std::uint16_t>(request.source.size());
-  f->data_size = static_cast<std::uint32_t>(request.data_size);
-  f->metadata_size = static_cast<std::uint32_t>(request.metadata_size);
-  f->reserved16 = 0;
-  f->reserved32 = 0;
   if (!request.source.empty()) std::memcpy(f->body(), request.source.data(), request.source.size());
+  out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now_ns();
+  out.event_id_ = request.event_id == Uuid{} ? Uuid::generate_v4() : request.event_id;
+  out.correlation_ = request.correlation;
+  out.source_size_ = static_cast<std::uint16_t>(request.source.size());
+  out.data_size_ = static_cast<std::uint32_t>(request.data_size);
+  out.metadata_size_ = static_cast<std::uint32_t>(request.metadata_size);
   out.ring_ = this;
   out.frame_ = f;
   out.sequence_ = start;

@@ -1,5 +1,6 @@
 #include "engine/uuid.h"
 
+#include <cstring>
 #include <random>
 
 namespace tradpal {
@@ -52,10 +53,9 @@ Uuid Uuid::generate_v4() noexcept {
   Uuid u;
   const std::uint64_t hi = rng.next();
   const std::uint64_t lo = rng.next();
-  for (int i = 0; i < 8; ++i) {
-    u.bytes[i] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
-    u.bytes[8 + i] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
-  }
+  // Byte order does not matter for random bits: copy the words as they are.
+  std::memcpy(u.bytes.data(), &hi, 8);
+  std::memcpy(u.bytes.data() + 8, &lo, 8);
   u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0f) | 0x40);  // version 4
   u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
   return u;
