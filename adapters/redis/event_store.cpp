@@ -62,27 +62,32 @@ void EventStore::scan_forward(std::string start, const std::string& end, EventTy
                               const std::function<bool(StoredEvent&&)>& visit, ReplayProgress* progress,
                               const Progress& report) {
   const std::string count = std::to_string(options_.page_size);
+  ReplyPtr r = client_.command({"XRANGE", options_.stream, start, end, "COUNT", count});
   for (;;) {
-    ReplyPtr r = client_.command({"XRANGE", options_.stream, start, end, "COUNT", count});
     expect_array(r, "XRANGE");
-    bool more = r->elements == options_.page_size;
-    for (std::size_t i = 0; i < r->elements; ++i) {
+    // A full page means there may be more: ask for the next page before
+    // decoding this one, so Redis works while we decode.
+    const bool more = r->elements == options_.page_size;
+    if (more) {
+      start.assign("(").append(entry_id(r->element[r->elements - 1]));
+      client_.append({"XRANGE", options_.stream, start, end, "COUNT", count});
+    }
+    bool stop = false;
+    for (std::size_t i = 0; i < r->elements && !stop; ++i) {
       const redisReply* entry = r->element[i];
-      const std::string_view id = entry_id(entry);
-      if (!id.empty()) start.assign("(").append(id);
       if (progress != nullptr) {
         ++progress->scanned;
-        progress->last_id.assign(id);
+        progress->last_id.assign(entry_id(entry));
       }
       auto decoded = decode_entry(entry, skips_);
       if (!decoded || !matches(types, decoded->event)) continue;
-      if (!visit(std::move(*decoded))) {
-        more = false;
-        break;
-      }
+      stop = !visit(std::move(*decoded));
     }
     if (progress != nullptr && report) report(*progress);
     if (!more) return;
+    ReplyPtr next = client_.get_reply();  // drained even when stopping early
+    if (stop) return;
+    r = std::move(next);
   }
 }
 

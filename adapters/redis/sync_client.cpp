@@ -89,6 +89,32 @@ ReplyPtr SyncClient::command(const std::vector<std::string>& args) {
   return command(std::vector<std::string_view>(args.begin(), args.end()));
 }
 
+void SyncClient::append(const std::vector<std::string_view>& args) {
+  if (context_ == nullptr) connect();
+  std::vector<const char*> argv;
+  std::vector<std::size_t> len;
+  for (std::string_view a : args) {
+    argv.push_back(a.data());
+    len.push_back(a.size());
+  }
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), len.data()) != REDIS_OK) {
+    throw RedisError("cannot queue a command for " + url_.redacted());
+  }
+}
+
+ReplyPtr SyncClient::get_reply() {
+  if (context_ == nullptr) throw RedisError("no connection to " + url_.redacted());
+  void* r = nullptr;
+  if (redisGetReply(context_, &r) != REDIS_OK || r == nullptr) {
+    std::string why = "reading a reply from " + url_.redacted() + " failed: " +
+                      (context_->errstr[0] != '\0' ? std::string(context_->errstr) : std::string("no reply"));
+    redisFree(context_);
+    context_ = nullptr;
+    throw RedisError(why);
+  }
+  return ReplyPtr(static_cast<redisReply*>(r));
+}
+
 ReplyPtr SyncClient::checked(std::initializer_list<std::string_view> args) {
   ReplyPtr r = command(args);
   if (r->type == REDIS_REPLY_ERROR) {

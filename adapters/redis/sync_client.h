@@ -48,6 +48,11 @@ class SyncClient {
   // As command(), but an error reply throws RedisError too.
   ReplyPtr checked(std::initializer_list<std::string_view> args);
 
+  // Pipelining: queue a command now, read its reply later with get_reply()
+  // (replies come in the order commands were appended).
+  void append(const std::vector<std::string_view>& args);
+  ReplyPtr get_reply();
+
   [[nodiscard]] const RedisUrl& url() const noexcept { return url_; }
 
  private:
