@@ -316,14 +316,18 @@ void Ring::wake_all() const noexcept {
 }
 
 namespace detail {
-void block_until_commit(const Ring& ring, std::chrono::microseconds timeout) noexcept {
+void block_until_commit(const Ring& ring, std::chrono::microseconds timeout, bool (*ready)(const void*),
+                        const void* context) noexcept {
   ring.add_sleeper(1);
   const std::uint32_t epoch = ring.wake_word().load(std::memory_order_acquire);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000);
-  ts.tv_nsec = static_cast<long>((timeout.count() % 1'000'000) * 1000);
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&ring.wake_word()), FUTEX_WAIT_PRIVATE, epoch, &ts, nullptr,
-          0);
+  if (!ready(context)) {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000);
+    ts.tv_nsec = static_cast<long>((timeout.count() % 1'000'000) * 1000);
+    // Returns at once if a publisher bumped the epoch since we read it.
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&ring.wake_word()), FUTEX_WAIT_PRIVATE, epoch, &ts, nullptr,
+            0);
+  }
   ring.add_sleeper(-1);
 }
 }  // namespace detail

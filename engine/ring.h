@@ -203,7 +203,10 @@ class Ring {
 
   // Used by the Block wait strategy.
   [[nodiscard]] std::atomic<std::uint32_t>& wake_word() const noexcept { return wake_.epoch; }
-  void add_sleeper(int delta) const noexcept { wake_.sleepers.fetch_add(delta, std::memory_order_seq_cst); }
+  void add_sleeper(int delta) const noexcept {
+    if (delta > 0 && !wake_.armed.load(std::memory_order_relaxed)) wake_.armed.store(true, std::memory_order_seq_cst);
+    wake_.sleepers.fetch_add(delta, std::memory_order_seq_cst);
+  }
 
  private:
   friend class Claim;
@@ -225,6 +228,7 @@ class Ring {
   struct alignas(64) WakeUp {
     mutable std::atomic<std::uint32_t> epoch{0};
     mutable std::atomic<std::int32_t> sleepers{0};
+    mutable std::atomic<bool> armed{false};
   };
 
   [[nodiscard]] detail::FrameHeader* frame_at(Sequence s) const noexcept {
@@ -235,8 +239,12 @@ class Ring {
   bool evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) noexcept;
   void refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept;
   void notify_commit() const noexcept {
-    // A sleeper that registers just after this load sleeps until its 1 ms
-    // timeout at worst; publishers pay no fence for the Block strategy.
+    // Rings that never had a Block sleeper pay one relaxed load. Once armed,
+    // the fence orders our commit store before the sleepers load, pairing
+    // with the sleeper's registration (a locked RMW) before its last check:
+    // either it sees our frame or we see it and wake it.
+    if (!wake_.armed.load(std::memory_order_relaxed)) return;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (wake_.sleepers.load(std::memory_order_relaxed) != 0) wake_all();
   }
   void wake_all() const noexcept;

@@ -47,7 +47,7 @@ class SubscriberThread {
         } else if (sub.drained()) {
           break;
         } else {
-          wait.idle(sub.ring());
+          wait.idle(sub.ring(), [&sub] { return sub.available() || sub.ring().closed(); });
         }
       }
     });

@@ -61,6 +61,8 @@ class Subscription {
   [[nodiscard]] bool drained() const noexcept {
     return ring_->closed() && !ring_->available(slot_) && ring_->position(slot_) >= ring_->tail();
   }
+  // Atomic reads only: any thread may ask (a watcher deciding whether to
+  // wake the owner, for instance).
   [[nodiscard]] bool available() const noexcept { return ring_->available(slot_); }
 
   [[nodiscard]] Sequence position() const noexcept { return ring_->position(slot_); }

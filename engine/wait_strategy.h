@@ -11,14 +11,16 @@
 //   Yield     spins a little, then gives the core away with sched_yield().
 //   Backoff   spins, yields, then sleeps with a growing delay (up to 1 ms):
 //             cheap when idle, slower to wake.
-//   Block     sleeps on the ring's wake-up word until a publisher commits;
-//             costs publishers a notify only while someone is asleep.
+//   Block     sleeps on the ring's wake-up word until a publisher commits.
+//             Once a ring has had a sleeper, its publishers pay one fence
+//             per commit (and a futex wake only while someone sleeps).
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <thread>
+#include <type_traits>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -39,12 +41,22 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// Implemented in ring.cpp: sleeps until a commit after `epoch` or the timeout.
-void block_until_commit(const Ring& ring, std::chrono::microseconds timeout) noexcept;
+// Implemented in ring.cpp: registers as a sleeper, and unless ready() is
+// already true, sleeps until a publisher commits or the timeout passes.
+void block_until_commit(const Ring& ring, std::chrono::microseconds timeout, bool (*ready)(const void*),
+                        const void* context) noexcept;
 }  // namespace detail
+
+// Every strategy also takes a readiness check: idle(ring, ready). Only Block
+// uses it (to close the race between "nothing there" and falling asleep);
+// the others ignore it.
 
 struct BusySpin {
   void idle(const Ring&) noexcept { detail::cpu_relax(); }
+  template <typename Ready>
+  void idle(const Ring& ring, Ready&&) noexcept {
+    idle(ring);
+  }
   void reset() noexcept {}
 };
 
@@ -56,6 +68,10 @@ struct Yield {
     } else {
       std::this_thread::yield();
     }
+  }
+  template <typename Ready>
+  void idle(const Ring& ring, Ready&&) noexcept {
+    idle(ring);
   }
   void reset() noexcept { spins_ = 0; }
 
@@ -76,6 +92,10 @@ struct Backoff {
     }
     ++step_;
   }
+  template <typename Ready>
+  void idle(const Ring& ring, Ready&&) noexcept {
+    idle(ring);
+  }
   void reset() noexcept {
     step_ = 0;
     sleep_ = kMinSleep;
@@ -91,15 +111,24 @@ struct Backoff {
 };
 
 struct Block {
+  // Without a readiness check a wake-up can be missed in the window between
+  // the caller's last look and falling asleep; the timeout bounds that.
   void idle(const Ring& ring) noexcept {
+    idle(ring, [] { return false; });
+  }
+  // With one, no wake-up is missed: the publisher's commit and our check are
+  // ordered by a fence on its side and the sleeper registration on ours.
+  template <typename Ready>
+  void idle(const Ring& ring, Ready&& ready) noexcept {
     if (spins_ < kSpins) {
       ++spins_;
       detail::cpu_relax();
       return;
     }
-    // The timeout only bounds a missed wake-up (see Ring::notify_commit);
-    // an ordinary wake-up comes from the publisher's notify.
-    detail::block_until_commit(ring, std::chrono::microseconds(1000));
+    using R = std::remove_reference_t<Ready>;
+    detail::block_until_commit(
+        ring, std::chrono::microseconds(1000),
+        [](const void* c) { return static_cast<bool>((*static_cast<const R*>(c))()); }, &ready);
   }
   void reset() noexcept { spins_ = 0; }
 

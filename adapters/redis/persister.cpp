@@ -123,10 +123,12 @@ void Persister::watch() noexcept {
   while (!stopping_.load(std::memory_order_acquire)) {
     armed_.wait(false, std::memory_order_acquire);
     if (stopping_.load(std::memory_order_acquire)) break;
-    // Sleep on the ring until a publisher commits; the 1 ms bound inside
-    // Block only covers a missed wake-up, and lets stop() be noticed.
+    // Sleep on the ring until a publisher commits. Block's 1 ms timeout lets
+    // stop() be noticed; its readiness check means no commit is missed.
     Block wait;
-    while (!subscription_.available() && !stopping_.load(std::memory_order_acquire)) wait.idle(bus_.ring());
+    while (!subscription_.available() && !stopping_.load(std::memory_order_acquire)) {
+      wait.idle(bus_.ring(), [this] { return subscription_.available(); });
+    }
     armed_.store(false, std::memory_order_release);
     uv_async_send(&wake_);
   }
