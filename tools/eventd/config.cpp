@@ -1,0 +1,139 @@
+#include "tools/eventd/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+namespace tradpal::eventd {
+namespace {
+
+std::uint64_t parse_number(std::string_view name, std::string_view text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+    throw ConfigError(std::string(name) + ": expected a whole number from " + std::to_string(min) + " to " +
+                      std::to_string(max) + ", got '" + std::string(text) + "'");
+  }
+  return v;
+}
+
+// One setting: its variable, its flag and how it lands in Config.
+struct Setting {
+  const char* env;
+  const char* flag;
+  const char* help;
+  std::function<void(Config&, std::string_view name, std::string_view value)> apply;
+};
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      {"REDIS_URL", "--redis-url", "redis://[user:password@]host[:port][/db] or unix:///path[?db=N] (redis://localhost:6379)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         try {
+           c.redis_url = redis::RedisUrl::parse(v);
+         } catch (const redis::ConfigError& e) {
+           throw ConfigError(std::string(name) + ": " + e.what());
+         }
+       }},
+      {"EVENT_SERVICE_HOST", "--host", "address to listen on (127.0.0.1)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         if (v.empty()) throw ConfigError(std::string(name) + ": empty host");
+         c.host = v;
+       }},
+      {"EVENT_SERVICE_PORT", "--port", "TCP port (8011; 0 picks a free one)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.port = static_cast<std::uint16_t>(parse_number(name, v, 0, 65535));
+       }},
+      {"EVENT_SERVICE_STREAM", "--stream", "Redis stream key (tradpal_events)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         if (v.empty()) throw ConfigError(std::string(name) + ": empty stream name");
+         c.stream = v;
+       }},
+      {"EVENT_SERVICE_GROUP", "--group", "consumer group created on the stream (tradpal_consumers)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         if (v.empty()) throw ConfigError(std::string(name) + ": empty group name");
+         c.group = v;
+       }},
+      {"EVENT_SERVICE_RING_SIZE", "--ring-size", "bus ring size in bytes, a power of two >= 1 MiB (16777216)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         const std::uint64_t n = parse_number(name, v, std::uint64_t{1} << 20, std::uint64_t{1} << 34);
+         if ((n & (n - 1)) != 0) throw ConfigError(std::string(name) + ": must be a power of two, got " + std::string(v));
+         c.ring_bytes = n;
+       }},
+      {"EVENT_SERVICE_BATCH_SIZE", "--batch-size", "most XADDs in one pipelined burst to Redis (1024)",
+       [](Config& c, std::string_view name, std::string_view v) { c.batch_size = parse_number(name, v, 1, 65536); }},
+      {"EVENT_SERVICE_TOKEN", "--token", "when set, POST endpoints need 'Authorization: Bearer <token>'",
+       [](Config& c, std::string_view, std::string_view v) { c.token = v; }},
+      {"EVENT_SERVICE_PUBLISH_TIMEOUT_MS", "--publish-timeout-ms",
+       "how long POST waits for Redis to acknowledge before answering 503 (5000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.publish_timeout = std::chrono::milliseconds(parse_number(name, v, 1, 600000));
+       }},
+      {"EVENT_SERVICE_HEARTBEAT_MS", "--heartbeat-ms", "SSE heartbeat interval (15000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.heartbeat = std::chrono::milliseconds(parse_number(name, v, 10, 3600000));
+       }},
+      {"EVENT_SERVICE_SHUTDOWN_GRACE_MS", "--shutdown-grace-ms",
+       "on SIGTERM/SIGINT, how long in-flight requests may take (5000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.shutdown_grace = std::chrono::milliseconds(parse_number(name, v, 0, 600000));
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+Config parse_config(int argc, const char* const* argv, const std::function<const char*(const char*)>& getenv) {
+  Config c;
+  for (const Setting& s : settings()) {
+    const char* v = getenv(s.env);
+    if (v != nullptr && *v != '\0') s.apply(c, s.env, v);
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      c.help = true;
+      continue;
+    }
+    std::string_view value;
+    bool have_value = false;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      have_value = true;
+    }
+    const Setting* match = nullptr;
+    for (const Setting& s : settings()) {
+      if (arg == s.flag) match = &s;
+    }
+    if (match == nullptr) throw ConfigError("unknown option '" + std::string(arg) + "' (see --help)");
+    if (!have_value) {
+      if (i + 1 >= argc) throw ConfigError(std::string(arg) + ": missing value");
+      value = argv[++i];
+    }
+    match->apply(c, match->flag, value);
+  }
+  return c;
+}
+
+std::string usage_text() {
+  std::string out =
+      "usage: eventd [options]\n"
+      "\n"
+      "The TradPal event service: HTTP API on the engine bus, persisted to a Redis stream.\n"
+      "Every option may also be given as the environment variable shown; a flag wins.\n"
+      "\n";
+  for (const Setting& s : settings()) {
+    std::string left = "  ";
+    left += s.flag;
+    left += " <value>";
+    left.resize(std::max<std::size_t>(left.size() + 1, 30), ' ');
+    out += left + s.env + "\n" + std::string(30, ' ') + s.help + "\n";
+  }
+  out += "  -h, --help                  this text\n";
+  return out;
+}
+
+}  // namespace tradpal::eventd

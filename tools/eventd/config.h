@@ -1,0 +1,49 @@
+// tools/eventd/config.h
+//
+// Config: everything eventd can be told, from the environment and from
+// command-line flags (a flag wins over its variable). parse_config() throws
+// ConfigError with one line naming the bad setting; main() prints it and
+// exits with status 2. A plain value, built once on the main thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "adapters/redis/redis_url.h"
+
+namespace tradpal::eventd {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  redis::RedisUrl redis_url = redis::RedisUrl::parse(redis::RedisUrl::kDefault);
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8011;
+  std::string stream = "tradpal_events";
+  std::string group = "tradpal_consumers";
+  std::size_t ring_bytes = std::size_t{16} << 20;
+  std::size_t batch_size = 1024;
+  std::string token;  // empty: POST endpoints need no Authorization
+  std::chrono::milliseconds publish_timeout{5000};
+  std::chrono::milliseconds heartbeat{15000};
+  std::chrono::milliseconds shutdown_grace{5000};
+  bool help = false;
+};
+
+// Reads the environment through `getenv` (so tests can supply their own),
+// then the flags. Throws ConfigError.
+[[nodiscard]] Config parse_config(int argc, const char* const* argv,
+                                  const std::function<const char*(const char*)>& getenv);
+
+// The text `eventd --help` prints.
+[[nodiscard]] std::string usage_text();
+
+}  // namespace tradpal::eventd

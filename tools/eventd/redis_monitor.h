@@ -1,0 +1,49 @@
+// tools/eventd/redis_monitor.h
+//
+// RedisMonitor: the service's view of its Redis connection, refreshed from
+// the persister on every tick of the loop (a few times a second). It logs
+// one line when the connection comes or goes and when the breaker changes
+// state, tells publishers whether to try at all, and builds GET /health.
+// Loop thread only.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "adapters/redis/persister.h"
+#include "engine/bus.h"
+#include "tools/eventd/service_counters.h"
+
+namespace tradpal::eventd {
+
+enum class HealthStatus : std::uint8_t { healthy, degraded, unhealthy };
+
+class RedisMonitor {
+ public:
+  RedisMonitor(const redis::Persister& persister, const Bus& bus, std::string redacted_url);
+
+  // Takes a fresh snapshot and logs what changed.
+  void refresh();
+
+  [[nodiscard]] const redis::PersisterHealth& snapshot() const noexcept { return health_; }
+  // Why a publish cannot succeed now, or nothing when it may.
+  [[nodiscard]] std::optional<std::string> unavailable_reason() const;
+
+  // Events published into the bus (ours, not replayed) that Redis has not
+  // acknowledged yet.
+  [[nodiscard]] std::uint64_t persister_lag() const noexcept;
+  [[nodiscard]] double ring_fill() const noexcept;
+
+  [[nodiscard]] HealthStatus status() const noexcept;
+  // GET /health's body.
+  [[nodiscard]] std::string health_json(std::size_t stream_clients, std::size_t pending_publishes) const;
+
+ private:
+  const redis::Persister& persister_;
+  const Bus& bus_;
+  std::string url_;
+  redis::PersisterHealth health_;
+  bool logged_once_ = false;
+};
+
+}  // namespace tradpal::eventd

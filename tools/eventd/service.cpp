@@ -1,0 +1,164 @@
+#include "tools/eventd/service.h"
+
+#include <csignal>
+#include <stdexcept>
+#include <string>
+
+#include "tools/eventd/log.h"
+#include "tools/eventd/routes.h"
+
+namespace tradpal::eventd {
+namespace {
+
+constexpr std::uint64_t kTickMs = 20;
+constexpr std::size_t kReaderThreads = 2;
+
+BusOptions bus_options(const Config& c) {
+  BusOptions o;
+  o.ring.capacity = c.ring_bytes;
+  // Up to the HTTP body limit (1 MiB), but small enough that frames fit
+  // the ring eight times over.
+  o.ring.max_event_size = std::min<std::size_t>(std::size_t{1} << 20, c.ring_bytes / 8);
+  // One per stream client, plus the persister.
+  o.ring.max_subscribers = 256;
+  return o;
+}
+
+}  // namespace
+
+Service::Service(Config config) : config_(std::move(config)), bus_(bus_options(config_)) {
+  if (const int rc = uv_loop_init(&loop_); rc != 0) {
+    throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
+  }
+  redis::PersisterOptions po;
+  po.connection.url = config_.redis_url;
+  po.stream = config_.stream;
+  po.max_batch = config_.batch_size;
+  po.max_in_flight = std::max<std::size_t>(2048, 2 * config_.batch_size);
+  po.tracker = &tracker_;
+  persister_ = std::make_unique<redis::Persister>(bus_, io_, po);
+  monitor_ = std::make_unique<RedisMonitor>(*persister_, bus_, config_.redis_url.redacted());
+  publisher_ = std::make_unique<Publisher>(bus_, tracker_, *monitor_, counters_, metrics_.publish_latency(),
+                                           metrics_.batch_size(), config_.publish_timeout);
+  redis::EventStoreOptions so;
+  so.url = config_.redis_url;
+  so.stream = config_.stream;
+  so.timeout = std::chrono::milliseconds(1000);
+  readers_ = std::make_unique<RedisReaders>(so, kReaderThreads, [this](http::Task t) { return post(std::move(t)); });
+  hub_ = std::make_unique<SseHub>(bus_, *readers_, counters_, config_.heartbeat);
+  publisher_->set_post([this](http::Task t) { return post(std::move(t)); });
+  publisher_->set_on_persisted([this](Sequence seq, std::string_view id) { hub_->on_persisted(seq, id); });
+
+  http::ServerConfig sc;
+  sc.host = config_.host;
+  sc.port = config_.port;
+  sc.log = [](std::string_view line) { log_line(line); };
+  server_ = std::make_unique<http::Server>(&loop_, sc, Routes::build(*this));
+  server_->listen();
+
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, &Service::on_tick, kTickMs, kTickMs);
+  for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+  }
+  uv_signal_start(&sigterm_, &Service::on_signal, SIGTERM);
+  uv_signal_start(&sigint_, &Service::on_signal, SIGINT);
+  log_line("listening on http://" + config_.host + ":" + std::to_string(server_->port()) + ", stream '" +
+           config_.stream + "' at " + config_.redis_url.redacted());
+}
+
+Service::~Service() {
+  // run() has closed every handle; what is left are objects whose threads
+  // must stop before the loop goes away.
+  if (persister_) persister_->stop();
+  if (readers_) readers_->stop();
+  hub_.reset();
+  publisher_.reset();
+  server_.reset();
+  uv_loop_close(&loop_);
+}
+
+bool Service::post(http::Task task) { return server_ && server_->post(std::move(task)); }
+
+int Service::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return exit_status_;
+}
+
+void Service::on_tick(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<Service*>(timer->data);
+  try {
+    self->tick();
+  } catch (const std::exception& e) {
+    log_line(std::string("tick failed: ") + e.what());
+  } catch (...) {
+    log_line("tick failed");
+  }
+}
+
+void Service::tick() {
+  monitor_->refresh();
+  publisher_->expire_overdue();
+  const redis::PersisterHealth& h = monitor_->snapshot();
+  if (h.persisted > 0) hub_->persisted_up_to(h.persisted_sequence);
+  hub_->tick();
+  // The consumer group the Python readers use, created as they would
+  // (XGROUP CREATE ... $ MKSTREAM) once Redis is reachable.
+  if (h.connected && !group_ready_ && !group_in_flight_ && !shutting_down_) {
+    group_in_flight_ = true;
+    const std::string group = config_.group;
+    readers_->run<bool>(
+        [group](Reader& reader) {
+          reader.store().ensure_group(group);
+          return true;
+        },
+        [this, group](Outcome<bool> o) {
+          group_in_flight_ = false;
+          if (o.value) {
+            group_ready_ = true;
+            log_line("consumer group '" + group + "' ready");
+          } else {
+            log_line("cannot create consumer group '" + group + "': " + o.error);
+          }
+        });
+  }
+}
+
+void Service::on_signal(uv_signal_t* handle, int signum) noexcept {
+  auto* self = static_cast<Service*>(handle->data);
+  try {
+    self->begin_shutdown(signum);
+  } catch (...) {
+    self->exit_status_ = 1;
+    uv_stop(handle->loop);
+  }
+}
+
+void Service::begin_shutdown(int signum) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  log_line(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+           ": no new connections, finishing in-flight requests");
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  // The tick keeps running while the server drains: it expires deadlines
+  // and feeds the hub.
+  server_->shutdown(config_.shutdown_grace, [this] { finish_shutdown(); });
+}
+
+void Service::finish_shutdown() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  // Everything acknowledged was answered; what the ring still holds (a
+  // replay, a publish whose client left) is flushed before we go.
+  const bool idle = persister_->wait_idle(config_.shutdown_grace);
+  const std::uint64_t persisted = persister_->persisted();
+  persister_->stop();
+  readers_->stop();
+  log_line("persister " + std::string(idle ? "flushed" : "NOT flushed in time") + " (" + std::to_string(persisted) +
+           " events persisted); exiting");
+  if (!idle) exit_status_ = 1;
+}
+
+}  // namespace tradpal::eventd
