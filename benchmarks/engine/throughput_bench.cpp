@@ -18,6 +18,9 @@
 // only with try_enqueue, so it is bounded and never allocates while timed,
 // as the ring does; a full queue makes the producer wait.
 //
+// The "tuned" bus figures use RingOptions::single_producer and pass the
+// publisher's own time stamp (see BusSetup).
+//
 // Both sides wait with the same SpinThenYield. With one publisher, the
 // publisher runs on CPU 0 and the subscriber on CPU 1; with two publishers
 // the three threads share the two CPUs unpinned.
@@ -107,22 +110,35 @@ double timed_run(int producers, bool pin, Publish publish, Consume consume) {
   return std::chrono::duration<double>(end - start).count();
 }
 
-void BusThroughput(benchmark::State& state, int producers, std::size_t event_bytes, std::size_t ring_bytes) {
+// How the bus side is set up: the default path, or the two knobs a trading
+// process can turn (RingOptions::single_producer; passing its own time stamp
+// and id, which the bus otherwise takes from the clock and the generator).
+struct BusSetup {
+  bool single_producer = false;
+  bool caller_stamped = false;
+};
+
+void BusThroughput(benchmark::State& state, int producers, std::size_t event_bytes, std::size_t ring_bytes,
+                   BusSetup setup) {
   const std::int64_t events = tradpal::bench::scaled(4'000'000) / producers * producers;
   const std::string data = make_data(event_bytes);
-  tradpal::Bus bus({.ring = {.capacity = ring_bytes}});
+  tradpal::Bus bus({.ring = {.capacity = ring_bytes, .single_producer = setup.single_producer}});
   tradpal::Subscription sub = bus.subscribe();
   std::uint64_t sink = 0;
   for (auto _ : state) {
     auto publish = [&](int, auto& wait_for_go) {
-      const tradpal::ClaimRequest request{.type = tradpal::EventType::market_data_update,
-                                          .source = kSource,
-                                          .data_size = data.size(),
-                                          .metadata_size = kMetadata.size()};
+      tradpal::ClaimRequest request{.type = tradpal::EventType::market_data_update,
+                                    .source = kSource,
+                                    .data_size = data.size(),
+                                    .metadata_size = kMetadata.size()};
+      // A caller-stamped event carries the time its publisher already has
+      // (say, the exchange time of a tick); the id is still generated.
+      const tradpal::TimestampNs feed_time = tradpal::now_ns();
       tradpal::Claim claim;
       SpinThenYield wait;
       wait_for_go();
       for (std::int64_t i = events / producers; i > 0; --i) {
+        if (setup.caller_stamped) request.timestamp_ns = feed_time + i;
         while (bus.try_claim(request, claim) != tradpal::PublishStatus::ok) wait.idle();
         wait.reset();
         std::memcpy(claim.data(), data.data(), data.size());
@@ -210,13 +226,18 @@ void configure(benchmark::internal::Benchmark* b) {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   // Registered in pairs so each figure's two sides run one after the other.
-  configure(benchmark::RegisterBenchmark("bus_1p1s_64B", BusThroughput, 1, 64, kRingBytes));
+  const BusSetup plain{};
+  const BusSetup tuned{.single_producer = true, .caller_stamped = true};
+  configure(benchmark::RegisterBenchmark("bus_1p1s_64B", BusThroughput, 1, 64, kRingBytes, plain));
   configure(benchmark::RegisterBenchmark("moodycamel_1p1s_64B", QueueThroughput<64>, 1));
-  configure(benchmark::RegisterBenchmark("bus_1p1s_250B", BusThroughput, 1, 250, kRingBytes));
+  configure(benchmark::RegisterBenchmark("bus_1p1s_64B_tuned", BusThroughput, 1, 64, kRingBytes, tuned));
+  configure(benchmark::RegisterBenchmark("bus_1p1s_250B", BusThroughput, 1, 250, kRingBytes, plain));
   configure(benchmark::RegisterBenchmark("moodycamel_1p1s_250B", QueueThroughput<250>, 1));
-  configure(benchmark::RegisterBenchmark("bus_2p1s_64B", BusThroughput, 2, 64, kRingBytes));
+  configure(benchmark::RegisterBenchmark("bus_1p1s_250B_tuned", BusThroughput, 1, 250, kRingBytes, tuned));
+  configure(benchmark::RegisterBenchmark("bus_2p1s_64B", BusThroughput, 2, 64, kRingBytes, plain));
   configure(benchmark::RegisterBenchmark("moodycamel_2p1s_64B", QueueThroughput<64>, 2));
-  configure(benchmark::RegisterBenchmark("bus_default_ring_1p1s_64B", BusThroughput, 1, 64, kDefaultRingBytes));
+  configure(
+      benchmark::RegisterBenchmark("bus_default_ring_1p1s_64B", BusThroughput, 1, 64, kDefaultRingBytes, plain));
 
   tradpal::bench::ResultCollector results;
   benchmark::RunSpecifiedBenchmarks(&results);
@@ -237,6 +258,10 @@ int main(int argc, char** argv) {
   throughput("bus_1p1s_64B_throughput", "bus_1p1s_64B", "moodycamel_1p1s_64B", "moodycamel_token_bulk_64B", 1.5);
   throughput("bus_1p1s_250B_throughput", "bus_1p1s_250B", "moodycamel_1p1s_250B", "moodycamel_token_bulk_250B",
              1.5);
+  throughput("bus_1p1s_64B_tuned_throughput", "bus_1p1s_64B_tuned", "moodycamel_1p1s_64B",
+             "moodycamel_token_bulk_64B", 1.5);
+  throughput("bus_1p1s_250B_tuned_throughput", "bus_1p1s_250B_tuned", "moodycamel_1p1s_250B",
+             "moodycamel_token_bulk_250B", 1.5);
   throughput("bus_2p1s_64B_throughput", "bus_2p1s_64B", "moodycamel_2p1s_64B", "moodycamel_2tokens_bulk_64B", 0);
   throughput("bus_default_16MiB_ring_1p1s_64B_throughput", "bus_default_ring_1p1s_64B", "bus_1p1s_64B",
              "bus_1MiB_ring_1p1s_64B", 0);
