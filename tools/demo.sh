@@ -1,5 +1,89 @@
 #!/usr/bin/env bash
-# Runs the demo from the build tree (tools/run demo builds it first).
+# Runs the demos from the build tree (tools/run demo builds it first):
+#   1. the in-process trading flow on one Bus (build/tools/trading_demo);
+#   2. eventd, the event service, against a temporary redis-server: a few
+#      events published over HTTP, then GET /events, /events/stats, /health
+#      and an excerpt of /metrics. Both processes are stopped cleanly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-exec "$ROOT/build/tools/trading_demo" "$@"
+BUILD="${TRADPAL_BUILD_DIR:-$ROOT/build}"
+
+"$BUILD/tools/trading_demo" "$@"
+
+echo
+echo "== eventd: the event service over HTTP, persisted to Redis"
+
+WORK="$(mktemp -d)"
+REDIS_PID=""
+EVENTD_PID=""
+cleanup() {
+  [ -n "$EVENTD_PID" ] && kill "$EVENTD_PID" 2>/dev/null && wait "$EVENTD_PID" 2>/dev/null || true
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# wait_for WHAT COMMAND...: polls COMMAND until it succeeds, for up to 10 s.
+wait_for() {
+  local what="$1" i
+  shift
+  for i in $(seq 1 200); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  echo "demo: $what did not come up; see $WORK" >&2
+  return 1
+}
+
+REDIS_PORT="$(free_port)"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --save '' --appendonly no \
+  >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+wait_for redis-server redis-cli -p "$REDIS_PORT" ping
+
+PORT="$(free_port)"
+URL="http://127.0.0.1:$PORT"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT" EVENT_SERVICE_PORT="$PORT" \
+  "$BUILD/tools/eventd" 2>"$WORK/eventd.log" &
+EVENTD_PID=$!
+wait_for eventd curl -sf "$URL/health"
+echo "eventd on $URL, redis-server on port $REDIS_PORT (temporary)"
+
+show() {
+  echo
+  echo "\$ curl $*"
+  curl -sS "$@"
+  echo
+}
+
+show -X POST "$URL/events" -H 'Content-Type: application/json' \
+  -d '{"event_type": "trading_signal", "source": "strategy_a", "data": {"symbol": "BTC/USDT", "action": "BUY", "confidence": 0.85}}'
+show -X POST "$URL/events/market-data" -H 'Content-Type: application/json' \
+  -d '{"symbol": "ETH/USDT", "market_data": {"price": 2450.5, "volume": 812.3}}'
+show -X POST "$URL/events/portfolio-update" -H 'Content-Type: application/json' \
+  -d '{"updates": {"pnl": 1250.0, "cash": 50000}, "source": "risk_service"}'
+show -X POST "$URL/events" -H 'Content-Type: application/json' -d '{"event_type": "not_a_type"}'
+show "$URL/events?limit=3"
+show "$URL/events/stats"
+show "$URL/health"
+echo
+echo "\$ curl $URL/metrics   (excerpt)"
+curl -sS "$URL/metrics" | grep -E '^event_service_(events_published_total\{event_type="(trading_signal|market_data_update|portfolio_update)"|stream_length|active_subscribers|redis_up|publish_persisted_seconds_count)'
+
+echo
+echo "stopping eventd (SIGTERM) and redis-server"
+kill -TERM "$EVENTD_PID"
+status=0
+wait "$EVENTD_PID" || status=$?
+EVENTD_PID=""
+sed 's/^/  eventd log: /' "$WORK/eventd.log"
+if [ "$status" -ne 0 ]; then
+  echo "demo: eventd exited with status $status" >&2
+  exit 1
+fi
+redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+wait "$REDIS_PID" 2>/dev/null || true
+REDIS_PID=""
+echo "demo finished"

@@ -65,8 +65,8 @@ Service::Service(Config config) : config_(std::move(config)), bus_(bus_options(c
   }
   uv_signal_start(&sigterm_, &Service::on_signal, SIGTERM);
   uv_signal_start(&sigint_, &Service::on_signal, SIGINT);
-  log_line("listening on http://" + config_.host + ":" + std::to_string(server_->port()) + ", stream '" +
-           config_.stream + "' at " + config_.redis_url.redacted());
+  log_line("started: stream '" + config_.stream + "' at " + config_.redis_url.redacted() + ", ring of " +
+           std::to_string(config_.ring_bytes) + " bytes, batches of up to " + std::to_string(config_.batch_size));
 }
 
 Service::~Service() {
