@@ -73,6 +73,9 @@ Service::~Service() {
   // run() has closed every handle; what is left are objects whose threads
   // must stop before the loop goes away.
   if (persister_) persister_->stop();
+  // Publishes the persister never took from the ring are still tracked:
+  // release their callbacks while the Publisher they point to lives.
+  tracker_.abandon_all();
   if (readers_) readers_->stop();
   hub_.reset();
   publisher_.reset();
@@ -145,7 +148,14 @@ void Service::begin_shutdown(int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   // The tick keeps running while the server drains: it expires deadlines
   // and feeds the hub.
-  server_->shutdown(config_.shutdown_grace, [this] { finish_shutdown(); });
+  server_->shutdown(config_.shutdown_grace, [this] {
+    try {
+      finish_shutdown();
+    } catch (const std::exception& e) {
+      exit_status_ = 1;
+      log_line(std::string("shutdown failed: ") + e.what());
+    }
+  });
 }
 
 void Service::finish_shutdown() {
@@ -155,6 +165,7 @@ void Service::finish_shutdown() {
   const bool idle = persister_->wait_idle(config_.shutdown_grace);
   const std::uint64_t persisted = persister_->persisted();
   persister_->stop();
+  tracker_.abandon_all();
   readers_->stop();
   log_line("persister " + std::string(idle ? "flushed" : "NOT flushed in time") + " (" + std::to_string(persisted) +
            " events persisted); exiting");
