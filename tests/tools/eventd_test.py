@@ -530,6 +530,35 @@ def redis_outage_answers_503_quickly_and_recovers(ctx):
 
 
 @test
+def hung_redis_answers_503_at_the_deadline_and_persists_after_resume(ctx):
+    redis = RedisServer()
+    d = Eventd(EVENTD, redis.url, env={"EVENT_SERVICE_PUBLISH_TIMEOUT_MS": "700"})
+    try:
+        d.wait_healthy()
+        redis.proc.send_signal(signal.SIGSTOP)
+        t0 = time.monotonic()
+        status, _, r = d.request("POST", "/events", {"event_type": "risk_alert", "data": {"hung": 1}})
+        took = time.monotonic() - t0
+        eq(status, 503, f"publish to a hung Redis: {r}")
+        check("did not acknowledge" in r["detail"], r)
+        check(0.6 <= took < 3, f"answered at the deadline, took {took:.2f}s")
+        # The reply timeout drops the connection; health says so.
+        wait_until(lambda: d.request("GET", "/health")[2]["status"] == "unhealthy", 10, "unhealthy while hung")
+        redis.proc.send_signal(signal.SIGCONT)
+        d.wait_healthy(15)
+        # The timed-out event was kept and written once Redis came back.
+        wait_until(lambda: any(e["data"] == {"hung": 1} for _, e in redis.client().entries()), 10, "kept event")
+        eq(sum(1 for _, e in redis.client().entries() if e["data"] == {"hung": 1}), 1, "written exactly once")
+        _, _, text = d.request("GET", "/metrics", raw=True)
+        check('event_service_publish_rejected_total{reason="ack_timeout"} 1' in text, "timeout counted")
+    finally:
+        if redis.proc:
+            redis.proc.send_signal(signal.SIGCONT)
+        d.close()
+        redis.close()
+
+
+@test
 def sigterm_finishes_in_flight_publishes_and_loses_nothing(ctx):
     redis = RedisServer()
     d = Eventd(EVENTD, redis.url)
