@@ -67,6 +67,35 @@ char* write_u_escape(std::uint32_t unit, char* out) noexcept {
   return out;
 }
 
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// True when `text` is exactly one JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view text) noexcept {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t from = i;
+    while (i < text.size() && is_digit(text[i])) ++i;
+    return i > from;
+  };
+  if (i < text.size() && text[i] == '-') ++i;
+  if (i < text.size() && text[i] == '0') {
+    ++i;  // no leading zeros: "01" is not JSON
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == text.size();
+}
+
 }  // namespace
 
 std::string_view trim_json(std::string_view text) noexcept {
@@ -110,24 +139,21 @@ bool is_valid_json_value(simdjson::ondemand::value value, int depth) noexcept {
     case simdjson::ondemand::json_type::number: {
       simdjson::ondemand::number n;
       if (!value.get_number().get(n)) return true;
-      // Integers past 64 bits (the fixtures carry a 20-digit one) are valid
-      // JSON: Python reads them as big ints. Check the digits by hand.
-      std::string_view raw = value.raw_json_token();
-      raw = trim_json(raw);
-      if (raw.empty()) return false;
-      std::size_t i = raw.front() == '-' ? 1 : 0;
-      if (i >= raw.size()) return false;
-      for (; i < raw.size(); ++i) {
-        if (raw[i] < '0' || raw[i] > '9') return false;
-      }
-      return true;
+      // simdjson refuses numbers it cannot represent, such as integers past
+      // 64 bits (the fixtures carry a 20-digit one) or 1e400, which Python
+      // reads as a big int or inf. Check the JSON grammar by hand.
+      return is_json_number(trim_json(value.raw_json_token()));
     }
     case simdjson::ondemand::json_type::boolean: {
       bool b;
       return !value.get_bool().get(b);
     }
-    case simdjson::ondemand::json_type::null:
-      return value.is_null();
+    case simdjson::ondemand::json_type::null: {
+      // is_null() answers a simdjson_result<bool>: converting it to bool
+      // throws on an atom such as `nul`, so take the error code instead.
+      bool is_null = false;
+      return !value.is_null().get(is_null) && is_null;
+    }
   }
   return false;
 }

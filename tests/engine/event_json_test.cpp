@@ -143,5 +143,56 @@ TEST(EventJson, NamesTheKindOfEachDecodeFailure) {
             DecodeError::missing_field);
 }
 
+TEST(EventJson, InvalidJsonAnywhereIsNotJson) {
+  auto kind = [](std::string_view json) {
+    DecodeError e = DecodeError::none;
+    EXPECT_FALSE(decode_event_json(json, &e)) << json;
+    return e;
+  };
+  const std::string head = R"({"event_type": "risk_alert", "event_id": "00000000-0000-4000-8000-000000000001", )"
+                           R"("timestamp": "2026-11-29T16:00:00", "source": "s", )";
+  // Each invalid atom is read, not skipped, wherever it stands; `nul` once
+  // made the null check throw out of a noexcept function.
+  EXPECT_EQ(kind(head + R"("data": {"a": nul}, "metadata": {}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {"a": [1, tru]}, "metadata": {}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {}, "metadata": {"m": fals}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {}, "metadata": {}, "extra": nul})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("extra": [01], "data": {}, "metadata": {}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {"n": -012345678901234567890}, "metadata": {}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {"n": 1.}, "metadata": {}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {}, "metadata": {}} {"more": 1})"), DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": {}, "metadata": {})"), DecodeError::not_json);
+  // Invalid JSON wins over every other kind of error, wherever it is.
+  EXPECT_EQ(kind(R"({"event_type": "mystery", "event_id": "00000000-0000-4000-8000-000000000001", )"
+                 R"("timestamp": "2026-11-29T16:00:00", "source": "s", "data": {"a": tru}, "metadata": {}})"),
+            DecodeError::not_json);
+  EXPECT_EQ(kind(head + R"("data": [nul], "metadata": {}})"), DecodeError::not_json);
+  EXPECT_EQ(kind(R"({"event_type": nul, "event_id": "00000000-0000-4000-8000-000000000001", )"
+                 R"("timestamp": "2026-11-29T16:00:00", "source": "s", "data": {}, "metadata": {}})"),
+            DecodeError::not_json);
+  // Valid JSON of the wrong shape keeps its own kind; the first one counts.
+  EXPECT_EQ(kind(head + R"("data": [null], "metadata": 1})"), DecodeError::data_not_object);
+  EXPECT_EQ(kind(R"({"event_type": "mystery", "event_id": "nope", "timestamp": "2026-11-29T16:00:00", )"
+                 R"("source": "s", "data": {}, "metadata": {}})"),
+            DecodeError::unknown_event_type);
+}
+
+TEST(EventJson, AcceptsEveryValidValueBelowDataAndExtraKeys) {
+  const std::string json =
+      R"({"event_type": "risk_alert", "event_id": "00000000-0000-4000-8000-000000000001", )"
+      R"("timestamp": "2026-11-29T16:00:00", "source": "s\u00e9", "x": {"deep": [[[null]]], "n": -0.5e-3}, )"
+      R"("data": {"a": [1, 2.5e3, null, true, false, {"b": "c\n"}], "big": 123456789012345678901234, "huge": -1e400} , )"
+      R"("metadata": {"m": null}})";
+  DecodeError error = DecodeError::not_json;
+  const auto event = decode_event_json(json, &error);
+  ASSERT_TRUE(event) << to_string(error);
+  EXPECT_EQ(error, DecodeError::none);
+  EXPECT_EQ(event->source, "s\xc3\xa9");
+  // data is the object's text as it stands, up to the next token.
+  EXPECT_EQ(event->data,
+            R"({"a": [1, 2.5e3, null, true, false, {"b": "c\n"}], "big": 123456789012345678901234, "huge": -1e400} )");
+  EXPECT_EQ(event->metadata, R"({"m": null})");
+}
+
 }  // namespace
 }  // namespace tradpal
