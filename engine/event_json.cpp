@@ -2,6 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
 #include "engine/json.h"
 
 namespace tradpal {
@@ -27,6 +31,51 @@ void append_wire(std::string& out, EventType type, const Uuid& id, TimestampNs t
   out += R"(, "metadata": )";
   out += trim_json(metadata);
   out += '}';
+}
+
+// One thread's decoder: the parser and the padded copy of the text it reads.
+// Both only grow, so after the first few events a decode allocates nothing.
+class Decoder {
+ public:
+  // Copies `json` into the buffer, zero padding after it, and starts
+  // iterating the copy.
+  simdjson::error_code iterate(std::string_view json, simdjson::ondemand::document& doc) {
+    const std::size_t need = json.size() + simdjson::SIMDJSON_PADDING;
+    if (need > capacity_) {
+      const std::size_t grown = std::max(need, 2 * capacity_);
+      buffer_ = std::make_unique<char[]>(grown);
+      capacity_ = grown;
+    }
+    if (!json.empty()) std::memcpy(buffer_.get(), json.data(), json.size());
+    std::memset(buffer_.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    return parser_.iterate(buffer_.get(), json.size(), capacity_).get(doc);
+  }
+
+ private:
+  simdjson::ondemand::parser parser_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+};
+
+// Reads data or metadata, which must be an object, validating every value
+// below it; `raw` is its text as it stands in the buffer (up to the next
+// token, as ondemand::object::raw_json() would give it).
+DecodeError read_object(simdjson::ondemand::document& doc, simdjson::ondemand::value value,
+                        std::string_view& raw) noexcept {
+  simdjson::ondemand::json_type type;
+  if (value.type().get(type)) return DecodeError::not_json;
+  if (type != simdjson::ondemand::json_type::object) {
+    return is_valid_json_value(value, 1) ? DecodeError::data_not_object : DecodeError::not_json;
+  }
+  const char* begin = value.raw_json_token().data();
+  // Depth 1: the object sits one level below the root for kMaxJsonDepth.
+  if (!is_valid_json_value(value, 1)) return DecodeError::not_json;
+  // The root object is still open, so a token follows and the location is
+  // inside the buffer.
+  const char* end = nullptr;
+  if (doc.current_location().get(end)) return DecodeError::not_json;
+  raw = std::string_view(begin, static_cast<std::size_t>(end - begin));
+  return DecodeError::none;
 }
 
 }  // namespace
@@ -58,83 +107,108 @@ std::string event_json(const Event& event) {
   return out;
 }
 
-std::optional<Event> decode_event_json(std::string_view json, DecodeError* error) {
-  auto fail = [&](DecodeError e) -> std::optional<Event> {
-    if (error != nullptr) *error = e;
-    return std::nullopt;
-  };
-  thread_local simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(json);
+DecodeError decode_event_view(std::string_view json, EventFields& out) {
+  thread_local Decoder decoder;
   simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc)) return fail(DecodeError::not_json);
-  // First pass: read every value. On-Demand checks only what it reads, and
-  // data/metadata are taken below as raw text, so this is what rejects
-  // invalid atoms and nesting deeper than Python's json.loads can take.
-  {
-    simdjson::ondemand::value root;
-    if (doc.get_value().get(root) || !is_valid_json_value(root) || !fully_consumed(doc)) {
-      return fail(DecodeError::not_json);
-    }
-    doc.rewind();
-  }
+  if (decoder.iterate(json, doc)) return DecodeError::not_json;
   simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj)) return fail(DecodeError::not_json);
+  if (doc.get_object().get(obj)) return DecodeError::not_json;
 
-  std::optional<std::string_view> type_name, id_text, ts_text;
+  // One pass that validates while it extracts: every value is read once,
+  // known or not, because On-Demand checks only what it reads (a skipped
+  // `tru` would pass). Invalid JSON anywhere wins over every other error, so
+  // the first semantic error is kept and returned only once the whole text
+  // has proved to be JSON.
+  DecodeError first_error = DecodeError::none;
+  auto note = [&](DecodeError e) {
+    if (first_error == DecodeError::none) first_error = e;
+  };
+  bool have_type = false, have_id = false, have_ts = false;
   bool have_source = false, have_data = false, have_metadata = false;
-  Event ev;
-  // One pass over the fields in document order: On-Demand reads each value
-  // once, so every field is consumed where it stands.
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return fail(DecodeError::not_json);
+    if (field.unescaped_key().get(key)) return DecodeError::not_json;
     simdjson::ondemand::value value;
-    if (field.value().get(value)) return fail(DecodeError::not_json);
+    if (field.value().get(value)) return DecodeError::not_json;
     if (key == "event_type" || key == "event_id" || key == "timestamp" || key == "source") {
       std::string_view s;
-      auto err = value.get_string().get(s);
-      if (err == simdjson::INCORRECT_TYPE) return fail(DecodeError::missing_field);
-      if (err) return fail(DecodeError::not_json);
+      const auto err = value.get_string().get(s);
+      if (err == simdjson::INCORRECT_TYPE) {
+        // Not a string: still JSON to be read through.
+        if (!is_valid_json_value(value, 1)) return DecodeError::not_json;
+        note(DecodeError::missing_field);
+        continue;
+      }
+      if (err) return DecodeError::not_json;
       if (key == "event_type") {
         const auto t = parse_event_type(s);
-        if (!t) return fail(DecodeError::unknown_event_type);
-        ev.type = *t;
-        type_name = s;
+        if (!t) {
+          note(DecodeError::unknown_event_type);
+          continue;
+        }
+        out.type = *t;
+        have_type = true;
       } else if (key == "event_id") {
         const auto id = Uuid::parse(s);
-        if (!id) return fail(DecodeError::bad_event_id);
-        ev.event_id = *id;
-        id_text = s;
+        if (!id) {
+          note(DecodeError::bad_event_id);
+          continue;
+        }
+        out.event_id = *id;
+        have_id = true;
       } else if (key == "timestamp") {
         const auto ts = parse_iso_timestamp(s);
-        if (!ts) return fail(DecodeError::bad_timestamp);
-        ev.timestamp_ns = *ts;
-        ts_text = s;
+        if (!ts) {
+          note(DecodeError::bad_timestamp);
+          continue;
+        }
+        out.timestamp_ns = *ts;
+        have_ts = true;
       } else {
-        ev.source.assign(s);
+        // Unescaped into the parser's string buffer: valid until the next
+        // iterate on this thread.
+        out.source = s;
         have_source = true;
       }
     } else if (key == "data" || key == "metadata") {
-      simdjson::ondemand::json_type jt;
-      if (value.type().get(jt)) return fail(DecodeError::not_json);
-      if (jt != simdjson::ondemand::json_type::object) return fail(DecodeError::data_not_object);
-      simdjson::ondemand::object inner;
-      if (value.get_object().get(inner)) return fail(DecodeError::not_json);
-      std::string_view raw;
-      if (inner.raw_json().get(raw)) return fail(DecodeError::not_json);
-      (key == "data" ? ev.data : ev.metadata).assign(raw);
-      (key == "data" ? have_data : have_metadata) = true;
-    } else {
-      // Extra keys from newer producers are allowed; On-Demand skips the
-      // value when the loop moves to the next field.
+      const bool is_data = key == "data";
+      const DecodeError e = read_object(doc, value, is_data ? out.data : out.metadata);
+      if (e == DecodeError::not_json) return e;
+      if (e != DecodeError::none) {
+        note(e);
+        continue;
+      }
+      (is_data ? have_data : have_metadata) = true;
+    } else if (!is_valid_json_value(value, 1)) {
+      // Extra keys from newer producers are allowed, but must be JSON.
+      return DecodeError::not_json;
     }
   }
-  if (!fully_consumed(doc)) return fail(DecodeError::not_json);
-  if (!type_name || !id_text || !ts_text || !have_source || !have_data || !have_metadata) {
-    return fail(DecodeError::missing_field);
+  if (!fully_consumed(doc)) return DecodeError::not_json;
+  if (first_error != DecodeError::none) return first_error;
+  if (!have_type || !have_id || !have_ts || !have_source || !have_data || !have_metadata) {
+    return DecodeError::missing_field;
   }
-  if (error != nullptr) *error = DecodeError::none;
+  return DecodeError::none;
+}
+
+Event to_event(const EventFields& fields) {
+  Event ev;
+  ev.type = fields.type;
+  ev.event_id = fields.event_id;
+  ev.timestamp_ns = fields.timestamp_ns;
+  ev.source.assign(fields.source);
+  ev.data.assign(fields.data);
+  ev.metadata.assign(fields.metadata);
   return ev;
+}
+
+std::optional<Event> decode_event_json(std::string_view json, DecodeError* error) {
+  EventFields fields;
+  const DecodeError e = decode_event_view(json, fields);
+  if (error != nullptr) *error = e;
+  if (e != DecodeError::none) return std::nullopt;
+  return to_event(fields);
 }
 
 }  // namespace tradpal

@@ -10,8 +10,11 @@
 //
 // Decoding accepts any valid JSON layout, extra keys, and every timestamp
 // form of engine/timestamp.h; anything else is a DecodeError naming the kind
-// of problem, so readers can skip, count and log each kind once. Any thread;
-// the decoder keeps a simdjson parser per thread.
+// of problem, so readers can skip, count and log each kind once. Invalid JSON
+// anywhere in the text (data, metadata and unknown keys included) is
+// not_json, as for Python's json.loads. Any thread; the decoder keeps a
+// simdjson parser and a padded copy buffer per thread, so a decode that
+// reuses them allocates nothing.
 #pragma once
 
 #include <optional>
@@ -43,5 +46,28 @@ void append_event_json(std::string& out, const Event& event);
 
 // Decodes the wire JSON. On failure returns std::nullopt and sets `error`.
 [[nodiscard]] std::optional<Event> decode_event_json(std::string_view json, DecodeError* error = nullptr);
+
+// A decoded event whose text fields are borrowed from the calling thread's
+// decoder: source (unescaped), data and metadata (raw JSON objects as they
+// stand in the input) stay valid until the next decode on the same thread.
+// Copy them out (or publish them) before decoding again.
+struct EventFields {
+  EventType type = EventType::system_health;
+  Uuid event_id{};
+  TimestampNs timestamp_ns = 0;
+  std::string_view source;
+  std::string_view data;
+  std::string_view metadata;
+};
+
+// Decodes the wire JSON without allocating once the thread's buffers are
+// large enough (they only grow, to the largest text decoded on the thread).
+// Returns DecodeError::none and fills `out` on success; on failure `out` is
+// unspecified. Throws std::bad_alloc only when a buffer cannot grow.
+// decode_event_json is this plus the copy.
+[[nodiscard]] DecodeError decode_event_view(std::string_view json, EventFields& out);
+
+// An owned copy of decoded fields (origin local, sequence 0).
+[[nodiscard]] Event to_event(const EventFields& fields);
 
 }  // namespace tradpal

@@ -194,5 +194,50 @@ TEST(EventJson, AcceptsEveryValidValueBelowDataAndExtraKeys) {
   EXPECT_EQ(event->metadata, R"({"m": null})");
 }
 
+TEST(EventJson, ViewDecodeBorrowsWhatOwnedDecodeCopies) {
+  for (const auto& entry : load_fixture("tradpal_stream.jsonl")) {
+    const std::string& json = entry.fields.at("event");
+    const auto owned = decode_event_json(json);
+    ASSERT_TRUE(owned) << entry.id;
+    EventFields view;
+    ASSERT_EQ(decode_event_view(json, view), DecodeError::none) << entry.id;
+    EXPECT_EQ(view.type, owned->type);
+    EXPECT_EQ(view.event_id, owned->event_id);
+    EXPECT_EQ(view.timestamp_ns, owned->timestamp_ns);
+    EXPECT_EQ(view.source, owned->source);
+    EXPECT_EQ(view.data, owned->data);
+    EXPECT_EQ(view.metadata, owned->metadata);
+    // The views point into the decoder's own copy, not into the caller's
+    // text, which may be freed as soon as the call returns.
+    const auto inside = [&](std::string_view v) {
+      return v.data() >= json.data() && v.data() < json.data() + json.size();
+    };
+    EXPECT_FALSE(inside(view.data));
+    EXPECT_FALSE(inside(view.metadata));
+  }
+}
+
+TEST(EventJson, ViewDecodeReusesItsBuffersAcrossSizes) {
+  // A large event grows the thread's buffers; smaller ones after it, and a
+  // failure in between, still decode correctly from the same buffers.
+  Event e;
+  e.type = EventType::system_health;
+  e.event_id = *Uuid::parse("00000000-0000-4000-8000-000000000001");
+  e.timestamp_ns = *parse_iso_timestamp("2026-11-29T16:00:00");
+  e.source = "svc";
+  std::vector<std::string> texts;
+  for (const std::size_t n : {10u, 100000u, 3u}) {
+    e.data = R"({"pad": ")" + std::string(n, 'x') + R"("})";
+    texts.push_back(event_json(e));
+  }
+  EventFields view;
+  for (const auto& text : texts) {
+    ASSERT_EQ(decode_event_view(text, view), DecodeError::none);
+    EXPECT_EQ(view.source, "svc");
+    EXPECT_EQ(view.data.size(), text.size() - text.find(R"({"pad")") - std::string_view(R"(, "metadata": {}})").size());
+    EXPECT_EQ(decode_event_view("{not json", view), DecodeError::not_json);
+  }
+}
+
 }  // namespace
 }  // namespace tradpal
