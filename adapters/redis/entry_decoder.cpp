@@ -45,24 +45,29 @@ std::optional<std::string_view> event_field(const redisReply* fields) noexcept {
   return std::nullopt;
 }
 
-std::optional<StoredEvent> decode_entry(const redisReply* entry, SkipCounter& skips) {
+bool decode_entry_view(const redisReply* entry, SkipCounter& skips, EventFields& out) {
   const std::string_view id = entry_id(entry);
   if (id.empty()) {
     skips.record(DecodeError::missing_field, "(malformed reply)");
-    return std::nullopt;
+    return false;
   }
   const auto json = event_field(entry->elements >= 2 ? entry->element[1] : nullptr);
   if (!json) {
     skips.record(DecodeError::missing_field, id);
-    return std::nullopt;
+    return false;
   }
-  DecodeError error = DecodeError::none;
-  auto event = decode_event_json(*json, &error);
-  if (!event) {
-    skips.record(error == DecodeError::none ? DecodeError::not_json : error, id);
-    return std::nullopt;
+  const DecodeError error = decode_event_view(*json, out);
+  if (error != DecodeError::none) {
+    skips.record(error, id);
+    return false;
   }
-  return StoredEvent{std::string(id), std::move(*event)};
+  return true;
+}
+
+std::optional<StoredEvent> decode_entry(const redisReply* entry, SkipCounter& skips) {
+  EventFields f;
+  if (!decode_entry_view(entry, skips, f)) return std::nullopt;
+  return StoredEvent{std::string(entry_id(entry)), to_event(f)};
 }
 
 }  // namespace tradpal::redis

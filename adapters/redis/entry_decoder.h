@@ -48,6 +48,12 @@ class SkipCounter {
 // TradPal event. Allocates the StoredEvent.
 [[nodiscard]] std::optional<StoredEvent> decode_entry(const redisReply* entry, SkipCounter& skips);
 
+// The same without a copy: fills `out` with views that stay valid until the
+// next decode on this thread (see tradpal::decode_event_view) and returns
+// true, or returns false having counted the entry in `skips`. Allocates
+// nothing once the thread's decoder has seen an entry as large.
+[[nodiscard]] bool decode_entry_view(const redisReply* entry, SkipCounter& skips, EventFields& out);
+
 // The id of an entry reply, or empty when the reply has no such shape.
 [[nodiscard]] std::string_view entry_id(const redisReply* entry) noexcept;
 

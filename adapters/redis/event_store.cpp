@@ -3,13 +3,17 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <thread>
 
 #include "adapters/redis/stream_id.h"
 
 namespace tradpal::redis {
 namespace {
 
-bool matches(EventTypeSet types, const Event& e) noexcept { return types.empty() || types.contains(e.type); }
+bool matches(EventTypeSet types, EventType type) noexcept { return types.empty() || types.contains(type); }
 
 void expect_array(const ReplyPtr& r, const char* what) {
   if (r->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + " failed: " + std::string(r->str, r->len));
@@ -51,6 +55,162 @@ std::uint64_t integer(const redisReply* r) noexcept {
                                                                          : 0;
 }
 
+// Pages forward over [start, end] with XRANGE and exclusive starts,
+// keeping the next page requested while the caller works on the current one
+// (Redis prepares it meanwhile). One thread at a time.
+class Pager {
+ public:
+  Pager(SyncClient& client, std::string stream, std::string start, std::string end, std::size_t page_size)
+      : client_(client), stream_(std::move(stream)), start_(std::move(start)), end_(std::move(end)), count_(std::to_string(page_size)),
+        page_size_(page_size) {}
+  Pager(const Pager&) = delete;
+  Pager& operator=(const Pager&) = delete;
+  ~Pager() { drain(); }
+
+  // The next page, or null after the last one. Throws RedisError.
+  ReplyPtr next() {
+    ReplyPtr r;
+    if (!started_) {
+      started_ = true;
+      r = client_.command({"XRANGE", stream_, start_, end_, "COUNT", count_});
+    } else if (requested_) {
+      requested_ = false;
+      r = client_.get_reply();
+    } else {
+      return nullptr;
+    }
+    expect_array(r, "XRANGE");
+    // A full page means there may be more.
+    if (r->elements == page_size_) {
+      start_.assign("(").append(entry_id(r->element[r->elements - 1]));
+      client_.append({"XRANGE", stream_, start_, end_, "COUNT", count_});
+      requested_ = true;
+    }
+    return r;
+  }
+
+  [[nodiscard]] bool more() const noexcept { return !started_ || requested_; }
+
+  // Reads and drops the reply still owed, so the connection's next command
+  // gets its own reply. An I/O error here resets the connection instead.
+  void drain() noexcept {
+    if (!requested_) return;
+    requested_ = false;
+    try {
+      (void)client_.get_reply();
+    } catch (...) {
+    }
+  }
+
+ private:
+  SyncClient& client_;
+  const std::string stream_;
+  std::string start_;
+  const std::string end_;
+  const std::string count_;
+  const std::size_t page_size_;
+  bool started_ = false;
+  bool requested_ = false;
+};
+
+// The pages of a Pager, read on a thread of its own when there is more than
+// one: that thread waits for Redis and parses replies (hiredis) while the
+// caller decodes the previous page, and it also frees the pages the caller
+// is done with, so hiredis's allocations stay with the thread that made
+// them. Pages come out in stream order; an error of the reading thread is
+// rethrown by next() after the pages read before it. Destruction stops the
+// reader and leaves the connection in step. The connection belongs to the
+// reading thread until then.
+class PageSource {
+ public:
+  PageSource(SyncClient& client, std::string stream, std::string start, std::string end, std::size_t page_size,
+             bool read_ahead)
+      : pager_(client, std::move(stream), std::move(start), std::move(end), page_size) {
+    first_ = pager_.next();
+    if (read_ahead && pager_.more()) reader_ = std::thread([this] { read(); });
+  }
+  PageSource(const PageSource&) = delete;
+  PageSource& operator=(const PageSource&) = delete;
+  ~PageSource() {
+    if (reader_.joinable()) {
+      {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+      }
+      changed_.notify_all();
+      reader_.join();
+    }
+    // ~Pager drains the reply still owed.
+  }
+
+  // The next page, valid until the following call; null after the last one.
+  const redisReply* next() {
+    if (first_) {
+      current_ = std::move(first_);
+      return current_.get();
+    }
+    if (!reader_.joinable()) {
+      current_ = pager_.next();
+      return current_.get();
+    }
+    std::unique_lock lock(mutex_);
+    if (current_) spent_.push_back(std::move(current_));
+    changed_.wait(lock, [&] { return !ready_.empty() || done_; });
+    if (ready_.empty()) {
+      if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+      return nullptr;
+    }
+    current_ = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+    return current_.get();
+  }
+
+ private:
+  // Pages parsed but not yet taken: enough to keep both threads busy,
+  // few enough to bound memory at a handful of pages.
+  static constexpr std::size_t kPagesAhead = 2;
+
+  void read() noexcept {
+    std::exception_ptr error;
+    std::deque<ReplyPtr> spent;
+    try {
+      while (ReplyPtr r = pager_.next()) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return ready_.size() < kPagesAhead || stopping_; });
+        if (stopping_) break;
+        ready_.push_back(std::move(r));
+        spent.swap(spent_);
+        lock.unlock();
+        changed_.notify_all();
+        spent.clear();
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    pager_.drain();
+    {
+      std::lock_guard lock(mutex_);
+      error_ = error;
+      done_ = true;
+    }
+    changed_.notify_all();
+  }
+
+  Pager pager_;
+  ReplyPtr first_;
+  ReplyPtr current_;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<ReplyPtr> ready_;
+  std::deque<ReplyPtr> spent_;  // taken and done with: freed by the reader
+  bool stopping_ = false;
+  bool done_ = false;
+  std::exception_ptr error_;
+};
+
 }  // namespace
 
 EventStore::EventStore(EventStoreOptions options)
@@ -58,36 +218,20 @@ EventStore::EventStore(EventStoreOptions options)
   if (options_.page_size == 0) throw ConfigError("event store: page size must be positive");
 }
 
-void EventStore::scan_forward(std::string start, const std::string& end, EventTypeSet types,
-                              const std::function<bool(StoredEvent&&)>& visit, ReplayProgress* progress,
-                              const Progress& report) {
-  const std::string count = std::to_string(options_.page_size);
-  ReplyPtr r = client_.command({"XRANGE", options_.stream, start, end, "COUNT", count});
-  for (;;) {
-    expect_array(r, "XRANGE");
-    // A full page means there may be more: ask for the next page before
-    // decoding this one, so Redis works while we decode.
-    const bool more = r->elements == options_.page_size;
-    if (more) {
-      start.assign("(").append(entry_id(r->element[r->elements - 1]));
-      client_.append({"XRANGE", options_.stream, start, end, "COUNT", count});
-    }
+template <typename Visit>
+void EventStore::scan_forward(std::string start, const std::string& end, Visit&& visit, ReplayProgress* progress,
+                              const Progress& report, bool read_ahead) {
+  PageSource pages(client_, options_.stream, std::move(start), end, options_.page_size, read_ahead);
+  while (const redisReply* r = pages.next()) {
     bool stop = false;
-    for (std::size_t i = 0; i < r->elements && !stop; ++i) {
-      const redisReply* entry = r->element[i];
-      if (progress != nullptr) {
-        ++progress->scanned;
-        progress->last_id.assign(entry_id(entry));
-      }
-      auto decoded = decode_entry(entry, skips_);
-      if (!decoded || !matches(types, decoded->event)) continue;
-      stop = !visit(std::move(*decoded));
+    std::size_t i = 0;
+    while (i < r->elements && !stop) stop = !visit(r->element[i++]);
+    if (progress != nullptr && i > 0) {
+      progress->scanned += i;
+      progress->last_id.assign(entry_id(r->element[i - 1]));
     }
     if (progress != nullptr && report) report(*progress);
-    if (!more) return;
-    ReplyPtr next = client_.get_reply();  // drained even when stopping early
     if (stop) return;
-    r = std::move(next);
   }
 }
 
@@ -98,12 +242,13 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
   const std::string end = end_time ? end_id_for(*end_time) : std::string("+");
   std::lock_guard lock(mutex_);
   if (start_time) {
-    scan_forward(start_id_for(*start_time), end, types,
-                 [&](StoredEvent&& e) {
-                   out.push_back(std::move(e));
+    scan_forward(start_id_for(*start_time), end,
+                 [&](const redisReply* entry) {
+                   auto decoded = decode_entry(entry, skips_);
+                   if (decoded && matches(types, decoded->event.type)) out.push_back(std::move(*decoded));
                    return out.size() < limit;
                  },
-                 nullptr, {});
+                 nullptr, {}, false);
     return out;
   }
   // The most recent `limit` matches: page backwards, then put them in order.
@@ -117,7 +262,7 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
       const std::string_view id = entry_id(entry);
       if (!id.empty()) upper.assign("(").append(id);
       auto decoded = decode_entry(entry, skips_);
-      if (decoded && matches(types, decoded->event)) out.push_back(std::move(*decoded));
+      if (decoded && matches(types, decoded->event.type)) out.push_back(std::move(*decoded));
     }
     if (out.size() >= limit || r->elements < options_.page_size) break;
   }
@@ -131,13 +276,16 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
   ReplayProgress p;
   std::lock_guard lock(mutex_);
   scan_forward(start_time ? start_id_for(*start_time) : std::string("-"),
-               end_time ? end_id_for(*end_time) : std::string("+"), types,
-               [&](StoredEvent&& e) {
-                 handler(e);
-                 ++p.replayed;
+               end_time ? end_id_for(*end_time) : std::string("+"),
+               [&](const redisReply* entry) {
+                 const auto decoded = decode_entry(entry, skips_);
+                 if (decoded && matches(types, decoded->event.type)) {
+                   handler(*decoded);
+                   ++p.replayed;
+                 }
                  return true;
                },
-               &p, progress);
+               &p, progress, true);
   return p.replayed;
 }
 
@@ -145,23 +293,27 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
                                  std::optional<TimestampNs> end_time, Bus& bus, const Progress& progress) {
   ReplayProgress p;
   std::lock_guard lock(mutex_);
+  // Decoded in place and published straight from the decoder's buffers: the
+  // event's bytes are copied once, into the ring.
+  EventFields e;
   scan_forward(start_time ? start_id_for(*start_time) : std::string("-"),
-               end_time ? end_id_for(*end_time) : std::string("+"), types,
-               [&](StoredEvent&& e) {
-                 const PublishStatus s = bus.publish({.type = e.event.type,
-                                                      .source = e.event.source,
-                                                      .data = e.event.data,
-                                                      .metadata = e.event.metadata,
+               end_time ? end_id_for(*end_time) : std::string("+"),
+               [&](const redisReply* entry) {
+                 if (!decode_entry_view(entry, skips_, e) || !matches(types, e.type)) return true;
+                 const PublishStatus s = bus.publish({.type = e.type,
+                                                      .source = e.source,
+                                                      .data = e.data,
+                                                      .metadata = e.metadata,
                                                       .origin = EventOrigin::replayed,
-                                                      .timestamp_ns = e.event.timestamp_ns,
-                                                      .event_id = e.event.event_id});
+                                                      .timestamp_ns = e.timestamp_ns,
+                                                      .event_id = e.event_id});
                  if (s == PublishStatus::closed) return false;
                  // too_large / invalid: the stream holds what this bus cannot
                  // carry; it is skipped, not counted as replayed.
                  if (s == PublishStatus::ok) ++p.replayed;
                  return true;
                },
-               &p, progress);
+               &p, progress, true);
   return p.replayed;
 }
 

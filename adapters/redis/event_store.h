@@ -4,7 +4,10 @@
 // replay (POST /events/replay), stats (GET /events/stats) — and creates
 // consumer groups. Synchronous: it runs on the calling thread over a
 // blocking SyncClient with timeouts; calls are serialised by a mutex, so any
-// thread may use one EventStore (one call at a time goes to Redis).
+// thread may use one EventStore (one call at a time goes to Redis). A replay
+// longer than one page reads the following pages on a helper thread of its
+// own while the calling thread decodes; handlers, progress callbacks and
+// publishing still run on the calling thread, in stream order.
 //
 // Reads page with XRANGE and exclusive starts (`(id`), applying the type
 // filter while paging, so `limit` counts matching events. Without a start
@@ -102,11 +105,13 @@ class EventStore {
   [[nodiscard]] const std::string& stream() const noexcept { return options_.stream; }
 
  private:
-  // Pages forward over [start, end] calling visit(entry) for each decoded
-  // event until visit returns false. Holds the lock.
-  void scan_forward(std::string start, const std::string& end, EventTypeSet types,
-                    const std::function<bool(StoredEvent&&)>& visit, ReplayProgress* progress,
-                    const Progress& report);
+  // Pages forward over [start, end] calling visit(const redisReply* entry)
+  // for each entry, undecoded, until visit returns false. With read_ahead,
+  // pages after the first are read on a helper thread while visit runs on
+  // this one. The caller holds the lock.
+  template <typename Visit>
+  void scan_forward(std::string start, const std::string& end, Visit&& visit, ReplayProgress* progress,
+                    const Progress& report, bool read_ahead);
 
   EventStoreOptions options_;
   std::mutex mutex_;

@@ -221,6 +221,71 @@ TEST_F(EventStoreTest, ReplayIntoTheBusMarksEventsReplayed) {
   EXPECT_EQ(foreign.load(), 50);
 }
 
+TEST_F(EventStoreTest, BusReplayReadingAheadDeliversWhatTheHandlerReplayDelivers) {
+  // Many small pages with entries to skip between them: the bus replay reads
+  // pages on a helper thread, and must still agree with the handler replay
+  // event for event, in order, with the same skip counts.
+  for (int i = 0; i < 600; ++i) {
+    add_event(i % 5 == 0 ? EventType::risk_alert : EventType::order_executed, 20000 + i, 0, i);
+    if (i % 97 == 0) client.checked({"XADD", "tradpal_events", std::to_string(20000 + i) + "-1", "event", "{not json"});
+    if (i % 89 == 0) {
+      client.checked({"XADD", "tradpal_events", std::to_string(20000 + i) + "-2", "other", "field"});
+    }
+  }
+  for (const EventTypeSet types : {EventTypeSet{}, EventTypeSet{EventType::risk_alert}}) {
+    EventStore by_handler(store_options(16));
+    std::vector<int> want;
+    const std::uint64_t n_handler =
+        by_handler.replay(types, 20010 * 1'000'000LL, std::nullopt, [&](const StoredEvent& e) { want.push_back(n_of(e)); });
+
+    EventStore by_bus(store_options(16));
+    Bus bus;
+    auto sub = bus.subscribe();
+    std::vector<ReplayProgress> progress;
+    const std::uint64_t n_bus = by_bus.replay(types, 20010 * 1'000'000LL, std::nullopt, bus,
+                                              [&](const ReplayProgress& p) { progress.push_back(p); });
+    std::vector<int> got;
+    while (sub.poll([&](const EventView& v, bool) { got.push_back(std::stoi(std::string(v.data().substr(6)))); }) > 0) {
+    }
+    EXPECT_EQ(n_bus, n_handler);
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(got.size(), types.empty() ? 590u : 118u);
+    EXPECT_EQ(by_bus.skips().count(DecodeError::not_json), by_handler.skips().count(DecodeError::not_json));
+    EXPECT_EQ(by_bus.skips().count(DecodeError::missing_field), by_handler.skips().count(DecodeError::missing_field));
+    EXPECT_EQ(by_bus.skips().total(), 6u + 6u);
+    ASSERT_FALSE(progress.empty());
+    EXPECT_EQ(progress.back().replayed, n_bus);
+    EXPECT_EQ(progress.back().scanned, 590u + 12u);
+    EXPECT_EQ(progress.back().last_id, "20599-0");
+  }
+}
+
+TEST_F(EventStoreTest, StoreStaysInStepWhenAReplayEndsEarly) {
+  for (int i = 0; i < 200; ++i) add_event(EventType::system_health, 30000 + i, 0, i);
+  EventStore store(store_options(8));
+  // A handler that throws in the middle of a page, pages still being read.
+  int calls = 0;
+  EXPECT_THROW((void)store.replay({}, std::nullopt, std::nullopt,
+                                  [&](const StoredEvent&) {
+                                    if (++calls == 21) throw std::runtime_error("handler failed");
+                                  }),
+               std::runtime_error);
+  // Every later call gets its own replies, not a page left on the wire.
+  auto events = store.get_events({}, 30100 * 1'000'000LL, std::nullopt, 3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(n_of(events[0]), 100);
+  EXPECT_EQ(store.stats().length, 200u);
+
+  // A closed bus ends a replay at once; the store carries on.
+  Bus bus;
+  bus.close();
+  EXPECT_EQ(store.replay({}, std::nullopt, std::nullopt, bus), 0u);
+  events = store.get_events({}, std::nullopt, std::nullopt, 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(n_of(events[1]), 199);
+  EXPECT_EQ(store.replay({}, 30190 * 1'000'000LL, std::nullopt, [](const StoredEvent&) {}), 10u);
+}
+
 TEST_F(EventStoreTest, StatsReportLengthEntriesAndGroups) {
   EventStore store(store_options());
   EXPECT_FALSE(store.stats().exists);
