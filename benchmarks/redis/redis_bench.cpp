@@ -13,6 +13,7 @@
 //             scheduled at the same rate
 //
 // TRADPAL_BENCH_SCALE (default 1) scales every size: 0.02 is a smoke run.
+// TRADPAL_BENCH_ONLY=persist|replay|latency runs one group of figures.
 #include <hiredis/hiredis.h>
 #include <simdjson.h>
 
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -44,6 +46,12 @@ double scale() {
   const char* s = std::getenv("TRADPAL_BENCH_SCALE");
   const double v = s != nullptr ? std::atof(s) : 1.0;
   return v > 0 ? v : 1.0;
+}
+
+// True when the group `name` is to run (TRADPAL_BENCH_ONLY unset: all).
+bool selected(std::string_view name) {
+  const char* only = std::getenv("TRADPAL_BENCH_ONLY");
+  return only == nullptr || *only == '\0' || name == only;
 }
 
 std::size_t scaled(std::size_t n) { return std::max<std::size_t>(1000, static_cast<std::size_t>(n * scale())); }
@@ -260,20 +268,25 @@ int main() {
   std::printf("payload: %zu bytes, scale %.3g\n", payload.size(), scale());
   std::vector<Figure> figures;
 
-  const std::size_t persist_n = scaled(1'000'000);
-  const double base_persist = redis_benchmark_xadd(server, persist_n, payload);
-  const double ours_persist = persist_throughput(server, persist_n);
-  figures.push_back({"redis_persist_250B_acked_throughput", ours_persist, "events/s",
-                     "redis-benchmark -c1 -P1024 XADD", base_persist, true, ">= 0.8x", 0.8});
+  if (selected("persist")) {
+    const std::size_t persist_n = scaled(1'000'000);
+    const double base_persist = redis_benchmark_xadd(server, persist_n, payload);
+    const double ours_persist = persist_throughput(server, persist_n);
+    figures.push_back({"redis_persist_250B_acked_throughput", ours_persist, "events/s",
+                       "redis-benchmark -c1 -P1024 XADD", base_persist, true, ">= 0.8x", 0.8});
+  }
 
-  const std::size_t replay_n = scaled(1'000'000);
-  fill_stream(server, "bench_replay", replay_n);
-  const double base_replay = raw_xrange_throughput(server, "bench_replay");
-  const double ours_replay = replay_throughput(server, "bench_replay", replay_n);
-  figures.push_back({"redis_replay_to_bus_simdjson_throughput", ours_replay, "events/s",
-                     "raw hiredis XRANGE COUNT 1000 loop", base_replay, true, ">= 0.7x", 0.7});
+  if (selected("replay")) {
+    const std::size_t replay_n = scaled(1'000'000);
+    fill_stream(server, "bench_replay", replay_n);
+    const double base_replay = raw_xrange_throughput(server, "bench_replay");
+    const double ours_replay = replay_throughput(server, "bench_replay", replay_n);
+    figures.push_back({"redis_replay_to_bus_simdjson_throughput", ours_replay, "events/s",
+                       "raw hiredis XRANGE COUNT 1000 loop", base_replay, true, ">= 0.7x", 0.7});
+  }
 
   for (const double rate : {10'000.0, 100'000.0}) {
+    if (!selected("latency")) break;
     const std::size_t n = scaled(static_cast<std::size_t>(rate * 5));
     const Percentiles raw = raw_latency(server, rate, n, payload);
     const Percentiles ours = persist_latency(server, rate, n);
