@@ -127,11 +127,10 @@ std::uint64_t Subscription::consumed_total() const noexcept {
 void Subscription::close() noexcept {
   if (ring_ == nullptr) return;
   ring_->detach(slot_);
-  if (bus_ != nullptr) {
-    // The slot's counters stay readable until the slot is reused; move the
-    // losses into the bus totals and clear them so they are counted once.
-    bus_->retire(ring_->counters(slot_));
-  }
+  // Between detach and release the slot is neither counted live by
+  // Bus::dropped() nor reusable, so its losses move to the bus totals once.
+  if (bus_ != nullptr) bus_->retire(ring_->counters(slot_));
+  ring_->release(slot_);
   ring_ = nullptr;
 }
 

@@ -3,8 +3,10 @@
 // Bus: the engine's front door. A Ring plus the publishing API (raw, claim /
 // commit, and the TradPal convenience publishers with the defaults of the
 // wire contract), subscriptions, and per-type counters. Any thread may
-// publish; try_* calls never block, allocate or throw. publish() and the
-// convenience publishers wait with a wait strategy while back-pressured.
+// publish (one thread only on a single_producer ring); try_* calls never
+// block, allocate or throw. publish() and the convenience publishers wait
+// with a wait strategy while back-pressured: from inside a handler prefer
+// try_* (a handler that waits on a full ring waits on itself).
 //
 //   tradpal::Bus bus;
 //   auto sub = bus.subscribe({.types = {tradpal::EventType::trading_signal}});

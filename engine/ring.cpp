@@ -1,6 +1,7 @@
 #include "engine/ring.h"
 
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <random>
 #include <stdexcept>
 
 #include "engine/wait_strategy.h"
@@ -44,7 +46,7 @@ void Claim::abort() noexcept {
   frame_->descriptor.store(
       detail::make_descriptor(length, FrameKind::padding, EventType::system_health, EventOrigin::local),
       std::memory_order_relaxed);
-  frame_->commit.store(sequence_, std::memory_order_release);
+  frame_->commit.store(sequence_ ^ ring_->commit_key_, std::memory_order_release);
   frame_ = nullptr;
   ring_->notify_commit();
 }
@@ -68,6 +70,14 @@ Ring::Ring(const RingOptions& options) {
   max_event_size_ = options.max_event_size;
   slot_count_ = static_cast<std::uint32_t>(options.max_subscribers);
   single_producer_ = options.single_producer;
+  if (single_producer_) {
+    membarrier_registered_ = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  }
+  // A random key in every commit word: bytes a publisher wrote one lap ago
+  // can then never pass for a committed frame header. The top bit stays
+  // clear so no sequence XOR the key equals the all-ones fill below.
+  std::random_device rd;
+  commit_key_ = ((std::uint64_t{rd()} << 32) ^ rd()) & ~(std::uint64_t{1} << 63);
   memory_ = static_cast<char*>(std::aligned_alloc(4096, cap));
   if (memory_ == nullptr) throw std::bad_alloc();
   // 0xff in every commit word: no sequence ever equals it, so no frame reads
@@ -101,11 +111,13 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
   Sequence start = 0;
   std::uint64_t pad = 0;
   for (;;) {
+    if ((t & kClosedBit) != 0) return PublishStatus::closed;
     const std::uint64_t index = t & mask_;
     pad = index + size > capacity_ ? capacity_ - index : 0;
     const Sequence end = t + pad + size;
     // Memory [t, end) last held the frames at sequences [t - cap, end - cap):
-    // every subscriber must be at or past end - cap before we write.
+    // those must all be committed and every subscriber must be at or past
+    // end - cap before we write.
     const Sequence wrap_point = end > capacity_ ? end - capacity_ : 0;
     // The load order t -> version -> floor -> CAS is what attach() relies on.
     const std::uint64_t version = registry_version_.load(std::memory_order_seq_cst);
@@ -113,8 +125,8 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
     const bool floor_valid = (floor & kFlagMask) == (version & kFlagMask);
     if (floor_valid && wrap_point <= (floor & kPositionMask)) {
       if (single_producer_) {
-        // Nobody else writes the tail; attach() copes with a tail read
-        // just before this store exactly as with a CAS that follows it.
+        // Nobody else writes the tail. attach() copes with this store still
+        // sitting in the store buffer (see its membarrier).
         tail_.store(end, std::memory_order_release);
         start = t;
         break;
@@ -125,12 +137,10 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
       }
       continue;
     }
-    // Slow path: look at every subscriber before claiming.
-    for (std::uint32_t i = 0; i < slot_count_; ++i) {
-      const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
-      if ((s & kActive) == 0) continue;
-      if ((s & kPositionMask) < wrap_point && (s & (kGating | kBusy)) != 0) return PublishStatus::back_pressured;
-    }
+    // Slow path: make sure the memory may be overwritten before claiming
+    // it, so a claim that cannot proceed fails without having taken space.
+    const PublishStatus room = prepare_overwrite(t, wrap_point);
+    if (room != PublishStatus::ok) return room;
     if (single_producer_) {
       tail_.store(end, std::memory_order_seq_cst);
     } else if (!tail_.compare_exchange_strong(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
@@ -147,7 +157,7 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
     p->descriptor.store(detail::make_descriptor(static_cast<std::uint32_t>(pad), FrameKind::padding,
                                                 EventType::system_health, EventOrigin::local),
                         std::memory_order_relaxed);
-    p->commit.store(start, std::memory_order_release);
+    p->commit.store(start ^ commit_key_, std::memory_order_release);
     start += pad;
   }
 
@@ -167,13 +177,51 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
   return PublishStatus::ok;
 }
 
-void Ring::make_room(Sequence wrap_point) noexcept {
+PublishStatus Ring::prepare_overwrite(Sequence tail, Sequence wrap_point) noexcept {
+  // 1. Every frame of the lap we are about to overwrite must be committed: a
+  //    producer preempted inside its claim still owns its bytes. reclaim_
+  //    says how far that is known; walk on from there, and a little further
+  //    than needed so this slow path is taken once per quarter ring rather
+  //    than once per claim. Frames in [reclaim_, tail) are this lap's and
+  //    nobody overwrites them until reclaim_ has passed them.
+  Sequence known = reclaim_.load(std::memory_order_acquire);
+  if (wrap_point > known) {
+    const Sequence limit = std::min(tail, wrap_point + capacity_ / 4);
+    Sequence p = known;
+    while (p < limit) {
+      const FrameHeader* f = frame_at(p);
+      if (f->commit.load(std::memory_order_acquire) != (p ^ commit_key_)) break;
+      const std::uint32_t length = detail::descriptor_length(f->descriptor.load(std::memory_order_relaxed));
+      if (length < detail::kFrameAlignment || length % detail::kFrameAlignment != 0 || length > capacity_) break;
+      p += length;
+    }
+    if (p < wrap_point) return PublishStatus::back_pressured;
+    while (known < p && !reclaim_.compare_exchange_weak(known, p, std::memory_order_acq_rel)) {
+    }
+  }
+  // 2. Subscribers: gating ones and lossy ones inside their handler hold us
+  //    back; idle lossy ones are moved past the wrap point now, before the
+  //    claim, so try_claim never has to wait for them afterwards.
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     for (;;) {
       const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
       if ((s & kActive) == 0 || (s & kPositionMask) >= wrap_point) break;
-      // A subscriber that attached or pinned itself after our scan: it
-      // leaves within nanoseconds (attach) or one handler batch (poll).
+      if ((s & (kGating | kBusy)) != 0) return PublishStatus::back_pressured;
+      // Fails only when the reader moved meanwhile: look again.
+      if (evict(i, s, wrap_point)) break;
+    }
+  }
+  return PublishStatus::ok;
+}
+
+void Ring::make_room(Sequence wrap_point) noexcept {
+  // prepare_overwrite() cleared the way before the claim; what is left are
+  // subscribers that attached in between. attach() pins for a few
+  // instructions, so the waits here are that short.
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    for (;;) {
+      const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
+      if ((s & kActive) == 0 || (s & kPositionMask) >= wrap_point) break;
       if ((s & (kGating | kBusy)) != 0 || !evict(i, s, wrap_point)) detail::cpu_relax();
     }
   }
@@ -181,17 +229,22 @@ void Ring::make_room(Sequence wrap_point) noexcept {
 
 bool Ring::evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) noexcept {
   std::uint32_t lost[kEventTypeCount] = {};
+  const std::uint32_t filter = slots_[slot].filter.load(std::memory_order_relaxed);
   Sequence p = state & kPositionMask;
   while (p < wrap_point) {
-    // These frames are a lap old and committed; no producer but us may
-    // rewrite them before the CAS below moves the reader past them. If the
-    // reader moved meanwhile the CAS fails and the counts are discarded.
+    // These frames are a lap old and committed (reclaim_ is past them); only
+    // a producer that already moved this reader on may be rewriting them,
+    // and then the CAS below fails and the counts are discarded.
     const FrameHeader* f = frame_at(p);
-    if (f->commit.load(std::memory_order_acquire) != p) return false;
+    if (f->commit.load(std::memory_order_acquire) != (p ^ commit_key_)) return false;
     const std::uint64_t d = f->descriptor.load(std::memory_order_relaxed);
     const std::uint32_t length = detail::descriptor_length(d);
-    if (length == 0 || length % detail::kFrameAlignment != 0) return false;
-    if (detail::descriptor_kind(d) == FrameKind::event) ++lost[to_index(detail::descriptor_type(d))];
+    if (length < detail::kFrameAlignment || length % detail::kFrameAlignment != 0) return false;
+    if (detail::descriptor_kind(d) == FrameKind::event) {
+      const std::size_t type = to_index(detail::descriptor_type(d));
+      // Only what the subscriber would have received counts as lost.
+      if (filter == 0 || (filter & (1u << type)) != 0) ++lost[type];
+    }
     p += length;
   }
   std::uint64_t expected = state;
@@ -212,17 +265,23 @@ bool Ring::evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) n
 }
 
 void Ring::refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept {
-  Sequence lowest = cap;
+  Sequence lowest = std::min(cap, reclaim_.load(std::memory_order_acquire));
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
     if ((s & kActive) != 0) lowest = std::min(lowest, s & kPositionMask);
   }
-  // Tagged with the registry version read before the scan: if a subscriber
-  // attached since, the tag is stale and the fast path ignores this floor.
-  // The CAS keeps a newer producer's floor from being replaced by ours.
+  // Tagged with the registry version read before the scan. The CAS keeps a
+  // newer producer's floor from being replaced by ours; if a subscriber
+  // attached since our scan began, our floor may have missed it, so it is
+  // withdrawn again (attach() also resets the floor: between the two, no
+  // stale floor survives however many attaches wrap the 6-bit tag).
   std::uint64_t expected = floor_word;
-  floor_.compare_exchange_strong(expected, lowest | (version & kFlagMask), std::memory_order_seq_cst,
-                                 std::memory_order_relaxed);
+  const std::uint64_t mine = lowest | (version & kFlagMask);
+  if (floor_.compare_exchange_strong(expected, mine, std::memory_order_seq_cst, std::memory_order_relaxed) &&
+      registry_version_.load(std::memory_order_seq_cst) != version) {
+    expected = mine;
+    floor_.compare_exchange_strong(expected, 0, std::memory_order_seq_cst, std::memory_order_relaxed);
+  }
 }
 
 // ---- subscribers --------------------------------------------------------------
@@ -255,25 +314,36 @@ std::optional<std::uint32_t> Ring::attach(BackPressure mode, EventTypeSet filter
   counters_[slot].lost_total.store(0, std::memory_order_relaxed);
 
   const std::uint64_t flags = kActive | (mode == BackPressure::block ? kGating : 0);
-  const Sequence pinned = start ? *start : tail_.load(std::memory_order_seq_cst);
+  const Sequence pinned = start ? *start : tail_.load(std::memory_order_seq_cst) & ~kClosedBit;
   // 1. Pin: from here on every producer that scans sees us and will not
   //    overwrite past `pinned`.
   s.state.store(pinned | flags | kBusy, std::memory_order_seq_cst);
-  // 2. Invalidate every cached floor computed before the pin.
+  // 2. Invalidate every cached floor computed before the pin: the new
+  //    version makes old tags stale, and the reset covers a tag that has
+  //    wrapped around (refresh_floor() withdraws one installed meanwhile).
   registry_version_.fetch_add(1, std::memory_order_seq_cst);
+  floor_.store(0, std::memory_order_seq_cst);
+  // A single producer publishes the tail with a plain store that may still
+  // sit in its store buffer while its next claim reads the old version; the
+  // membarrier drains every thread's buffer, so the tail read below is not
+  // older than any claim that trusted an old floor.
+  if (single_producer_ && membarrier_registered_) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
   // 3. A producer that skipped the scan with an old floor loaded the tail
   //    before step 2, so its claim ends at most one maximum frame (plus its
   //    padding) past the tail we read now.
-  const Sequence tail = tail_.load(std::memory_order_seq_cst);
+  const Sequence tail = tail_.load(std::memory_order_seq_cst) & ~kClosedBit;
   Sequence position = tail;
   if (start) {
     position = *start;
     const char* why = nullptr;
-    if (position > tail) {
+    if (single_producer_ && !membarrier_registered_) {
+      why = "starting at a past sequence needs membarrier(2) on a single_producer ring";
+    } else if (position > tail) {
       why = "sequence is past the newest event";
     } else if (position + capacity_ < tail + 2 * max_frame_) {
       why = "sequence is no longer in the ring";
-    } else if (position < tail && frame_at(position)->commit.load(std::memory_order_acquire) != position) {
+    } else if (position < tail &&
+               frame_at(position)->commit.load(std::memory_order_acquire) != (position ^ commit_key_)) {
       why = "sequence is not the start of a committed event";
     }
     if (why != nullptr) {
@@ -286,11 +356,24 @@ std::optional<std::uint32_t> Ring::attach(BackPressure mode, EventTypeSet filter
 }
 
 void Ring::detach(std::uint32_t slot) noexcept {
+  // Reserved, not free: producers stop looking at the slot at once, but no
+  // attach() may take it (and zero its counters) until release().
+  if (slot < slot_count_) slots_[slot].state.store(kReserved, std::memory_order_seq_cst);
+}
+
+void Ring::release(std::uint32_t slot) noexcept {
   if (slot < slot_count_) slots_[slot].state.store(0, std::memory_order_release);
 }
 
+void Ring::close() noexcept {
+  closed_.store(true, std::memory_order_seq_cst);
+  // With several producers the closed bit in the tail makes every later
+  // CAS fail, so no claim can slip in after subscribers saw the last tail.
+  if (!single_producer_) tail_.fetch_or(kClosedBit, std::memory_order_seq_cst);
+}
+
 std::size_t Ring::fill_bytes() const noexcept {
-  const Sequence t = tail_.load(std::memory_order_acquire);
+  const Sequence t = tail();
   Sequence lowest = t;
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     const std::uint64_t s = slots_[i].state.load(std::memory_order_acquire);

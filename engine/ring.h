@@ -12,17 +12,26 @@
 //   memory: a producer whose frame does not fit pads to the end and starts at 0.
 //
 // Claiming: a producer reads tail_, computes the wrap point (the oldest
-// sequence its frame will overwrite, one lap back) and moves tail_ with a CAS.
-// Before it may overwrite, every subscriber must be past the wrap point:
-//   * gating ("block") subscribers: the claim fails with back_pressured;
-//   * lossy subscribers that are idle: the producer evicts them, moving their
-//     position to the first frame at or past the wrap point and counting the
-//     frames they lost (per type);
-//   * lossy subscribers inside their handler hold a pin on the frames they are
-//     reading: the claim fails with back_pressured, exactly like gating.
-// The fast path skips the subscriber scan: floor_ caches the minimum position
-// of all subscribers, tagged with the registry version it was computed under,
-// so a subscriber that attaches later invalidates it (see attach()).
+// sequence its frame will overwrite, one lap back) and moves tail_ with a CAS
+// (a plain release store on a single_producer ring). Before it may claim:
+//   * every frame below the wrap point must be committed: a producer still
+//     inside its claim one lap back holds the others back (reclaim_);
+//   * gating ("block") subscribers below the wrap point: back_pressured;
+//   * lossy subscribers inside their handler pin the frame in hand:
+//     back_pressured, exactly like gating;
+//   * idle lossy subscribers below it are evicted first: the producer moves
+//     their position to the first frame at or past the wrap point and counts
+//     the events of their types they lost.
+// So try_claim never waits: it claims, or it answers back_pressured having
+// taken nothing. (A subscriber attaching during a claim can make the
+// producer wait for the few instructions attach() takes.)
+// The fast path skips all of this: floor_ caches the minimum of reclaim_ and
+// every subscriber's position, tagged with the registry version it was
+// computed under; attach() bumps the version and resets the floor.
+//
+// Subscribers publish their position before each handler call, so a handler
+// may publish into the ring it reads (up to about one ring of events per
+// call: the frame in its hand stays pinned).
 //
 // Memory orders: a producer writes the frame and then stores commit = sequence
 // with release; a reader's acquire load of commit pairs with it. A subscriber
@@ -157,7 +166,9 @@ class Ring {
   PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;
 
   // After close(), claims fail with `closed`; subscribers drain what is left.
-  void close() noexcept { closed_.store(true, std::memory_order_release); }
+  // On a single_producer ring, close() from the producer thread (or after it
+  // stopped publishing): a claim racing close() could otherwise still land.
+  void close() noexcept;
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
   // ---- subscribers ------------------------------------------------------
@@ -166,13 +177,16 @@ class Ring {
   // committed at a sequence >= the tail at attach time; with `start` it
   // begins at that event, which must still be in the ring (its frame intact
   // and at least two maximum frames from being overwritten). Returns the slot
-  // or std::nullopt with a reason in `error`. Not for the hot path: it may
-  // wait a few nanoseconds for producers inside a claim.
+  // or std::nullopt with a reason in `error`. Not for the hot path (on a
+  // single_producer ring it issues a membarrier system call).
   [[nodiscard]] std::optional<std::uint32_t> attach(BackPressure mode, EventTypeSet filter,
                                                     std::optional<Sequence> start, std::string* error) noexcept;
-  // Frees the slot: producers stop waiting for it at once. Called by the
-  // slot's owner, never while it is inside poll().
+  // Takes the slot out of use: producers stop waiting for it at once. The
+  // counters stay put (for the owner to hand to the bus totals) until
+  // release() frees the slot for the next attach(). Called by the slot's
+  // owner, never while it is inside poll().
   void detach(std::uint32_t slot) noexcept;
+  void release(std::uint32_t slot) noexcept;
 
   // Delivers up to `limit` matching events committed at the slot's position
   // and after, in order, to handler(const EventView&, bool end_of_batch),
@@ -195,7 +209,7 @@ class Ring {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::size_t max_event_size() const noexcept { return max_event_size_; }
   [[nodiscard]] std::size_t max_subscribers() const noexcept { return slot_count_; }
-  [[nodiscard]] Sequence tail() const noexcept { return tail_.load(std::memory_order_acquire); }
+  [[nodiscard]] Sequence tail() const noexcept { return tail_.load(std::memory_order_acquire) & ~kClosedBit; }
   // Bytes between the tail and the slowest gating subscriber: how close
   // publishers are to back-pressure (0 with no gating subscriber).
   [[nodiscard]] std::size_t fill_bytes() const noexcept;
@@ -218,6 +232,7 @@ class Ring {
   static constexpr std::uint64_t kBusy = 4;       // lossy reader inside poll: pinned
   static constexpr std::uint64_t kReserved = 8;   // taken, not yet attached
   static constexpr std::uint64_t kFlagMask = 63;
+  static constexpr std::uint64_t kClosedBit = 1;  // in tail_, set by close()
   static constexpr std::uint64_t kPositionMask = ~kFlagMask;
 
   struct alignas(64) Slot {
@@ -234,7 +249,7 @@ class Ring {
   [[nodiscard]] detail::FrameHeader* frame_at(Sequence s) const noexcept {
     return reinterpret_cast<detail::FrameHeader*>(memory_ + (s & mask_));
   }
-  PublishStatus claim_slow(Sequence tail, Sequence end, Sequence wrap_point) noexcept;
+  PublishStatus prepare_overwrite(Sequence tail, Sequence wrap_point) noexcept;
   void make_room(Sequence wrap_point) noexcept;
   bool evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) noexcept;
   void refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept;
@@ -249,7 +264,8 @@ class Ring {
   }
   void wake_all() const noexcept;
   template <typename Handler>
-  std::size_t deliver(std::uint32_t slot, Sequence& position, Handler& handler, std::size_t limit) noexcept;
+  std::size_t deliver(std::uint32_t slot, Sequence& position, std::uint64_t flags, Handler& handler,
+                      std::size_t limit) noexcept;
 
   char* memory_ = nullptr;
   std::size_t capacity_ = 0;
@@ -258,6 +274,8 @@ class Ring {
   std::uint64_t max_frame_ = 0;
   std::uint32_t slot_count_ = 0;
   bool single_producer_ = false;
+  bool membarrier_registered_ = false;
+  std::uint64_t commit_key_ = 0;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<SubscriberCounters[]> counters_;
 
@@ -266,6 +284,8 @@ class Ring {
   alignas(64) std::atomic<Sequence> tail_{0};
   // Read-mostly line: floor_ = (minimum subscriber position) | (version & 63).
   alignas(64) std::atomic<std::uint64_t> floor_{0};
+  // Every frame below this sequence is committed (prepare_overwrite()).
+  std::atomic<Sequence> reclaim_{0};
   std::atomic<std::uint64_t> registry_version_{0};
   std::atomic<bool> closed_{false};
   WakeUp wake_;
@@ -284,7 +304,7 @@ inline void Claim::commit() noexcept {
   frame_->reserved16 = 0;
   frame_->reserved32 = 0;
   frame_->descriptor.store(descriptor_, std::memory_order_relaxed);
-  frame_->commit.store(sequence_, std::memory_order_release);
+  frame_->commit.store(sequence_ ^ ring_->commit_key_, std::memory_order_release);
   Ring* ring = ring_;
   frame_ = nullptr;
   ring->notify_commit();
@@ -292,11 +312,13 @@ inline void Claim::commit() noexcept {
 
 inline bool Ring::available(std::uint32_t slot) const noexcept {
   const Sequence p = position(slot);
-  return frame_at(p)->commit.load(std::memory_order_acquire) == p;
+  return frame_at(p)->commit.load(std::memory_order_acquire) == (p ^ commit_key_);
 }
 
 template <typename Handler>
-std::size_t Ring::deliver(std::uint32_t slot, Sequence& position, Handler& handler, std::size_t limit) noexcept {
+std::size_t Ring::deliver(std::uint32_t slot, Sequence& position, std::uint64_t flags, Handler& handler,
+                          std::size_t limit) noexcept {
+  std::atomic<std::uint64_t>& state = slots_[slot].state;
   const std::uint32_t filter = slots_[slot].filter.load(std::memory_order_relaxed);
   SubscriberCounters& counters = counters_[slot];
   // The previous matching event is held back until we know whether another
@@ -307,14 +329,20 @@ std::size_t Ring::deliver(std::uint32_t slot, Sequence& position, Handler& handl
   std::size_t delivered = 0;
   while (delivered < limit) {
     const detail::FrameHeader* f = frame_at(position);
-    if (f->commit.load(std::memory_order_acquire) != position) break;
+    if (f->commit.load(std::memory_order_acquire) != (position ^ commit_key_)) break;
     const std::uint64_t d = f->descriptor.load(std::memory_order_relaxed);
     const Sequence here = position;
     position += detail::descriptor_length(d);
     if (detail::descriptor_kind(d) != detail::FrameKind::event) continue;
     const EventType type = detail::descriptor_type(d);
     if (filter != 0 && (filter & (1u << to_index(type))) == 0) continue;
-    if (pending != nullptr) handler(EventView(pending, pending_seq, pending_desc), false);
+    if (pending != nullptr) {
+      // Publish our position as the frame in hand before each handler call:
+      // producers may reuse everything before it, so a handler that itself
+      // publishes into this ring waits on nobody but the frame it is reading.
+      state.store(pending_seq | flags, std::memory_order_release);
+      handler(EventView(pending, pending_seq, pending_desc), false);
+    }
     pending = f;
     pending_seq = here;
     pending_desc = d;
@@ -322,7 +350,10 @@ std::size_t Ring::deliver(std::uint32_t slot, Sequence& position, Handler& handl
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     ++delivered;
   }
-  if (pending != nullptr) handler(EventView(pending, pending_seq, pending_desc), true);
+  if (pending != nullptr) {
+    state.store(pending_seq | flags, std::memory_order_release);
+    handler(EventView(pending, pending_seq, pending_desc), true);
+  }
   return delivered;
 }
 
@@ -332,7 +363,8 @@ std::size_t Ring::poll(std::uint32_t slot, Handler&& handler, std::size_t limit)
   std::uint64_t state = s.state.load(std::memory_order_acquire);
   // Nothing committed at our position: return before touching the shared
   // state word, so an idle subscriber does not steal producers' cache lines.
-  if (frame_at(state & kPositionMask)->commit.load(std::memory_order_acquire) != (state & kPositionMask)) {
+  if (frame_at(state & kPositionMask)->commit.load(std::memory_order_acquire) !=
+      ((state & kPositionMask) ^ commit_key_)) {
     return 0;
   }
   if ((state & kGating) == 0) {
@@ -344,7 +376,8 @@ std::size_t Ring::poll(std::uint32_t slot, Handler&& handler, std::size_t limit)
     }
   }
   Sequence position = state & kPositionMask;
-  const std::size_t delivered = deliver(slot, position, handler, limit);
+  const std::uint64_t held = (state & kGating) != 0 ? kActive | kGating : kActive | kBusy;
+  const std::size_t delivered = deliver(slot, position, held, handler, limit);
   // Release: the handler's reads of the frames happen before any producer
   // that sees the new position overwrites them.
   s.state.store(position | (state & (kActive | kGating)), std::memory_order_release);

@@ -78,8 +78,8 @@ class Subscription {
   }
   [[nodiscard]] Ring& ring() const noexcept { return *ring_; }
 
-  // Frees the slot (publishers stop waiting for it) and hands this
-  // subscriber's counts to the bus totals.
+  // Frees the slot (publishers stop waiting for it at once) and hands this
+  // subscriber's losses to the bus totals.
   void close() noexcept;
 
  private:

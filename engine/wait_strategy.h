@@ -116,8 +116,12 @@ struct Block {
   void idle(const Ring& ring) noexcept {
     idle(ring, [] { return false; });
   }
-  // With one, no wake-up is missed: the publisher's commit and our check are
-  // ordered by a fence on its side and the sleeper registration on ours.
+  // With one, no wake-up is missed once the ring is armed: the publisher's
+  // commit and our check are ordered by a fence on its side and the sleeper
+  // registration on ours. (The very first sleeper of a ring may still wait
+  // out one timeout: publishers learn of `armed` without a fence.) Block is
+  // for subscribers; a back-pressured publisher is woken by no one, so it
+  // would sleep the whole timeout each round: publishers use Backoff.
   template <typename Ready>
   void idle(const Ring& ring, Ready&& ready) noexcept {
     if (spins_ < kSpins) {

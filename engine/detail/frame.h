@@ -17,11 +17,13 @@
 //   +--------+----------------+-----------------+---------------------+
 //   frame length: a multiple of 64, so every frame starts on a cache line.
 //
-// `commit` holds the frame's own absolute sequence once the frame is
-// published; until then it holds whatever an earlier lap left there, which is
-// always smaller. A reader therefore needs no zeroing of consumed memory: the
-// frame at sequence s is readable exactly when commit == s (acquire), which
-// pairs with the producer's release store in Ring::commit.
+// `commit` holds the frame's own absolute sequence XOR the ring's random
+// commit key once the frame is published. Until then the word holds whatever
+// an earlier lap left there: an older header, or 8 bytes of some payload,
+// which without the key a publisher could shape into a plausible header. A
+// reader therefore needs no zeroing of consumed memory: the frame at
+// sequence s is readable exactly when commit == s ^ key (acquire), which
+// pairs with the producer's release store in Claim::commit.
 //
 // `descriptor` packs the frame length, kind, type and origin into one word so
 // that a producer evicting a lossy reader can walk old frames with atomic
