@@ -181,12 +181,14 @@ PublishStatus Ring::prepare_overwrite(Sequence tail, Sequence wrap_point) noexce
   // 1. Every frame of the lap we are about to overwrite must be committed: a
   //    producer preempted inside its claim still owns its bytes. reclaim_
   //    says how far that is known; walk on from there, and a little further
-  //    than needed so this slow path is taken once per quarter ring rather
-  //    than once per claim. Frames in [reclaim_, tail) are this lap's and
-  //    nobody overwrites them until reclaim_ has passed them.
+  //    than needed so this slow path is not taken on every claim. Only a
+  //    little: each step is a cache miss on an old header, and a walk over
+  //    a quarter of a 16 MiB ring cost a publisher milliseconds at once.
+  //    Frames in [reclaim_, tail) are this lap's and nobody overwrites them
+  //    until reclaim_ has passed them.
   Sequence known = reclaim_.load(std::memory_order_acquire);
   if (wrap_point > known) {
-    const Sequence limit = std::min(tail, wrap_point + capacity_ / 4);
+    const Sequence limit = std::min(tail, wrap_point + std::min<Sequence>(capacity_ / 4, kReclaimAhead));
     Sequence p = known;
     while (p < limit) {
       const FrameHeader* f = frame_at(p);
@@ -202,7 +204,8 @@ PublishStatus Ring::prepare_overwrite(Sequence tail, Sequence wrap_point) noexce
   // 2. Subscribers: gating ones and lossy ones inside their handler hold us
   //    back; idle lossy ones are moved past the wrap point now, before the
   //    claim, so try_claim never has to wait for them afterwards.
-  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+  const std::uint32_t slots = slots_in_use_.load(std::memory_order_seq_cst);
+  for (std::uint32_t i = 0; i < slots; ++i) {
     for (;;) {
       const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
       if ((s & kActive) == 0 || (s & kPositionMask) >= wrap_point) break;
@@ -218,7 +221,8 @@ void Ring::make_room(Sequence wrap_point) noexcept {
   // prepare_overwrite() cleared the way before the claim; what is left are
   // subscribers that attached in between. attach() pins for a few
   // instructions, so the waits here are that short.
-  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+  const std::uint32_t slots = slots_in_use_.load(std::memory_order_seq_cst);
+  for (std::uint32_t i = 0; i < slots; ++i) {
     for (;;) {
       const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
       if ((s & kActive) == 0 || (s & kPositionMask) >= wrap_point) break;
@@ -266,7 +270,8 @@ bool Ring::evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) n
 
 void Ring::refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept {
   Sequence lowest = std::min(cap, reclaim_.load(std::memory_order_acquire));
-  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+  const std::uint32_t slots = slots_in_use_.load(std::memory_order_seq_cst);
+  for (std::uint32_t i = 0; i < slots; ++i) {
     const std::uint64_t s = slots_[i].state.load(std::memory_order_seq_cst);
     if ((s & kActive) != 0) lowest = std::min(lowest, s & kPositionMask);
   }
@@ -307,6 +312,11 @@ std::optional<std::uint32_t> Ring::attach(BackPressure mode, EventTypeSet filter
     }
   }
   if (slot == slot_count_) return fail("no free subscriber slot (max_subscribers reached)");
+  // Producers scan slots below this mark only. Raised before the pin, so a
+  // producer that sees the pin (seq_cst, later) also scans far enough.
+  std::uint32_t used = slots_in_use_.load(std::memory_order_seq_cst);
+  while (used < slot + 1 && !slots_in_use_.compare_exchange_weak(used, slot + 1, std::memory_order_seq_cst)) {
+  }
   Slot& s = slots_[slot];
   s.filter.store(filter.bits(), std::memory_order_relaxed);
   for (auto& c : counters_[slot].consumed) c.store(0, std::memory_order_relaxed);

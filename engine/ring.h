@@ -286,6 +286,9 @@ class Ring {
   alignas(64) std::atomic<std::uint64_t> floor_{0};
   // Every frame below this sequence is committed (prepare_overwrite()).
   std::atomic<Sequence> reclaim_{0};
+  // Slots at or above this index have never been attached: scans stop here.
+  std::atomic<std::uint32_t> slots_in_use_{0};
+  static constexpr Sequence kReclaimAhead = 64 * 1024;
   std::atomic<std::uint64_t> registry_version_{0};
   std::atomic<bool> closed_{false};
   WakeUp wake_;

@@ -15,8 +15,8 @@
 // its ProducerToken, the consumer dequeueing up to kBatch at a time with
 // try_dequeue_bulk and a ConsumerToken and reading the first 8 bytes of
 // each. The queue is preallocated with the ring's memory budget and filled
-// only with try_enqueue, so it is bounded and never allocates while timed,
-// as the ring does; a full queue makes the producer wait.
+// with enqueue, which reuses those blocks and allocates only when a producer
+// finds none free (try_enqueue could stall for good: see QueueThroughput).
 //
 // The "tuned" bus figures use RingOptions::single_producer and pass the
 // publisher's own time stamp (see BusSetup).
@@ -187,7 +187,12 @@ void QueueThroughput(benchmark::State& state, int producers) {
       SpinThenYield wait;
       wait_for_go();
       for (std::int64_t i = events / producers; i > 0; --i) {
-        while (!queue->try_enqueue(token, item)) wait.idle();
+        // enqueue, not try_enqueue: blocks stay with the (recycled) explicit
+        // producer that filled them, so with fresh tokens every repetition a
+        // preallocated queue could end with every free block stranded and
+        // try_enqueue failing for good. enqueue may allocate a block then;
+        // from the second repetition on it reuses them.
+        while (!queue->enqueue(token, item)) wait.idle();
         wait.reset();
       }
     };
