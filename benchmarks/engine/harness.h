@@ -8,6 +8,9 @@
 // main thread only.
 #pragma once
 
+#include <array>
+#include <cstring>
+
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -120,6 +123,20 @@ class ResultCollector : public benchmark::ConsoleReporter {
 // --benchmark_filter run, or a failed benchmark).
 inline void add_if_measured(std::vector<Figure>& figures, Figure figure) {
   if (figure.value > 0 && figure.baseline_value > 0) figures.push_back(std::move(figure));
+}
+
+// What the moodycamel baselines move: the same bytes as an event's source,
+// data and metadata, as one fixed-size item.
+template <std::size_t Bytes>
+struct Item {
+  std::array<char, Bytes> bytes;
+};
+
+// The work every consumer does per event: read its first 8 bytes.
+inline std::uint64_t first_word(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
 }
 
 }  // namespace tradpal::bench

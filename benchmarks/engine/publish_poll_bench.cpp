@@ -38,16 +38,8 @@ constexpr std::size_t kRingBytes = std::size_t{1} << 20;
 constexpr std::string_view kSource = "bench";
 constexpr std::string_view kMetadata = "{}";
 
-template <std::size_t Bytes>
-struct Item {
-  std::array<char, Bytes> bytes;
-};
-
-std::uint64_t first_word(const char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
+using tradpal::bench::first_word;
+using tradpal::bench::Item;
 
 void BusPublishPoll(benchmark::State& state, std::size_t event_bytes, bool preset) {
   const std::size_t data_size = event_bytes - kSource.size() - kMetadata.size();

@@ -67,16 +67,8 @@ std::string make_data(std::size_t event_bytes) {
   return data;
 }
 
-template <std::size_t Bytes>
-struct Item {
-  std::array<char, Bytes> bytes;
-};
-
-std::uint64_t first_word(const char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
+using tradpal::bench::first_word;
+using tradpal::bench::Item;
 
 // Runs `producers` threads calling publish(index) and one calling
 // consume(); each first calls ready() and then waits for the start signal.

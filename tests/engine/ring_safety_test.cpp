@@ -12,19 +12,14 @@
 #include <vector>
 
 #include "engine/bus.h"
+#include "tests/engine/small_ring.h"
 
 namespace tradpal {
 namespace {
 
 using namespace std::chrono_literals;
 
-BusOptions small_ring(std::size_t capacity = 4096, std::size_t max_event = 256) {
-  BusOptions o;
-  o.ring.capacity = capacity;
-  o.ring.max_event_size = max_event;
-  o.ring.max_subscribers = 8;
-  return o;
-}
+using testing::small_ring;
 
 // Source "p" + 100 bytes of data + "{}" make a frame of exactly 256 bytes.
 const std::string kData100 = "{\"x\": \"" + std::string(90, 'a') + "\"}";

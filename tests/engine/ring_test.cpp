@@ -7,19 +7,14 @@
 #include <vector>
 
 #include "engine/bus.h"
+#include "tests/engine/small_ring.h"
 #include "engine/event.h"
 #include "engine/json.h"
 
 namespace tradpal {
 namespace {
 
-BusOptions small_ring(std::size_t capacity = 4096, std::size_t max_event = 256) {
-  BusOptions o;
-  o.ring.capacity = capacity;
-  o.ring.max_event_size = max_event;
-  o.ring.max_subscribers = 8;
-  return o;
-}
+using testing::small_ring;
 
 std::vector<Event> drain(Subscription& sub, std::vector<bool>* ends = nullptr) {
   std::vector<Event> out;
