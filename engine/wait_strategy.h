@@ -12,8 +12,9 @@
 //   Backoff   spins, yields, then sleeps with a growing delay (up to 1 ms):
 //             cheap when idle, slower to wake.
 //   Block     sleeps on the ring's wake-up word until a publisher commits.
-//             Once a ring has had a sleeper, its publishers pay one fence
-//             per commit (and a futex wake only while someone sleeps).
+//             Once a ring has had a sleeper, its publishers pay one locked
+//             read-modify-write per commit (and a futex wake only while
+//             someone sleeps).
 #pragma once
 
 #include <algorithm>
@@ -117,8 +118,8 @@ struct Block {
     idle(ring, [] { return false; });
   }
   // With one, no wake-up is missed once the ring is armed: the publisher's
-  // commit and our check are ordered by a fence on its side and the sleeper
-  // registration on ours. (The very first sleeper of a ring may still wait
+  // commit and our check are ordered by its read-modify-write of the sleeper
+  // count and our registration on the same word. (The very first sleeper of a ring may still wait
   // out one timeout: publishers learn of `armed` without a fence.) Block is
   // for subscribers; a back-pressured publisher is woken by no one, so it
   // would sleep the whole timeout each round: publishers use Backoff.
