@@ -20,6 +20,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string_view>
+#include <type_traits>
 
 #include "engine/event_type.h"
 #include "engine/publish_status.h"
@@ -66,16 +67,7 @@ class Bus {
 
   template <typename Wait = Backoff>
   PublishStatus publish(const EventSpec& spec, Published* out = nullptr) noexcept {
-    if constexpr (std::is_same_v<Wait, NoWait>) {
-      return try_publish(spec, out);
-    } else {
-      Wait wait;
-      for (;;) {
-        const PublishStatus s = try_publish(spec, out);
-        if (s != PublishStatus::back_pressured) return s;
-        wait.idle(ring_);
-      }
-    }
+    return retry<Wait>([&] { return try_publish(spec, out); });
   }
 
   // Zero-copy form: claim, write data and metadata in place, commit.
@@ -87,13 +79,7 @@ class Bus {
   template <typename Wait = Backoff>
   PublishStatus publish_market_data(std::string_view symbol, std::string_view data_json,
                                     std::string_view source = "data_service", Published* out = nullptr) noexcept {
-    Wait wait;
-    for (;;) {
-      const PublishStatus s = try_publish_market_data(symbol, data_json, source, out);
-      if constexpr (std::is_same_v<Wait, NoWait>) return s;
-      if (s != PublishStatus::back_pressured) return s;
-      if constexpr (!std::is_same_v<Wait, NoWait>) wait.idle(ring_);
-    }
+    return retry<Wait>([&] { return try_publish_market_data(symbol, data_json, source, out); });
   }
   template <typename Wait = Backoff>
   PublishStatus publish_trading_signal(std::string_view signal_json, std::string_view source = "trading_bot",
@@ -134,6 +120,21 @@ class Bus {
 
  private:
   friend class Subscription;
+  // Calls attempt() until it answers anything but back_pressured, idling
+  // with Wait in between (NoWait: once).
+  template <typename Wait, typename Attempt>
+  PublishStatus retry(Attempt&& attempt) noexcept {
+    if constexpr (std::is_same_v<Wait, NoWait>) {
+      return attempt();
+    } else {
+      Wait wait;
+      for (;;) {
+        const PublishStatus s = attempt();
+        if (s != PublishStatus::back_pressured) return s;
+        wait.idle(ring_);
+      }
+    }
+  }
   // Published counts are sharded by publishing thread: each thread owns one
   // shard and bumps it with a plain load + store. A locked read-modify-write
   // here would wait on every publish for the previous commit's cache line to
