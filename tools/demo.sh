@@ -37,11 +37,15 @@ wait_for() {
   return 1
 }
 
+# Ready means PONG (not an error such as LOADING, which redis-cli prints
+# with exit code 0 in some versions).
+pong() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
+
 REDIS_PORT="$(free_port)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --save '' --appendonly no \
   >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-wait_for redis-server redis-cli -p "$REDIS_PORT" ping
+wait_for redis-server pong "$REDIS_PORT"
 
 PORT="$(free_port)"
 URL="http://127.0.0.1:$PORT"

@@ -36,6 +36,10 @@ def wait_until(condition, timeout=10.0, what="condition"):
         time.sleep(0.01)
 
 
+class RedisError(RuntimeError):
+    """An error reply ("-ERR ...", "-LOADING ...")."""
+
+
 class Resp:
     """A blocking RESP2 client: enough for XRANGE, XLEN and PING."""
 
@@ -69,7 +73,7 @@ class Resp:
         if kind == b"+":
             return rest.decode()
         if kind == b"-":
-            raise RuntimeError(rest.decode())
+            raise RedisError(rest.decode())
         if kind == b":":
             return int(rest)
         if kind == b"$":
@@ -112,6 +116,8 @@ class RedisServer:
         wait_until(self._ping, 10, "redis-server to answer PING")
 
     def _ping(self):
+        """True once Redis answers PONG. Right after a restart it answers
+        "-LOADING" while it replays its append-only file: not ready yet."""
         try:
             c = Resp(self.port)
             try:
@@ -120,6 +126,10 @@ class RedisServer:
                 c.close()
         except (OSError, ConnectionError):
             return False
+        except RedisError as e:
+            if str(e).startswith("LOADING"):
+                return False
+            raise
 
     @property
     def url(self):

@@ -44,7 +44,8 @@ class RedisServer {
   [[nodiscard]] bool running() const noexcept { return pid_ > 0; }
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
-  // (Re)starts on the same port and directory and waits for PING.
+  // (Re)starts on the same port and directory and waits until it answers
+  // PONG (after replaying its append-only file).
   void start();
   void kill9();       // SIGKILL and reap: no shutdown, no final fsync
   void pause();       // SIGSTOP: the socket stays open, nothing answers
@@ -53,10 +54,16 @@ class RedisServer {
 
   // A TCP port nothing listens on right now (bound and released).
   [[nodiscard]] static int free_port();
-  // Waits until redis at 127.0.0.1:port answers PING.
-  [[nodiscard]] static bool wait_for_ping(int port, std::chrono::milliseconds timeout);
+  // Waits until redis at 127.0.0.1:port answers PING with PONG: a server
+  // still loading its append-only file ("-LOADING") is not ready yet.
+  // `password` is sent with AUTH first when the server requires one.
+  [[nodiscard]] static bool wait_for_ping(int port, std::chrono::milliseconds timeout,
+                                          const std::string& password = {});
 
  private:
+  // The --requirepass of extra_args, or empty.
+  [[nodiscard]] std::string password() const;
+
   Options options_;
   std::string dir_;
   int port_ = 0;
