@@ -18,7 +18,8 @@ PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
                                            .origin = spec.origin,
                                            .correlation = spec.correlation,
                                            .timestamp_ns = spec.timestamp_ns,
-                                           .event_id = spec.event_id},
+                                           .event_id = spec.event_id,
+                                           .stream_id = spec.stream_id},
                                           claim);
   if (s != PublishStatus::ok) return s;
   std::memcpy(claim.data(), spec.data.data(), spec.data.size());
@@ -39,7 +40,8 @@ PublishStatus Bus::try_claim(const ClaimRequest& request, Claim& out) noexcept {
 }
 
 PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_view data_json,
-                                           std::string_view source, Published* out) noexcept {
+                                           std::string_view source, Published* out,
+                                           std::uint64_t correlation) noexcept {
   if (!looks_like_object(data_json)) return PublishStatus::invalid;
   // {"symbol": <symbol>, <members of data>} written straight into the frame.
   // A "symbol" key inside data comes later and wins, as in Python's
@@ -50,7 +52,12 @@ PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_
   const std::size_t size = kPrefix.size() + quoted_size(symbol) + (inner.empty() ? 0 : 2 + inner.size()) + 1;
   Claim claim;
   const PublishStatus s = ring_.try_claim(
-      {.type = EventType::market_data_update, .source = source, .data_size = size, .metadata_size = 2}, claim);
+      {.type = EventType::market_data_update,
+       .source = source,
+       .data_size = size,
+       .metadata_size = 2,
+       .correlation = correlation},
+      claim);
   if (s != PublishStatus::ok) return s;
   char* p = claim.data();
   std::memcpy(p, kPrefix.data(), kPrefix.size());

@@ -44,6 +44,7 @@ struct EventSpec {
   std::uint64_t correlation = 0;   // handed back by the persister with the message id
   TimestampNs timestamp_ns = 0;    // 0: now
   Uuid event_id{};                 // nil: a fresh v4 id
+  std::optional<StreamId> stream_id;  // set for events read from the Redis stream
 };
 
 // Filled by a successful publish.
@@ -76,29 +77,44 @@ class Bus {
 
   // The TradPal convenience publishers (CONTRACT.md §1), waiting while
   // back-pressured. publish_market_data's data is {"symbol": symbol, **data}.
+  // `correlation` is handed back by the persister with the message id (see
+  // EventSpec::correlation); 0 means nobody waits for it.
   template <typename Wait = Backoff>
   PublishStatus publish_market_data(std::string_view symbol, std::string_view data_json,
-                                    std::string_view source = "data_service", Published* out = nullptr) noexcept {
-    return retry<Wait>([&] { return try_publish_market_data(symbol, data_json, source, out); });
+                                    std::string_view source = "data_service", Published* out = nullptr,
+                                    std::uint64_t correlation = 0) noexcept {
+    return retry<Wait>([&] { return try_publish_market_data(symbol, data_json, source, out, correlation); });
   }
   template <typename Wait = Backoff>
   PublishStatus publish_trading_signal(std::string_view signal_json, std::string_view source = "trading_bot",
-                                       Published* out = nullptr) noexcept {
-    return publish<Wait>({.type = EventType::trading_signal, .source = source, .data = signal_json}, out);
+                                       Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish<Wait>(
+        {.type = EventType::trading_signal, .source = source, .data = signal_json, .correlation = correlation}, out);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_portfolio_update(std::string_view updates_json, std::string_view source = "risk_service",
-                                         Published* out = nullptr) noexcept {
-    return publish<Wait>({.type = EventType::portfolio_update, .source = source, .data = updates_json}, out);
+                                         Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish<Wait>(
+        {.type = EventType::portfolio_update, .source = source, .data = updates_json, .correlation = correlation},
+        out);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_event(EventType type, std::string_view source, std::string_view data_json = "{}",
-                              std::string_view metadata_json = "{}", Published* out = nullptr) noexcept {
-    return publish<Wait>({.type = type, .source = source, .data = data_json, .metadata = metadata_json}, out);
+                              std::string_view metadata_json = "{}", Published* out = nullptr,
+                              std::uint64_t correlation = 0) noexcept {
+    return publish<Wait>({.type = type,
+                          .source = source,
+                          .data = data_json,
+                          .metadata = metadata_json,
+                          .correlation = correlation},
+                         out);
   }
 
+  // The one place {"symbol": symbol, **data} is built: written straight into
+  // the frame, whatever white space the caller's JSON has around it.
   PublishStatus try_publish_market_data(std::string_view symbol, std::string_view data_json,
-                                        std::string_view source = "data_service", Published* out = nullptr) noexcept;
+                                        std::string_view source = "data_service", Published* out = nullptr,
+                                        std::uint64_t correlation = 0) noexcept;
 
   // ---- subscribing -------------------------------------------------------
 

@@ -5,6 +5,7 @@
 // allocates; the bus's hot path never does. to_event() copies an EventView.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "engine/detail/frame.h"
@@ -24,6 +25,7 @@ struct Event {
   std::string metadata = "{}";  // a JSON object, as text
   EventOrigin origin = EventOrigin::local;
   Sequence sequence = 0;        // bus sequence when it came from the bus
+  std::optional<StreamId> stream_id;  // when it came from the Redis stream
 };
 
 [[nodiscard]] inline Event to_event(const EventView& view) {
@@ -34,7 +36,8 @@ struct Event {
                std::string(view.data()),
                std::string(view.metadata()),
                view.origin(),
-               view.sequence()};
+               view.sequence(),
+               view.stream_id()};
 }
 
 }  // namespace tradpal

@@ -101,6 +101,10 @@ void append_event_json(std::string& out, const Event& e) {
   append_wire(out, e.type, e.event_id, e.timestamp_ns, e.source, e.data, e.metadata);
 }
 
+void append_event_json(std::string& out, const EventFields& f) {
+  append_wire(out, f.type, f.event_id, f.timestamp_ns, f.source, f.data, f.metadata);
+}
+
 std::string event_json(const Event& event) {
   std::string out;
   append_event_json(out, event);

@@ -42,6 +42,8 @@ inline constexpr std::size_t kDecodeErrorCount = 7;
 // Appends the wire JSON of the event to `out`.
 void append_event_json(std::string& out, const EventView& view);
 void append_event_json(std::string& out, const Event& event);
+struct EventFields;
+void append_event_json(std::string& out, const EventFields& fields);
 [[nodiscard]] std::string event_json(const Event& event);
 
 // Decodes the wire JSON. On failure returns std::nullopt and sets `error`.

@@ -82,6 +82,8 @@ class EventTypeSet {
     return (bits_ & (1u << to_index(t))) != 0;
   }
   [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
+  // As a filter: the empty set lets every type through.
+  [[nodiscard]] constexpr bool matches(EventType t) const noexcept { return empty() || contains(t); }
   [[nodiscard]] constexpr std::uint32_t bits() const noexcept { return bits_; }
 
  private:

@@ -10,10 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "engine/detail/frame.h"
 #include "engine/event_type.h"
+#include "engine/stream_id.h"
 #include "engine/timestamp.h"
 #include "engine/uuid.h"
 
@@ -41,6 +44,17 @@ class EventView {
   // The publisher's correlation token (0 when it gave none); the persister
   // uses it to hand the Redis message id back to whoever published.
   [[nodiscard]] std::uint64_t correlation() const noexcept { return frame_->correlation; }
+
+  // The Redis stream id of an event read from the shared stream (a
+  // StreamTail republishes with it); std::nullopt for local events.
+  [[nodiscard]] std::optional<StreamId> stream_id() const noexcept {
+    if (!detail::descriptor_has_stream_id(descriptor_)) return std::nullopt;
+    const char* at = frame_->body() + frame_->source_size + frame_->data_size + frame_->metadata_size;
+    StreamId id;
+    std::memcpy(&id.ms, at, 8);
+    std::memcpy(&id.seq, at + 8, 8);
+    return id;
+  }
 
   [[nodiscard]] std::string_view source() const noexcept { return {frame_->body(), frame_->source_size}; }
   [[nodiscard]] std::string_view data() const noexcept {

@@ -100,12 +100,15 @@ Ring::~Ring() { std::free(memory_); }
 PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept {
   out.abort();
   if (request.source.size() > UINT16_MAX) return PublishStatus::invalid;
-  const std::size_t body = request.source.size() + request.data_size + request.metadata_size;
+  // A stream id counts toward the event's size, so no frame passes max_frame_.
+  const std::size_t trailer = request.stream_id ? detail::kStreamIdSize : 0;
+  const std::size_t body = request.source.size() + request.data_size + request.metadata_size + trailer;
   if (body > max_event_size_ || request.data_size > max_event_size_ || request.metadata_size > max_event_size_) {
     return PublishStatus::too_large;
   }
   if (closed_.load(std::memory_order_relaxed)) return PublishStatus::closed;
-  const std::uint64_t size = detail::frame_length(request.source.size(), request.data_size, request.metadata_size);
+  const std::uint64_t size =
+      detail::frame_length(request.source.size(), request.data_size, request.metadata_size, trailer);
 
   Sequence t = tail_.load(std::memory_order_seq_cst);
   Sequence start = 0;
@@ -163,6 +166,12 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
 
   FrameHeader* f = frame_at(start);
   if (!request.source.empty()) std::memcpy(f->body(), request.source.data(), request.source.size());
+  if (request.stream_id) {
+    // After the metadata, before the padding; published by commit()'s release.
+    char* at = f->body() + request.source.size() + request.data_size + request.metadata_size;
+    std::memcpy(at, &request.stream_id->ms, 8);
+    std::memcpy(at + 8, &request.stream_id->seq, 8);
+  }
   out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now_ns();
   out.event_id_ = request.event_id == Uuid{} ? Uuid::generate_v4() : request.event_id;
   out.correlation_ = request.correlation;
@@ -173,7 +182,8 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
   out.frame_ = f;
   out.sequence_ = start;
   out.descriptor_ =
-      detail::make_descriptor(static_cast<std::uint32_t>(size), FrameKind::event, request.type, request.origin);
+      detail::make_descriptor(static_cast<std::uint32_t>(size), FrameKind::event, request.type, request.origin,
+                              request.stream_id.has_value());
   return PublishStatus::ok;
 }
 

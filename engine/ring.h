@@ -52,6 +52,7 @@
 #include "engine/event_type.h"
 #include "engine/event_view.h"
 #include "engine/publish_status.h"
+#include "engine/stream_id.h"
 #include "engine/timestamp.h"
 #include "engine/uuid.h"
 
@@ -59,7 +60,7 @@ namespace tradpal {
 
 struct RingOptions {
   std::size_t capacity = std::size_t{16} << 20;    // bytes, a power of two
-  std::size_t max_event_size = std::size_t{64} << 10;  // source + data + metadata
+  std::size_t max_event_size = std::size_t{64} << 10;  // source + data + metadata (+ 16 with a stream id)
   std::size_t max_subscribers = 64;
   // Promise that only one thread ever claims (as the Disruptor's
   // ProducerType.SINGLE): the tail then advances with a plain release store
@@ -139,6 +140,8 @@ struct ClaimRequest {
   // Zero means "now"; a nil id means "generate a v4 id".
   TimestampNs timestamp_ns = 0;
   Uuid event_id{};
+  // The Redis stream id, for events read from the shared stream.
+  std::optional<StreamId> stream_id;
 };
 
 // Per-subscriber counters, in the ring so producers can account evictions.

@@ -12,10 +12,13 @@
 //   | correlation   | data  | meta  |src | reserved |   header: 64 bytes
 //   +---------------+-------+-------+----+----------+
 //   64
-//   +--------+----------------+-----------------+---------------------+
-//   | source | data JSON      | metadata JSON   | >= 64 bytes padding |
-//   +--------+----------------+-----------------+---------------------+
+//   +--------+----------------+-----------------+-----------+---------------------+
+//   | source | data JSON      | metadata JSON   | stream id | >= 64 bytes padding |
+//   +--------+----------------+-----------------+-----------+---------------------+
 //   frame length: a multiple of 64, so every frame starts on a cache line.
+//   The stream id (16 bytes: ms, seq) is there only when the descriptor's
+//   has-stream-id bit says so: events read from the shared Redis stream carry
+//   the id Redis gave them; local events pay nothing for it.
 //
 // `commit` holds the frame's own absolute sequence XOR the ring's random
 // commit key once the frame is published. Until then the word holds whatever
@@ -61,13 +64,18 @@ enum class FrameKind : std::uint8_t { event = 0, padding = 1 };
   return (n + kFrameAlignment - 1) & ~std::uint64_t{kFrameAlignment - 1};
 }
 
-// descriptor bits: [0,32) length, [32,40) kind, [40,48) type, [48,56) origin.
+inline constexpr std::size_t kStreamIdSize = 16;  // two little-endian u64: ms, seq
+inline constexpr std::uint64_t kHasStreamIdBit = std::uint64_t{1} << 56;
+
+// descriptor bits: [0,32) length, [32,40) kind, [40,48) type, [48,56) origin,
+// 56 has-stream-id.
 [[nodiscard]] constexpr std::uint64_t make_descriptor(std::uint32_t length, FrameKind kind, EventType type,
-                                                      EventOrigin origin) noexcept {
+                                                      EventOrigin origin, bool has_stream_id = false) noexcept {
   return std::uint64_t{length} | (std::uint64_t{static_cast<std::uint8_t>(kind)} << 32) |
          (std::uint64_t{static_cast<std::uint8_t>(type)} << 40) |
-         (std::uint64_t{static_cast<std::uint8_t>(origin)} << 48);
+         (std::uint64_t{static_cast<std::uint8_t>(origin)} << 48) | (has_stream_id ? kHasStreamIdBit : 0);
 }
+[[nodiscard]] constexpr bool descriptor_has_stream_id(std::uint64_t d) noexcept { return (d & kHasStreamIdBit) != 0; }
 [[nodiscard]] constexpr std::uint32_t descriptor_length(std::uint64_t d) noexcept {
   return static_cast<std::uint32_t>(d);
 }
@@ -100,9 +108,11 @@ struct alignas(kFrameAlignment) FrameHeader {
 static_assert(sizeof(FrameHeader) == kFrameHeaderSize, "the header is exactly one cache line");
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "frames rely on lock-free 64-bit atomics");
 
-// Frame length for a body of `source + data + metadata` bytes.
-[[nodiscard]] constexpr std::uint64_t frame_length(std::size_t source, std::size_t data, std::size_t metadata) noexcept {
-  return align_frame(kFrameHeaderSize + source + data + metadata + kJsonPadding);
+// Frame length for a body of `source + data + metadata` bytes, plus
+// `trailer` bytes after the metadata (the stream id, when there is one).
+[[nodiscard]] constexpr std::uint64_t frame_length(std::size_t source, std::size_t data, std::size_t metadata,
+                                                   std::size_t trailer = 0) noexcept {
+  return align_frame(kFrameHeaderSize + source + data + metadata + trailer + kJsonPadding);
 }
 
 }  // namespace detail
