@@ -216,6 +216,7 @@ void AsyncConnection::on_poll(uv_poll_t* handle, int status, int events) {
       redisAsyncHandleRead(ac);
     }
     --self->hiredis_depth_;
+    self->owner_.on_replies_done();
     // If the context survived, nothing will wake us again on this socket.
     if (w->ac != nullptr) self->fail(std::string("socket error: ") + uv_strerror(status));
     return;
@@ -223,6 +224,7 @@ void AsyncConnection::on_poll(uv_poll_t* handle, int status, int events) {
   if ((events & UV_READABLE) != 0) redisAsyncHandleRead(ac);
   if ((events & UV_WRITABLE) != 0 && w->ac != nullptr) redisAsyncHandleWrite(ac);
   --self->hiredis_depth_;
+  if ((events & UV_READABLE) != 0) self->owner_.on_replies_done();
 }
 
 void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {

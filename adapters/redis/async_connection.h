@@ -56,6 +56,9 @@ class ConnectionOwner {
   // One reply, in the order commands were sent; `tag` is what send() got.
   // The reply is freed by hiredis after this returns.
   virtual void on_reply(std::uintptr_t tag, redisReply* reply) noexcept = 0;
+  // Every reply that one read from the socket held has been handed to
+  // on_reply: the end of a burst, where an owner hands on what it gathered.
+  virtual void on_replies_done() noexcept {}
 
  protected:
   ~ConnectionOwner() = default;

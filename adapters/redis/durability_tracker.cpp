@@ -57,6 +57,17 @@ void DurabilityTracker::acknowledge(std::uint64_t token, std::string_view messag
   call(cb, message_id);
 }
 
+void DurabilityTracker::acknowledged(std::span<const Acknowledgement> burst) noexcept {
+  char text[StreamId::kMaxText];
+  for (const Acknowledgement& a : burst) {
+    if (a.correlation != 0) acknowledge(a.correlation, std::string_view(text, a.id.format(text)));
+  }
+}
+
+void DurabilityTracker::abandoned(std::span<const std::uint64_t> correlations) noexcept {
+  for (const std::uint64_t token : correlations) acknowledge(token, {});
+}
+
 void DurabilityTracker::abandon_all() noexcept {
   for (Shard& s : shards_) {
     std::unordered_map<std::uint64_t, Callback> taken;

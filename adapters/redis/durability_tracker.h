@@ -1,10 +1,13 @@
 // adapters/redis/durability_tracker.h
 //
 // DurabilityTracker: hands each event's Redis message id back to whoever
-// published it. A publisher takes a token (track() or ticket()), passes it
-// as EventSpec::correlation, and gets the id through its callback or future
-// once the persister has Redis' reply. Any thread may track, cancel or
-// wait; acknowledge() is the persister's (its I/O thread), and callbacks run
+// published it, one publisher at a time. A publisher takes a token (track()
+// or ticket()), passes it as EventSpec::correlation, and gets the id through
+// its callback or future once the persister has Redis' reply. It is the
+// PersisterListener for programs where many independent callers publish;
+// a program with one waiting side can implement PersisterListener itself
+// and take each burst whole. Any thread may track, cancel or wait; the
+// listener calls are the persister's (its I/O thread), and callbacks run
 // there, so they must be short and may not block. A callback that throws is
 // caught and counted. Token 0 means "not tracked" and is never handed out.
 //
@@ -19,13 +22,16 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "adapters/redis/persister_listener.h"
+
 namespace tradpal::redis {
 
-class DurabilityTracker {
+class DurabilityTracker final : public PersisterListener {
  public:
   // Receives the message id; an empty id means the event will not be
   // acknowledged (the persister stopped first).
@@ -49,6 +55,9 @@ class DurabilityTracker {
 
   // Persister side. Unknown tokens (cancelled, or never tracked) are ignored.
   void acknowledge(std::uint64_t token, std::string_view message_id) noexcept;
+  void acknowledged(std::span<const Acknowledgement> burst) noexcept override;
+  void abandoned(std::span<const std::uint64_t> correlations) noexcept override;
+  void state_changed(const PersisterState&) noexcept override {}
   // Calls every pending callback with an empty id.
   void abandon_all() noexcept;
 

@@ -270,6 +270,31 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
   return out;
 }
 
+EventPage EventStore::read_after(StreamId after, EventTypeSet types, std::size_t limit, std::size_t max_scan) {
+  EventPage page;
+  if (limit == 0 || max_scan == 0) {
+    page.more = true;
+    page.last = after;
+    return page;
+  }
+  std::size_t scanned = 0;
+  std::lock_guard lock(mutex_);
+  scan_forward("(" + after.to_string(), "+",
+               [&](const redisReply* entry) {
+                 ++scanned;
+                 if (const auto id = StreamId::parse(entry_id(entry))) page.last = id;
+                 auto decoded = decode_entry(entry, skips_);
+                 if (decoded && matches(types, decoded->event.type)) page.events.push_back(std::move(*decoded));
+                 if (page.events.size() >= limit || scanned >= max_scan) {
+                   page.more = true;
+                   return false;
+                 }
+                 return true;
+               },
+               nullptr, {}, false);
+  return page;
+}
+
 std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> start_time,
                                  std::optional<TimestampNs> end_time, const Handler& handler,
                                  const Progress& progress) {
@@ -315,6 +340,15 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
                },
                &p, progress, true);
   return p.replayed;
+}
+
+std::uint64_t EventStore::length() {
+  std::lock_guard lock(mutex_);
+  ReplyPtr r = client_.command({"XLEN", options_.stream});
+  if (r->type != REDIS_REPLY_INTEGER) {
+    throw RedisError("XLEN failed" + (r->type == REDIS_REPLY_ERROR ? ": " + std::string(r->str, r->len) : ""));
+  }
+  return static_cast<std::uint64_t>(std::max<long long>(r->integer, 0));
 }
 
 StreamStats EventStore::stats() {

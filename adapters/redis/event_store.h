@@ -29,6 +29,7 @@
 
 #include "adapters/redis/entry_decoder.h"
 #include "adapters/redis/redis_url.h"
+#include "adapters/redis/stream_id.h"
 #include "adapters/redis/sync_client.h"
 #include "engine/bus.h"
 #include "engine/event_type.h"
@@ -66,6 +67,13 @@ struct StreamStats {
   std::vector<GroupStats> groups;
 };
 
+// One page of read_after().
+struct EventPage {
+  std::vector<StoredEvent> events;  // matching events, oldest first
+  std::optional<StreamId> last;     // the last entry scanned (matching or not)
+  bool more = false;                // the scan stopped at a bound: read on after `last`
+};
+
 // Where a replay is; handed to the progress callback after every page.
 struct ReplayProgress {
   std::uint64_t replayed = 0;  // events delivered so far
@@ -85,6 +93,12 @@ class EventStore {
   [[nodiscard]] std::vector<StoredEvent> get_events(EventTypeSet types, std::optional<TimestampNs> start_time,
                                                     std::optional<TimestampNs> end_time, std::size_t limit);
 
+  // Matching events after stream id `after` (exclusive), oldest first: at
+  // most `limit` of them, scanning at most `max_scan` entries, so a filter
+  // that matches nothing still costs a bounded read. Resume with
+  // read_after(*page.last, ...) while page.more.
+  [[nodiscard]] EventPage read_after(StreamId after, EventTypeSet types, std::size_t limit, std::size_t max_scan);
+
   // Every matching event in [start, end], oldest first, to `handler`.
   // Returns how many were delivered.
   std::uint64_t replay(EventTypeSet types, std::optional<TimestampNs> start_time,
@@ -97,6 +111,8 @@ class EventStore {
                        std::optional<TimestampNs> end_time, Bus& bus, const Progress& progress = {});
 
   [[nodiscard]] StreamStats stats();
+  // XLEN: entries in the stream now (0 when it does not exist).
+  [[nodiscard]] std::uint64_t length();
 
   // XGROUP CREATE <stream> <group> <start> MKSTREAM; an existing group is fine.
   void ensure_group(const std::string& group, const std::string& start_id = "$");

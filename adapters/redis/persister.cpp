@@ -39,6 +39,8 @@ Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
   }
   if (options_.stream.empty()) throw ConfigError("persister: empty stream name");
   entries_.resize(options_.max_buffered);
+  // One read can bring at most every reply in flight (recovery finds fewer).
+  acks_.reserve(std::max(options_.max_in_flight, std::size_t{512}));
   const int arity = 5 + (options_.max_length || options_.max_age ? 3 : 0);
   xadd_prefix_ = '*' + std::to_string(arity) + "\r\n";
   append_bulk(xadd_prefix_, "XADD");
@@ -83,11 +85,17 @@ void Persister::stop() {
   });
   if (posted) done.wait();
   // Whatever Redis never acknowledged will not be: tell the waiters.
-  if (options_.tracker != nullptr) {
-    for (std::uint64_t i = acked_; i < end_; ++i) {
-      const Entry& e = entries_[i % entries_.size()];
-      if (e.correlation != 0) options_.tracker->acknowledge(e.correlation, {});
+  if (options_.listener != nullptr) {
+    std::vector<std::uint64_t> abandoned;
+    try {
+      for (std::uint64_t i = acked_; i < end_; ++i) {
+        const Entry& e = entries_[i % entries_.size()];
+        if (e.correlation != 0) abandoned.push_back(e.correlation);
+      }
+    } catch (...) {
+      log(LogLevel::error, "persister: out of memory listing abandoned events");
     }
+    options_.listener->abandoned(abandoned);
   }
   subscription_.close();
 }
@@ -224,15 +232,46 @@ void Persister::send_unsent() noexcept {
 
 void Persister::acknowledge_front(std::string_view id) noexcept {
   Entry& e = entries_[acked_ % entries_.size()];
-  if (options_.tracker != nullptr && e.correlation != 0) options_.tracker->acknowledge(e.correlation, id);
+  if (options_.listener != nullptr) {
+    // Reserved at construction; should one read ever bring more, hand the
+    // gathered part over first rather than allocate here.
+    if (acks_.size() == acks_.capacity()) hand_over_acks();
+    acks_.push_back(Acknowledgement{e.correlation, e.sequence, StreamId::parse(id).value_or(StreamId{})});
+  }
   persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
   ++acked_;
   persisted_.fetch_add(1, std::memory_order_relaxed);
   buffered_.fetch_sub(1, std::memory_order_release);
 }
 
+void Persister::on_replies_done() noexcept { hand_over_acks(); }
+
+void Persister::hand_over_acks() noexcept {
+  if (acks_.empty() || options_.listener == nullptr) return;
+  options_.listener->acknowledged(acks_);
+  acks_.clear();
+}
+
+void Persister::push_state(bool connected, std::string_view why) noexcept {
+  if (options_.listener == nullptr) return;
+  const BreakerState breaker = connection_->breaker_state();
+  if (pushed_any_ && connected == pushed_connected_ && breaker == pushed_breaker_) return;
+  pushed_any_ = true;
+  pushed_connected_ = connected;
+  pushed_breaker_ = breaker;
+  PersisterState state;
+  state.connected = connected;
+  state.breaker = breaker;
+  try {
+    state.last_error = why;
+  } catch (...) {
+  }
+  options_.listener->state_changed(state);
+}
+
 void Persister::on_ready() noexcept {
   if (stopped_) return;
+  push_state(true, {});
   if (!baseline_known_) {
     // Where the stream ends before we write anything: the lower bound of a
     // recovery scan if this connection dies before any reply.
@@ -250,7 +289,10 @@ void Persister::on_ready() noexcept {
   pump();
 }
 
-void Persister::on_down(std::string_view) noexcept {
+void Persister::on_down(std::string_view why) noexcept {
+  // Replies that came before the connection went are acknowledged all the same.
+  hand_over_acks();
+  push_state(false, why);
   if (sent_ != acked_) needs_recovery_ = true;
   sent_ = acked_;
   recovering_ = false;

@@ -21,8 +21,11 @@
 // sleeps on the ring's wake-up word (the Block strategy) only while the
 // persister is idle, and wakes the loop with uv_async_send.
 //
-// Threads: construct and destroy on any thread but the IoThread's; health()
-// and counters from any thread. Events with origin replayed or remote came
+// Acknowledgements are pushed, never polled: the replies one socket read
+// brings are gathered and handed to the PersisterListener in one call
+// (acknowledged), and connection or breaker changes likewise
+// (state_changed). Threads: construct and destroy on any thread but the
+// IoThread's; health() and counters from any thread. Events with origin replayed or remote came
 // from Redis and are never written back.
 #pragma once
 
@@ -41,6 +44,7 @@
 #include "adapters/redis/async_connection.h"
 #include "adapters/redis/durability_tracker.h"
 #include "adapters/redis/io_thread.h"
+#include "adapters/redis/persister_listener.h"
 #include "engine/bus.h"
 
 namespace tradpal::redis {
@@ -54,7 +58,9 @@ struct PersisterOptions {
   // Retention (default unlimited). At most one of the two.
   std::optional<std::uint64_t> max_length;          // MAXLEN ~ N
   std::optional<std::chrono::milliseconds> max_age;  // MINID ~ <now - age>
-  DurabilityTracker* tracker = nullptr;  // receives message ids by correlation
+  // Told of every acknowledged burst, of what was abandoned at stop and of
+  // connection and breaker changes (a DurabilityTracker, or the caller's own).
+  PersisterListener* listener = nullptr;
 };
 
 struct PersisterHealth {
@@ -103,6 +109,9 @@ class Persister final : private ConnectionOwner {
   void on_ready() noexcept override;
   void on_down(std::string_view why) noexcept override;
   void on_reply(std::uintptr_t tag, redisReply* reply) noexcept override;
+  void on_replies_done() noexcept override;
+  void hand_over_acks() noexcept;
+  void push_state(bool connected, std::string_view why) noexcept;
 
   void pump() noexcept;
   void take_from_ring() noexcept;
@@ -123,6 +132,11 @@ class Persister final : private ConnectionOwner {
   // Retry buffer (loop thread): absolute counters, index = counter % size.
   std::vector<Entry> entries_;
   std::uint64_t acked_ = 0, sent_ = 0, end_ = 0;
+
+  std::vector<Acknowledgement> acks_;  // gathered during one socket read
+  bool pushed_connected_ = false;
+  BreakerState pushed_breaker_ = BreakerState::closed;
+  bool pushed_any_ = false;
 
   std::string command_;             // the burst being formatted
   std::string xadd_prefix_;         // "*N\r\n$4\r\nXADD\r\n$k\r\n<stream>\r\n"

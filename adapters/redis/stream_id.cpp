@@ -4,21 +4,6 @@
 
 namespace tradpal::redis {
 
-std::optional<StreamId> StreamId::parse(std::string_view text) noexcept {
-  StreamId id;
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, id.ms);
-  if (ec != std::errc{} || p == text.data()) return std::nullopt;
-  if (p == end) return id;
-  if (*p != '-') return std::nullopt;
-  const char* seq_start = p + 1;
-  auto [q, ec2] = std::from_chars(seq_start, end, id.seq);
-  if (ec2 != std::errc{} || q != end || q == seq_start) return std::nullopt;
-  return id;
-}
-
-std::string StreamId::to_string() const { return std::to_string(ms) + '-' + std::to_string(seq); }
-
 namespace {
 std::uint64_t millis(TimestampNs t) noexcept {
   // Floor division: an end time inside a millisecond covers that millisecond.

@@ -67,7 +67,7 @@ PersisterOptions persister_options(const testing::RedisServer& server, const std
   PersisterOptions o;
   o.connection.url = RedisUrl::parse(server.url());
   o.stream = stream;
-  o.tracker = tracker;
+  o.listener = tracker;
   return o;
 }
 

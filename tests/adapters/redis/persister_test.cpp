@@ -29,7 +29,7 @@ class PersisterTest : public ::testing::Test {
   PersisterOptions options(const std::string& url) {
     PersisterOptions o;
     o.connection = testing::fast_connection(url);
-    o.tracker = &tracker;
+    o.listener = &tracker;
     return o;
   }
 
