@@ -2,6 +2,8 @@
 
 #include <http_parser.h>
 
+#include "engine/json.h"
+
 namespace tradpal::http {
 
 Response Response::json(int status, std::string body) {
@@ -39,30 +41,10 @@ Response& Response::set_header(std::string name, std::string value) {
 }
 
 std::string json_quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  // The engine's quoting is Python's json.dumps: ASCII out, so bytes that
+  // are not UTF-8 (a client's, echoed in an error) become \ufffd, never raw.
   std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xf]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  append_quoted(out, s);
   return out;
 }
 

@@ -30,8 +30,9 @@ struct Response {
   Response& set_header(std::string name, std::string value);
 };
 
-// `s` as a JSON string literal, quotes included. Control characters become
-// \uXXXX escapes; other bytes (UTF-8 included) pass through unchanged.
+// `s` as a JSON string literal, quotes included, as Python's json.dumps
+// writes it: control characters and every non-ASCII code point as \uXXXX,
+// bytes that are not valid UTF-8 as \ufffd. Always valid JSON, pure ASCII.
 [[nodiscard]] std::string json_quote(std::string_view s);
 
 // The reason phrase of `status` ("Not Found"), or "Unknown" for codes that

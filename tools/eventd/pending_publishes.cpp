@@ -1,128 +1,147 @@
-#include "tools/eventd/publisher.h"
+#include "tools/eventd/pending_publishes.h"
 
-#include "adapters/http/response.h"
+#include "adapters/http/json_writer.h"
 #include "tools/eventd/log.h"
 
 namespace tradpal::eventd {
 
-Publisher::Publisher(Bus& bus, redis::DurabilityTracker& tracker, const RedisMonitor& monitor,
-                     ServiceCounters& counters, prometheus::Histogram& latency, prometheus::Histogram& batch,
-                     std::chrono::milliseconds timeout)
-    : bus_(bus),
-      tracker_(tracker),
-      monitor_(monitor),
-      counters_(counters),
-      latency_(latency),
-      batch_(batch),
-      timeout_(timeout) {}
+PendingPublishes::PendingPublishes(uv_loop_t* loop, Bus& bus, const RedisMonitor& monitor, ServiceCounters& counters,
+                                   prometheus::Histogram& latency, prometheus::Histogram& batch,
+                                   std::chrono::milliseconds timeout)
+    : bus_(bus), monitor_(monitor), counters_(counters), latency_(latency), batch_(batch), timeout_(timeout) {
+  uv_timer_init(loop, &deadline_timer_);
+  deadline_timer_.data = this;
+}
 
-void Publisher::publish(const EventSpec& spec_in, Shape shape, http::Responder responder) {
+void PendingPublishes::close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&deadline_timer_), nullptr);
+}
+
+bool PendingPublishes::admit(http::Responder& responder) {
   if (const auto why = monitor_.unavailable_reason()) {
     counters_.reject(Rejection::redis_unavailable);
     responder.send_error(503, *why);
-    return;
+    return false;
   }
-  const std::uint64_t key = next_key_++;
-  EventSpec spec = spec_in;
-  spec.correlation = tracker_.track([this, key](std::string_view id) { on_ack(key, id); });
+  return true;
+}
+
+void PendingPublishes::publish(EventSpec spec, Shape shape, http::Responder responder) {
+  if (!admit(responder)) return;
+  spec.correlation = next_token_++;
   Published out;
   const PublishStatus status = bus_.try_publish(spec, &out);
-  if (status != PublishStatus::ok) {
-    tracker_.cancel(spec.correlation);
-    switch (status) {
-      case PublishStatus::back_pressured:
-        counters_.reject(Rejection::back_pressured);
-        responder.send_error(503, "Event ring is full (back-pressure): Redis persistence is behind, retry later");
-        return;
-      case PublishStatus::too_large:
-        counters_.reject(Rejection::too_large);
-        responder.send_error(413, "Event too large: source, data and metadata exceed " +
-                                      std::to_string(bus_.ring().max_event_size()) + " bytes");
-        return;
-      case PublishStatus::closed:
-        counters_.reject(Rejection::closed);
-        responder.send_error(503, "Service is shutting down");
-        return;
-      default:
-        responder.send_error(422, "Event rejected by the bus: " + std::string(to_string(status)));
-        return;
-    }
-  }
-  const auto now = std::chrono::steady_clock::now();
-  pending_.emplace(key, Pending{spec.correlation, std::move(responder), shape, spec.type, out.event_id,
-                                out.sequence, now});
-  deadlines_.emplace_back(now + timeout_, key);
+  track(status, spec.correlation, out, spec.type, shape, std::move(responder));
 }
 
-void Publisher::on_ack(std::uint64_t key, std::string_view message_id) noexcept {
-  // Redis I/O thread: hand over and return; never answer from here.
-  try {
-    bool was_empty = false;
-    {
-      std::lock_guard lock(inbox_mutex_);
-      was_empty = inbox_.empty();
-      inbox_.push_back(Ack{key, std::string(message_id)});
-    }
-    if (was_empty && post_) post_([this] { drain_acks(); });
-  } catch (...) {
-    // Out of memory: the publish will answer 503 at its deadline.
-    log_line("cannot hand an acknowledgement to the HTTP loop (out of memory)");
-  }
+void PendingPublishes::publish_market_data(std::string_view symbol, std::string_view data, std::string_view source,
+                                           http::Responder responder) {
+  if (!admit(responder)) return;
+  const std::uint64_t token = next_token_++;
+  Published out;
+  const PublishStatus status = bus_.try_publish_market_data(symbol, data, source, &out, token);
+  track(status, token, out, EventType::market_data_update, Shape::message_id_only, std::move(responder));
 }
 
-void Publisher::drain_acks() {
-  {
-    std::lock_guard lock(inbox_mutex_);
-    draining_.swap(inbox_);
+void PendingPublishes::track(PublishStatus status, std::uint64_t token, const Published& out, EventType type,
+                             Shape shape, http::Responder responder) {
+  switch (status) {
+    case PublishStatus::ok:
+      break;
+    case PublishStatus::back_pressured:
+      counters_.reject(Rejection::back_pressured);
+      responder.send_error(503, "Event ring is full (back-pressure): Redis persistence is behind, retry later");
+      return;
+    case PublishStatus::too_large:
+      counters_.reject(Rejection::too_large);
+      responder.send_error(413, "Event too large: source, data and metadata exceed " +
+                                    std::to_string(bus_.ring().max_event_size()) + " bytes");
+      return;
+    case PublishStatus::closed:
+      counters_.reject(Rejection::closed);
+      responder.send_error(503, "Service is shutting down");
+      return;
+    default:
+      responder.send_error(422, "Event rejected by the bus: " + std::string(to_string(status)));
+      return;
   }
-  if (draining_.empty()) return;
-  batch_.Observe(static_cast<double>(draining_.size()));
   const auto now = std::chrono::steady_clock::now();
-  for (Ack& ack : draining_) {
-    const auto it = pending_.find(ack.key);
-    if (it == pending_.end()) continue;  // already answered 503 at its deadline
+  pending_.emplace(token, Pending{std::move(responder), shape, type, out.event_id, now});
+  deadlines_.emplace_back(now + timeout_, token);
+  if (deadlines_.size() == 1) arm_deadline();
+}
+
+void PendingPublishes::on_acknowledged(std::span<const redis::Acknowledgement> burst) {
+  std::size_t ours = 0;
+  const auto now = std::chrono::steady_clock::now();
+  for (const redis::Acknowledgement& ack : burst) {
+    const auto it = pending_.find(ack.correlation);
+    if (it == pending_.end()) continue;  // not ours, or answered 503 at its deadline
+    ++ours;
     Pending& p = it->second;
-    if (ack.message_id.empty()) {
-      counters_.reject(Rejection::abandoned);
-      p.responder.send_error(503, "Redis did not acknowledge the event before the persister stopped");
-      pending_.erase(it);
-      continue;
-    }
     latency_.Observe(std::chrono::duration<double>(now - p.started).count());
     ++counters_.published[to_index(p.type)];
-    if (on_persisted_) on_persisted_(p.sequence, ack.message_id);
-    std::string body = "{\"message_id\":" + http::json_quote(ack.message_id);
+    http::JsonWriter w;
+    w.begin_object().key("message_id").string(ack.id.to_string());
     if (p.shape == Shape::with_event_id) {
       char id[Uuid::kTextSize];
       p.event_id.format(id);
-      body += ",\"event_id\":\"";
-      body.append(id, sizeof id);
-      body += '"';
+      w.key("event_id").string(std::string_view(id, sizeof id));
     }
-    body += ",\"status\":\"published\"}";
-    p.responder.send_json(200, std::move(body));
+    w.key("status").string("published").end_object();
+    p.responder.send_json(200, std::move(w).take());
     pending_.erase(it);
   }
-  draining_.clear();
+  if (ours != 0) batch_.Observe(static_cast<double>(ours));
 }
 
-void Publisher::expire_overdue() {
+void PendingPublishes::on_abandoned(std::span<const std::uint64_t> correlations) {
+  for (const std::uint64_t token : correlations) {
+    const auto it = pending_.find(token);
+    if (it == pending_.end()) continue;
+    counters_.reject(Rejection::abandoned);
+    it->second.responder.send_error(503, "Redis did not acknowledge the event before the persister stopped");
+    pending_.erase(it);
+  }
+}
+
+void PendingPublishes::arm_deadline() noexcept {
+  // Answered publishes leave their deadline behind: skip them first.
+  while (!deadlines_.empty() && !pending_.contains(deadlines_.front().second)) deadlines_.pop_front();
+  if (closed_ || deadlines_.empty()) return;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadlines_.front().first -
+                                                                  std::chrono::steady_clock::now());
+  uv_timer_start(&deadline_timer_, &PendingPublishes::on_deadline,
+                 static_cast<std::uint64_t>(std::max<std::int64_t>(left.count(), 0)), 0);
+}
+
+void PendingPublishes::on_deadline(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<PendingPublishes*>(timer->data);
+  try {
+    self->expire_overdue();
+  } catch (const std::exception& e) {
+    log_line(std::string("expiring publishes failed: ") + e.what());
+  } catch (...) {
+    log_line("expiring publishes failed");
+  }
+  self->arm_deadline();
+}
+
+void PendingPublishes::expire_overdue() {
   const auto now = std::chrono::steady_clock::now();
   while (!deadlines_.empty() && deadlines_.front().first <= now) {
-    const std::uint64_t key = deadlines_.front().second;
+    const std::uint64_t token = deadlines_.front().second;
     deadlines_.pop_front();
-    const auto it = pending_.find(key);
+    const auto it = pending_.find(token);
     if (it == pending_.end()) continue;
-    tracker_.cancel(it->second.token);
     counters_.reject(Rejection::ack_timeout);
     it->second.responder.send_error(
         503, "Redis did not acknowledge the event within " + std::to_string(timeout_.count()) +
                  " ms; it is in the service's buffer and may still be persisted");
     pending_.erase(it);
   }
-  // Keep the deque from growing without bound under a steady stream of
-  // answered publishes when nothing is overdue.
-  while (!deadlines_.empty() && !pending_.contains(deadlines_.front().second)) deadlines_.pop_front();
 }
 
 }  // namespace tradpal::eventd

@@ -1,105 +1,95 @@
-// tools/eventd/publisher.h
+// tools/eventd/pending_publishes.h
 //
-// Publisher: turns an HTTP publish into a bus event and answers only once
-// Redis has acknowledged it, with the message id the persister hands back.
+// PendingPublishes: the HTTP publishes waiting for Redis. Each one is put on
+// the bus with a correlation token of ours and answered only once the
+// persister's acknowledgement names it, with the stream id Redis gave it.
 //
 //   handler ──try_publish(correlation = token)──► ring ──► persister ──XADD──► Redis
-//      │ pending_[token] = responder, deadline                 │ reply (I/O thread)
+//      │ pending_[token] = responder, deadline                 │ reply burst (I/O thread)
 //      ▼                                                       ▼
-//   answer 200 ◄── drain_acks() on the loop ◄── Server::post ◄── tracker callback
+//   answer 200 ◄── on_acknowledged(burst) on the loop ◄── PersisterInbox
 //
-// The tracker's callbacks run on the Redis I/O thread; they only append to an
-// inbox and post one drain task when the inbox was empty, so the loop takes
-// a whole reply burst in one go (that count is the batch-size histogram).
 // Every publish ends in exactly one answer: 200 on acknowledgement, 503 when
-// Redis is unavailable, the ring is full, the deadline passes or the
-// persister gave up, 413 when the event is larger than the ring takes. Loop
-// thread only, except the tracker callback.
+// Redis is unavailable, the ring is full, the deadline passes (a timer armed
+// for the earliest deadline, nothing periodic) or the persister gave up,
+// 413 when the event is larger than the ring takes. Loop thread only.
 #pragma once
 
 #include <prometheus/histogram.h>
+#include <uv.h>
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <functional>
-#include <mutex>
-#include <string>
+#include <span>
+#include <string_view>
 #include <unordered_map>
-#include <vector>
 
 #include "adapters/http/responder.h"
-#include "adapters/http/task.h"
-#include "adapters/redis/durability_tracker.h"
+#include "adapters/redis/persister_listener.h"
 #include "engine/bus.h"
 #include "tools/eventd/redis_monitor.h"
 #include "tools/eventd/service_counters.h"
 
 namespace tradpal::eventd {
 
-class Publisher {
+class PendingPublishes {
  public:
   // The answer's shape: POST /events carries event_id, the convenience
   // endpoints only message_id and status (CONTRACT.md §2).
   enum class Shape : std::uint8_t { with_event_id, message_id_only };
-  using Post = std::function<bool(http::Task)>;
-  using OnPersisted = std::function<void(Sequence, std::string_view message_id)>;
 
-  Publisher(Bus& bus, redis::DurabilityTracker& tracker, const RedisMonitor& monitor, ServiceCounters& counters,
-            prometheus::Histogram& latency, prometheus::Histogram& batch, std::chrono::milliseconds timeout);
-  Publisher(const Publisher&) = delete;
-  Publisher& operator=(const Publisher&) = delete;
+  PendingPublishes(uv_loop_t* loop, Bus& bus, const RedisMonitor& monitor, ServiceCounters& counters,
+                   prometheus::Histogram& latency, prometheus::Histogram& batch, std::chrono::milliseconds timeout);
+  PendingPublishes(const PendingPublishes&) = delete;
+  PendingPublishes& operator=(const PendingPublishes&) = delete;
 
-  // Wiring, before the loop runs: how to reach the loop thread, and who
-  // wants each (bus sequence, message id) pair once Redis has it.
-  void set_post(Post post) { post_ = std::move(post); }
-  void set_on_persisted(OnPersisted f) { on_persisted_ = std::move(f); }
+  // `spec.correlation` is ours to set: whatever the caller put there is replaced.
+  void publish(EventSpec spec, Shape shape, http::Responder responder);
+  // POST /events/market-data: the bus builds {"symbol": symbol, **data}.
+  void publish_market_data(std::string_view symbol, std::string_view data, std::string_view source,
+                           http::Responder responder);
 
-  void publish(const EventSpec& spec, Shape shape, http::Responder responder);
+  // From the PersisterInbox, in bus order.
+  void on_acknowledged(std::span<const redis::Acknowledgement> burst);
+  void on_abandoned(std::span<const std::uint64_t> correlations);
 
-  // Answers 503 to every publish past its deadline (called by the tick timer).
-  void expire_overdue();
+  // Closes the deadline timer (before the loop closes). Idempotent.
+  void close() noexcept;
   [[nodiscard]] std::size_t pending() const noexcept { return pending_.size(); }
 
  private:
   struct Pending {
-    std::uint64_t token;  // the tracker's, to cancel on timeout
     http::Responder responder;
     Shape shape;
     EventType type;
     Uuid event_id;
-    Sequence sequence;
     std::chrono::steady_clock::time_point started;
   };
-  struct Ack {
-    std::uint64_t key;
-    std::string message_id;  // empty: abandoned
-  };
 
-  void on_ack(std::uint64_t key, std::string_view message_id) noexcept;  // I/O thread
-  void drain_acks();                                                       // loop thread
+  // 503 before publishing when Redis is known to be unavailable; otherwise
+  // a fresh token. False when it has answered.
+  bool admit(http::Responder& responder);
+  void track(PublishStatus status, std::uint64_t token, const Published& out, EventType type, Shape shape,
+             http::Responder responder);
+  void expire_overdue();
+  void arm_deadline() noexcept;
+  static void on_deadline(uv_timer_t* timer) noexcept;
 
   Bus& bus_;
-  redis::DurabilityTracker& tracker_;
   const RedisMonitor& monitor_;
   ServiceCounters& counters_;
   prometheus::Histogram& latency_;
   prometheus::Histogram& batch_;
   std::chrono::milliseconds timeout_;
-  Post post_;
-  OnPersisted on_persisted_;
 
-  // Keyed by our own number, not the tracker's token: the callback must know
-  // its key before track() returns the token.
-  std::uint64_t next_key_ = 1;
+  std::uint64_t next_token_ = 1;  // 0 is "not tracked"
   std::unordered_map<std::uint64_t, Pending> pending_;
   // Deadlines in publish order; all share one timeout, so the front is the
   // earliest. Entries already answered are skipped when they come up.
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> deadlines_;
-
-  std::mutex inbox_mutex_;
-  std::vector<Ack> inbox_;
-  std::vector<Ack> draining_;
+  uv_timer_t deadline_timer_{};
+  bool closed_ = false;
 };
 
 }  // namespace tradpal::eventd

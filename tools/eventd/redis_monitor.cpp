@@ -1,8 +1,6 @@
 #include "tools/eventd/redis_monitor.h"
 
-#include <cstdio>
-
-#include "adapters/http/response.h"
+#include "adapters/http/json_writer.h"
 #include "engine/timestamp.h"
 #include "tools/eventd/log.h"
 
@@ -48,7 +46,7 @@ void RedisMonitor::refresh() {
 
 std::optional<std::string> RedisMonitor::unavailable_reason() const {
   // The breaker is read live (an atomic); the connection flag from the last
-  // tick, which is at most one tick old.
+  // refresh, which every connection change pushes.
   const redis::BreakerState breaker = persister_.breaker_state();
   if (breaker == redis::BreakerState::open) return std::string("Redis unavailable: circuit breaker open");
   if (!health_.connected) {
@@ -80,33 +78,53 @@ HealthStatus RedisMonitor::status() const noexcept {
   return HealthStatus::healthy;
 }
 
-std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pending_publishes) const {
+std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pending_publishes,
+                                      const redis::StreamTail& tail) const {
   char ts[kIsoTimestampSize];
   format_iso_timestamp(now_ns(), ts);
-  char fill[32];
-  std::snprintf(fill, sizeof fill, "%.6f", ring_fill());
-  std::string out = "{\"status\":\"";
-  out += to_string(status());
-  out += "\",\"timestamp\":\"";
-  out.append(ts, sizeof ts);
-  out += "\",\"service\":\"event_service\",\"redis\":{\"connected\":";
-  out += health_.connected ? "true" : "false";
-  out += ",\"breaker\":\"";
-  out += redis::to_string(persister_.breaker_state());
-  out += "\",\"last_error\":";
-  out += health_.last_error.empty() ? std::string("null") : http::json_quote(health_.last_error);
-  out += ",\"reply_timeouts\":" + std::to_string(health_.reply_timeouts);
-  out += ",\"failures\":" + std::to_string(health_.failures);
-  out += "},\"persister\":{\"persisted\":" + std::to_string(health_.persisted);
-  out += ",\"buffered\":" + std::to_string(health_.buffered);
-  out += ",\"lag\":" + std::to_string(persister_lag());
-  out += ",\"pending_publishes\":" + std::to_string(pending_publishes);
-  out += "},\"ring\":{\"fill\":";
-  out += fill;
-  out += ",\"fill_bytes\":" + std::to_string(bus_.ring().fill_bytes());
-  out += ",\"capacity_bytes\":" + std::to_string(bus_.ring().capacity());
-  out += "},\"stream_clients\":" + std::to_string(stream_clients) + "}";
-  return out;
+  const auto position = tail.position();
+  http::JsonWriter w;
+  w.begin_object();
+  w.key("status").string(to_string(status()));
+  w.key("timestamp").string(std::string_view(ts, sizeof ts));
+  w.key("service").string("event_service");
+  w.key("redis").begin_object();
+  w.key("connected").boolean(health_.connected);
+  w.key("breaker").string(redis::to_string(persister_.breaker_state()));
+  w.key("last_error");
+  if (health_.last_error.empty()) {
+    w.null();
+  } else {
+    w.string(health_.last_error);
+  }
+  w.key("reply_timeouts").number(health_.reply_timeouts);
+  w.key("failures").number(health_.failures);
+  w.end_object();
+  w.key("persister").begin_object();
+  w.key("persisted").number(health_.persisted);
+  w.key("buffered").number(health_.buffered);
+  w.key("lag").number(persister_lag());
+  w.key("pending_publishes").number(static_cast<std::uint64_t>(pending_publishes));
+  w.end_object();
+  w.key("stream").begin_object();
+  w.key("connected").boolean(tail.connected());
+  w.key("position");
+  if (position) {
+    w.string(position->to_string());
+  } else {
+    w.null();
+  }
+  w.key("delivered").number(tail.delivered());
+  w.key("undecodable").number(tail.skips().total());
+  w.end_object();
+  w.key("ring").begin_object();
+  w.key("fill").number(ring_fill());
+  w.key("fill_bytes").number(static_cast<std::uint64_t>(bus_.ring().fill_bytes()));
+  w.key("capacity_bytes").number(static_cast<std::uint64_t>(bus_.ring().capacity()));
+  w.end_object();
+  w.key("stream_clients").number(static_cast<std::uint64_t>(stream_clients));
+  w.end_object();
+  return std::move(w).take();
 }
 
 }  // namespace tradpal::eventd

@@ -1,16 +1,18 @@
 // tools/eventd/redis_monitor.h
 //
-// RedisMonitor: the service's view of its Redis connection, refreshed from
-// the persister on every tick of the loop (a few times a second). It logs
-// one line when the connection comes or goes and when the breaker changes
-// state, tells publishers whether to try at all, and builds GET /health.
-// Loop thread only.
+// RedisMonitor: the service's view of its Redis connection. refresh() reads
+// the persister's health (its atomics) and logs one line when the
+// connection comes or goes and when the breaker changes state; it runs when
+// the persister pushes a state change (PersisterInbox) and when /health,
+// /metrics or /events/stats ask, never on a timer. It tells publishers
+// whether to try at all and builds GET /health. Loop thread only.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "adapters/redis/persister.h"
+#include "adapters/redis/stream_tail.h"
 #include "engine/bus.h"
 #include "tools/eventd/service_counters.h"
 
@@ -36,7 +38,9 @@ class RedisMonitor {
 
   [[nodiscard]] HealthStatus status() const noexcept;
   // GET /health's body.
-  [[nodiscard]] std::string health_json(std::size_t stream_clients, std::size_t pending_publishes) const;
+  [[nodiscard]] std::string health_json(std::size_t stream_clients, std::size_t pending_publishes,
+                                        const redis::StreamTail& tail) const;
+  [[nodiscard]] const Bus& bus() const noexcept { return bus_; }
 
  private:
   const redis::Persister& persister_;

@@ -1,19 +1,17 @@
 #include "tools/eventd/routes.h"
 
-#include <hiredis/hiredis.h>
-
 #include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "adapters/http/json_writer.h"
 #include "adapters/http/response.h"
 #include "adapters/redis/stream_id.h"
 #include "engine/event_json.h"
 #include "engine/json.h"
 #include "engine/timestamp.h"
 #include "tools/eventd/body_validation.h"
-#include "tools/eventd/service.h"
 
 namespace tradpal::eventd {
 namespace {
@@ -86,43 +84,28 @@ bool parse_event_query(const Request& req, bool with_limit, EventQuery& q, Respo
   return true;
 }
 
-// `{"symbol": "X", ...rest}` from a market_data object, as Python's
-// {"symbol": symbol, **market_data}: the symbol first; a "symbol" key inside
-// market_data comes later and wins when read back, as it does in Python.
-std::string market_data_json(std::string_view symbol, std::string_view market_data) {
-  std::string out = "{\"symbol\": ";
-  append_quoted(out, symbol);
-  const std::string_view inner = trim_json(market_data.substr(1, market_data.size() - 2));
-  if (!inner.empty()) {
-    out += ", ";
-    out += inner;
+void write_raw_entry(http::JsonWriter& w, const std::optional<redis::RawEntry>& e) {
+  if (!e) {
+    w.null();
+    return;
   }
-  out += '}';
-  return out;
-}
-
-std::string raw_entry_json(const std::optional<redis::RawEntry>& e) {
-  if (!e) return "null";
-  std::string out = "[" + http::json_quote(e->id) + ",{";
-  for (std::size_t i = 0; i < e->fields.size(); ++i) {
-    if (i != 0) out += ',';
-    out += http::json_quote(e->fields[i].first) + ":" + http::json_quote(e->fields[i].second);
-  }
-  return out + "}]";
+  w.begin_array().string(e->id).begin_object();
+  for (const auto& [field, value] : e->fields) w.key(field).string(value);
+  w.end_object().end_array();
 }
 
 std::string redis_error_detail(const std::string& error) { return "Redis unavailable: " + error; }
 
 }  // namespace
 
-http::Router Routes::build(Service& s) {
+http::Router Routes::build(const RouteDeps& d) {
   http::Router router;
 
   // Wraps a POST handler with the bearer-token check.
-  auto guarded = [&s](http::Handler inner) -> http::Handler {
-    return [&s, inner = std::move(inner)](Request req, Responder r) {
-      if (!s.config_.token.empty()) {
-        const std::string expected = "Bearer " + s.config_.token;
+  auto guarded = [d](http::Handler inner) -> http::Handler {
+    return [d, inner = std::move(inner)](Request req, Responder r) {
+      if (!d.config.token.empty()) {
+        const std::string expected = "Bearer " + d.config.token;
         const std::string_view got = req.header("Authorization").value_or("");
         // Compare every byte whatever the first difference, so the time
         // taken does not tell an attacker how much of a guess was right.
@@ -140,23 +123,21 @@ http::Router Routes::build(Service& s) {
     };
   };
 
-  router.get("/health", [&s](Request, Responder r) {
-    const bool unhealthy = s.monitor_->status() == HealthStatus::unhealthy;
-    r.send_json(unhealthy ? 503 : 200, s.monitor_->health_json(s.hub_->clients(), s.publisher_->pending()));
+  router.get("/health", [d](Request, Responder r) {
+    d.monitor.refresh();
+    const bool unhealthy = d.monitor.status() == HealthStatus::unhealthy;
+    r.send_json(unhealthy ? 503 : 200, d.monitor.health_json(d.hub.clients(), d.publishes.pending(), d.tail));
   });
 
   router.get("/events/types", [](Request, Responder r) {
-    std::string out = "{\"event_types\":[";
-    for (std::size_t i = 0; i < kEventTypeCount; ++i) {
-      if (i != 0) out += ',';
-      out += '"';
-      out += kEventTypeNames[i];
-      out += '"';
-    }
-    r.send_json(200, out + "]}");
+    http::JsonWriter w;
+    w.begin_object().key("event_types").begin_array();
+    for (const std::string_view name : kEventTypeNames) w.string(name);
+    w.end_array().end_object();
+    r.send_json(200, std::move(w).take());
   });
 
-  router.post("/events", guarded([&s](Request req, Responder r) {
+  router.post("/events", guarded([d](Request req, Responder r) {
     std::vector<FieldError> errors;
     JsonBody body;
     if (!body.parse(req.body, errors)) return r.send_json(422, validation_detail(errors));
@@ -167,11 +148,11 @@ http::Router Routes::build(Service& s) {
     if (!errors.empty()) return r.send_json(422, validation_detail(errors));
     const auto type = parse_event_type(*type_name);
     if (!type) return r.send_error(400, invalid_type_detail(*type_name));
-    s.publisher_->publish({.type = *type, .source = *source, .data = *data, .metadata = *metadata},
-                          Publisher::Shape::with_event_id, std::move(r));
+    d.publishes.publish({.type = *type, .source = *source, .data = *data, .metadata = *metadata},
+                        PendingPublishes::Shape::with_event_id, std::move(r));
   }));
 
-  router.post("/events/market-data", guarded([&s](Request req, Responder r) {
+  router.post("/events/market-data", guarded([d](Request req, Responder r) {
     std::vector<FieldError> errors;
     JsonBody body;
     if (!body.parse(req.body, errors)) return r.send_json(422, validation_detail(errors));
@@ -179,40 +160,41 @@ http::Router Routes::build(Service& s) {
     const auto market_data = body.object_field("market_data", std::nullopt, errors);
     const auto source = body.string_field("source", "api", errors);
     if (!errors.empty()) return r.send_json(422, validation_detail(errors));
-    const std::string data = market_data_json(*symbol, *market_data);
-    s.publisher_->publish({.type = EventType::market_data_update, .source = *source, .data = data},
-                          Publisher::Shape::message_id_only, std::move(r));
+    d.publishes.publish_market_data(*symbol, *market_data, *source, std::move(r));
   }));
 
   // The two endpoints whose data is one object field of the body.
-  auto single_object = [&s, &guarded](EventType type, const char* field) {
-    return guarded([&s, type, field](Request req, Responder r) {
+  auto single_object = [d, &guarded](EventType type, const char* field) {
+    return guarded([d, type, field](Request req, Responder r) {
       std::vector<FieldError> errors;
       JsonBody body;
       if (!body.parse(req.body, errors)) return r.send_json(422, validation_detail(errors));
       const auto data = body.object_field(field, std::nullopt, errors);
       const auto source = body.string_field("source", "api", errors);
       if (!errors.empty()) return r.send_json(422, validation_detail(errors));
-      s.publisher_->publish({.type = type, .source = *source, .data = *data}, Publisher::Shape::message_id_only,
-                            std::move(r));
+      d.publishes.publish({.type = type, .source = *source, .data = *data}, PendingPublishes::Shape::message_id_only,
+                          std::move(r));
     });
   };
   router.post("/events/trading-signal", single_object(EventType::trading_signal, "signal"));
   router.post("/events/portfolio-update", single_object(EventType::portfolio_update, "updates"));
 
-  router.get("/events", [&s](Request req, Responder r) {
+  router.get("/events", [d](Request req, Responder r) {
     EventQuery q;
     if (!parse_event_query(req, true, q, r)) return;
-    s.readers_->run<std::string>(
+    d.readers.run<std::string>(
         [q](Reader& reader) {
           const auto events = reader.store().get_events(q.types, q.start_time, q.end_time, q.limit);
-          std::string out = "{\"events\":[";
-          for (std::size_t i = 0; i < events.size(); ++i) {
-            if (i != 0) out += ',';
-            append_event_json(out, events[i].event);
+          http::JsonWriter w;
+          std::string event;
+          w.begin_object().key("events").begin_array();
+          for (const auto& e : events) {
+            event.clear();
+            append_event_json(event, e.event);
+            w.raw(event);
           }
-          out += "],\"count\":" + std::to_string(events.size()) + "}";
-          return out;
+          w.end_array().key("count").number(static_cast<std::uint64_t>(events.size())).end_object();
+          return std::move(w).take();
         },
         [r = std::move(r)](Outcome<std::string> o) mutable {
           if (o.value) return r.send_json(200, std::move(*o.value));
@@ -220,65 +202,78 @@ http::Router Routes::build(Service& s) {
         });
   });
 
-  router.post("/events/replay", guarded([&s](Request req, Responder r) {
+  router.post("/events/replay", guarded([d](Request req, Responder r) {
     EventQuery q;
     if (!parse_event_query(req, false, q, r)) return;
-    Bus* bus = &s.bus_;
-    s.readers_->run<std::uint64_t>(
-        [q, bus](Reader& reader) { return reader.store().replay(q.types, q.start_time, q.end_time, *bus); },
-        [&s, r = std::move(r)](Outcome<std::uint64_t> o) mutable {
+    Bus* bus = &d.replay_bus;
+    SseHub* hub = &d.hub;
+    http::Server* server = d.server.get();
+    d.readers.run<std::uint64_t>(
+        [q, bus, hub, server](Reader& reader) {
+          // After every page, let the stream clients have what it published.
+          return reader.store().replay(q.types, q.start_time, q.end_time, *bus, [hub, server](const redis::ReplayProgress&) {
+            (void)server->post([hub] { hub->pump_replayed(); });
+          });
+        },
+        [d, r = std::move(r)](Outcome<std::uint64_t> o) mutable {
           if (!o.value) return r.send_error(503, redis_error_detail(o.error));
-          s.counters_.replayed += *o.value;
-          s.hub_->pump();
-          r.send_json(200, "{\"status\":\"replay_complete\",\"events_replayed\":" + std::to_string(*o.value) + "}");
+          d.counters.replayed += *o.value;
+          d.hub.pump_replayed();
+          http::JsonWriter w;
+          w.begin_object().key("status").string("replay_complete").key("events_replayed").number(*o.value).end_object();
+          r.send_json(200, std::move(w).take());
         });
   }));
 
-  router.get("/events/stats", [&s](Request, Responder r) {
-    s.readers_->run<redis::StreamStats>([](Reader& reader) { return reader.store().stats(); },
-                                        [&s, r = std::move(r)](Outcome<redis::StreamStats> o) mutable {
+  router.get("/events/stats", [d](Request, Responder r) {
+    d.readers.run<redis::StreamStats>([](Reader& reader) { return reader.store().stats(); },
+                                      [d, r = std::move(r)](Outcome<redis::StreamStats> o) mutable {
       if (!o.value) return r.send_error(503, redis_error_detail(o.error));
       const redis::StreamStats& st = *o.value;
-      std::string out = "{\"stream_length\":" + std::to_string(st.length);
-      out += ",\"first_entry\":" + raw_entry_json(st.first_entry);
-      out += ",\"last_entry\":" + raw_entry_json(st.last_entry);
-      out += ",\"consumer_groups\":" + std::to_string(st.groups.size());
-      out += ",\"groups\":[";
-      for (std::size_t i = 0; i < st.groups.size(); ++i) {
-        const redis::GroupStats& g = st.groups[i];
-        if (i != 0) out += ',';
-        out += "{\"name\":" + http::json_quote(g.name) + ",\"consumers\":" + std::to_string(g.consumers) +
-               ",\"pending\":" + std::to_string(g.pending) +
-               ",\"last-delivered-id\":" + http::json_quote(g.last_delivered_id);
-        out += ",\"lag\":" + (g.lag ? std::to_string(*g.lag) : std::string("null")) + "}";
+      d.monitor.refresh();
+      http::JsonWriter w;
+      w.begin_object().key("stream_length").number(st.length);
+      w.key("first_entry");
+      write_raw_entry(w, st.first_entry);
+      w.key("last_entry");
+      write_raw_entry(w, st.last_entry);
+      w.key("consumer_groups").number(static_cast<std::uint64_t>(st.groups.size()));
+      w.key("groups").begin_array();
+      for (const redis::GroupStats& g : st.groups) {
+        w.begin_object().key("name").string(g.name).key("consumers").number(g.consumers);
+        w.key("pending").number(g.pending).key("last-delivered-id").string(g.last_delivered_id).key("lag");
+        if (g.lag) {
+          w.number(*g.lag);
+        } else {
+          w.null();
+        }
+        w.end_object();
       }
-      out += "],\"persister_lag\":" + std::to_string(s.monitor_->persister_lag()) + "}";
-      r.send_json(200, std::move(out));
+      w.end_array().key("persister_lag").number(d.monitor.persister_lag()).end_object();
+      r.send_json(200, std::move(w).take());
     });
   });
 
-  router.get("/metrics", [&s](Request, Responder r) {
-    s.readers_->run<std::uint64_t>(
-        [](Reader& reader) -> std::uint64_t {
-          redis::ReplyPtr reply = reader.client().command({"XLEN", reader.stream()});
-          if (reply->type != REDIS_REPLY_INTEGER) throw redis::RedisError("XLEN failed");
-          return static_cast<std::uint64_t>(reply->integer);
-        },
-        [&s, r = std::move(r)](Outcome<std::uint64_t> o) mutable {
-          const std::string text = s.metrics_.render({.counters = s.counters_,
-                                                      .bus = s.bus_,
-                                                      .redis = *s.monitor_,
-                                                      .server = *s.server_,
-                                                      .stream_clients = s.hub_->clients(),
-                                                      .stream_length = o.value});
+  router.get("/metrics", [d](Request, Responder r) {
+    d.readers.run<std::uint64_t>(
+        [](Reader& reader) { return reader.store().length(); },
+        [d, r = std::move(r)](Outcome<std::uint64_t> o) mutable {
+          d.monitor.refresh();
+          const std::string text = d.metrics.render({.counters = d.counters,
+                                                     .bus = d.monitor.bus(),
+                                                     .redis = d.monitor,
+                                                     .server = *d.server,
+                                                     .stream_clients = d.hub.clients(),
+                                                     .stream_length = o.value,
+                                                     .undecodable_entries = d.tail.skips().total()});
           r.send(http::Response::text(200, text, Metrics::kContentType));
         });
   });
 
-  router.get("/events/stream", [&s](Request req, Responder r) {
+  router.get("/events/stream", [d](Request req, Responder r) {
     EventQuery q;
     if (!parse_event_query(req, false, q, r)) return;
-    std::optional<redis::StreamId> resume;
+    std::optional<StreamId> resume;
     std::optional<std::string_view> from = req.header("Last-Event-ID");
     const char* from_key = "Last-Event-ID";
     if (!from || from->empty()) {
@@ -286,13 +281,13 @@ http::Router Routes::build(Service& s) {
       from_key = "from";
     }
     if (from && !from->empty()) {
-      resume = redis::StreamId::parse(*from);
+      resume = StreamId::parse(*from);
       if (!resume) {
         const std::string loc = std::string_view(from_key) == "from" ? query_loc("from") : "[\"header\",\"last-event-id\"]";
         return r.send_json(422, validation_detail({{loc, "not a stream id (<ms>-<seq>)", "value_error.stream_id", {}}}));
       }
     }
-    s.hub_->open(q.types, resume, std::move(r));
+    d.hub.open(q.types, resume, std::move(r));
   });
 
   return router;

@@ -10,7 +10,6 @@
 namespace tradpal::eventd {
 namespace {
 
-constexpr std::uint64_t kTickMs = 20;
 constexpr std::size_t kReaderThreads = 2;
 
 BusOptions bus_options(const Config& c) {
@@ -19,46 +18,80 @@ BusOptions bus_options(const Config& c) {
   // Up to the HTTP body limit (1 MiB), but small enough that frames fit
   // the ring eight times over.
   o.ring.max_event_size = std::min<std::size_t>(std::size_t{1} << 20, c.ring_bytes / 8);
-  // One per stream client, plus the persister.
-  o.ring.max_subscribers = 256;
+  // The persister; stream clients read the Redis stream, not this ring.
+  o.ring.max_subscribers = 4;
+  return o;
+}
+
+// /events/replay republishes here, for the stream clients; the persister
+// never sees replays, and they never compete with publishes for ring space.
+BusOptions replay_bus_options(const Config& c) {
+  BusOptions o = bus_options(c);
+  o.ring.capacity = std::size_t{8} << 20;
+  o.ring.max_event_size = std::min<std::size_t>(std::size_t{1} << 20, o.ring.capacity / 8);
   return o;
 }
 
 }  // namespace
 
-Service::Service(Config config) : config_(std::move(config)), bus_(bus_options(config_)) {
+Service::Service(Config config)
+    : config_(std::move(config)), bus_(bus_options(config_)), replay_bus_(replay_bus_options(config_)) {
   if (const int rc = uv_loop_init(&loop_); rc != 0) {
     throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
   }
+  auto post = [this](http::Task t) { return this->post(std::move(t)); };
+
   redis::PersisterOptions po;
   po.connection.url = config_.redis_url;
   po.stream = config_.stream;
   po.max_batch = config_.batch_size;
   po.max_in_flight = std::max<std::size_t>(2048, 2 * config_.batch_size);
-  po.tracker = &tracker_;
+  po.listener = &inbox_;
+  // The sinks are set before the persister exists, so nothing it pushes is lost.
+  inbox_.connect(post, {.acknowledged = [this](auto burst) { publishes_->on_acknowledged(burst); },
+                        .abandoned = [this](auto tokens) { publishes_->on_abandoned(tokens); },
+                        .state_changed = [this] { redis_state_changed(); }});
   persister_ = std::make_unique<redis::Persister>(bus_, io_, po);
   monitor_ = std::make_unique<RedisMonitor>(*persister_, bus_, config_.redis_url.redacted());
-  publisher_ = std::make_unique<Publisher>(bus_, tracker_, *monitor_, counters_, metrics_.publish_latency(),
-                                           metrics_.batch_size(), config_.publish_timeout);
+  publishes_ = std::make_unique<PendingPublishes>(&loop_, bus_, *monitor_, counters_, metrics_.publish_latency(),
+                                                  metrics_.batch_size(), config_.publish_timeout);
   redis::EventStoreOptions so;
   so.url = config_.redis_url;
   so.stream = config_.stream;
   so.timeout = std::chrono::milliseconds(1000);
-  readers_ = std::make_unique<RedisReaders>(so, kReaderThreads, [this](http::Task t) { return post(std::move(t)); });
-  hub_ = std::make_unique<SseHub>(bus_, *readers_, counters_, config_.heartbeat);
-  publisher_->set_post([this](http::Task t) { return post(std::move(t)); });
-  publisher_->set_on_persisted([this](Sequence seq, std::string_view id) { hub_->on_persisted(seq, id); });
+  readers_ = std::make_unique<RedisReaders>(so, kReaderThreads, post);
+  hub_ = std::make_unique<SseHub>(&loop_, replay_bus_, *readers_, counters_, config_.heartbeat, post);
+
+  // Every entry of the stream, whoever wrote it, from where it ends now.
+  redis::StreamTailOptions to;
+  to.connection.url = config_.redis_url;
+  to.stream = config_.stream;
+  to.start = redis::TailStart::latest();
+  tail_ = std::make_unique<redis::StreamTail>(io_, to);
+  tail_->on_entry([this](const redis::TailEntry& e) { hub_->on_stream_entry(e); });
+  tail_->on_batch([this](std::size_t) { hub_->on_stream_batch(); });
 
   http::ServerConfig sc;
   sc.host = config_.host;
   sc.port = config_.port;
   sc.log = [](std::string_view line) { log_line(line); };
-  server_ = std::make_unique<http::Server>(&loop_, sc, Routes::build(*this));
+  server_ = std::make_unique<http::Server>(&loop_, sc,
+                                           Routes::build({.config = config_,
+                                                          .replay_bus = replay_bus_,
+                                                          .counters = counters_,
+                                                          .metrics = metrics_,
+                                                          .monitor = *monitor_,
+                                                          .publishes = *publishes_,
+                                                          .readers = *readers_,
+                                                          .hub = *hub_,
+                                                          .tail = *tail_,
+                                                          .server = server_}));
   server_->listen();
+  tail_->start();
+  // Whatever the persister pushed before the server could carry it.
+  inbox_.drain();
+  monitor_->refresh();
 
-  uv_timer_init(&loop_, &tick_);
-  tick_.data = this;
-  uv_timer_start(&tick_, &Service::on_tick, kTickMs, kTickMs);
   for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
     uv_signal_init(&loop_, sig);
     sig->data = this;
@@ -72,13 +105,11 @@ Service::Service(Config config) : config_(std::move(config)), bus_(bus_options(c
 Service::~Service() {
   // run() has closed every handle; what is left are objects whose threads
   // must stop before the loop goes away.
+  if (tail_) tail_->stop();
   if (persister_) persister_->stop();
-  // Publishes the persister never took from the ring are still tracked:
-  // release their callbacks while the Publisher they point to lives.
-  tracker_.abandon_all();
   if (readers_) readers_->stop();
   hub_.reset();
-  publisher_.reset();
+  publishes_.reset();
   server_.reset();
   uv_loop_close(&loop_);
 }
@@ -90,26 +121,11 @@ int Service::run() {
   return exit_status_;
 }
 
-void Service::on_tick(uv_timer_t* timer) noexcept {
-  auto* self = static_cast<Service*>(timer->data);
-  try {
-    self->tick();
-  } catch (const std::exception& e) {
-    log_line(std::string("tick failed: ") + e.what());
-  } catch (...) {
-    log_line("tick failed");
-  }
-}
-
-void Service::tick() {
+void Service::redis_state_changed() {
   monitor_->refresh();
-  publisher_->expire_overdue();
-  const redis::PersisterHealth& h = monitor_->snapshot();
-  if (h.persisted > 0) hub_->persisted_up_to(h.persisted_sequence);
-  hub_->tick();
   // The consumer group the Python readers use, created as they would
   // (XGROUP CREATE ... $ MKSTREAM) once Redis is reachable.
-  if (h.connected && !group_ready_ && !group_in_flight_ && !shutting_down_) {
+  if (monitor_->snapshot().connected && !group_ready_ && !group_in_flight_ && !shutting_down_) {
     group_in_flight_ = true;
     const std::string group = config_.group;
     readers_->run<bool>(
@@ -146,8 +162,8 @@ void Service::begin_shutdown(int signum) {
            ": no new connections, finishing in-flight requests");
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
-  // The tick keeps running while the server drains: it expires deadlines
-  // and feeds the hub.
+  // Acknowledgements keep arriving through the inbox while the server
+  // drains; the deadline timer still answers what Redis does not.
   server_->shutdown(config_.shutdown_grace, [this] {
     try {
       finish_shutdown();
@@ -159,13 +175,14 @@ void Service::begin_shutdown(int signum) {
 }
 
 void Service::finish_shutdown() {
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  publishes_->close();
+  hub_->close();
+  tail_->stop();
   // Everything acknowledged was answered; what the ring still holds (a
-  // replay, a publish whose client left) is flushed before we go.
+  // publish whose client left) is flushed before we go.
   const bool idle = persister_->wait_idle(config_.shutdown_grace);
   const std::uint64_t persisted = persister_->persisted();
   persister_->stop();
-  tracker_.abandon_all();
   readers_->stop();
   log_line("persister " + std::string(idle ? "flushed" : "NOT flushed in time") + " (" + std::to_string(persisted) +
            " events persisted); exiting");

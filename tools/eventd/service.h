@@ -1,14 +1,21 @@
 // tools/eventd/service.h
 //
 // Service: eventd put together. One libuv loop (the caller's thread) runs the
-// HTTP server, the publish bridge, the stream hub and a tick timer; the
-// Redis adapter's persister runs on its own I/O thread and hands message ids
-// back through Server::post; blocking Redis reads run on RedisReaders.
+// HTTP server, the pending publishes and the stream hub; the Redis adapter's
+// persister and stream tail run on one I/O thread, each on its own
+// connection, and push what happens to the loop; blocking Redis reads run
+// on RedisReaders.
 //
-//   HTTP ─► Routes ─► Publisher ─► Bus ring ─► Persister (I/O thread) ─► Redis
-//                         ▲                         │ message ids
-//                         └──── Server::post ◄──────┘
-//   SseHub: lossy bus subscribers, polled on the loop.
+//   HTTP ─► Routes ─► PendingPublishes ─► Bus ring ─► Persister ─XADD─► Redis stream
+//                          ▲                             │ acknowledged bursts,
+//                          └──── PersisterInbox ◄────────┘ state changes
+//   Redis stream ─XREAD BLOCK─► StreamTail ─► SseHub ─► GET /events/stream
+//   (every writer's events)                    ▲
+//   /events/replay ─► replay bus ──────────────┘
+//
+// No periodic timer drives publish answers, stream delivery or health:
+// timers are the publish deadlines, the stream heartbeats and the Redis
+// adapter's own timeouts and reconnects.
 //
 // run() returns after SIGTERM or SIGINT: the server stops accepting and lets
 // in-flight requests finish (their acknowledgements still arrive), then the
@@ -20,13 +27,14 @@
 #include <memory>
 
 #include "adapters/http/server.h"
-#include "adapters/redis/durability_tracker.h"
 #include "adapters/redis/io_thread.h"
 #include "adapters/redis/persister.h"
+#include "adapters/redis/stream_tail.h"
 #include "engine/bus.h"
 #include "tools/eventd/config.h"
 #include "tools/eventd/metrics.h"
-#include "tools/eventd/publisher.h"
+#include "tools/eventd/pending_publishes.h"
+#include "tools/eventd/persister_inbox.h"
 #include "tools/eventd/redis_monitor.h"
 #include "tools/eventd/redis_readers.h"
 #include "tools/eventd/service_counters.h"
@@ -47,11 +55,8 @@ class Service {
   int run();
 
  private:
-  friend class Routes;
-
-  static void on_tick(uv_timer_t* timer) noexcept;
   static void on_signal(uv_signal_t* handle, int signum) noexcept;
-  void tick();
+  void redis_state_changed();
   void begin_shutdown(int signum);
   void finish_shutdown();
   bool post(http::Task task);
@@ -59,18 +64,19 @@ class Service {
   Config config_;
   uv_loop_t loop_{};
   Bus bus_;
-  redis::DurabilityTracker tracker_;
+  Bus replay_bus_;
   ServiceCounters counters_;
   Metrics metrics_;
+  PersisterInbox inbox_;
   redis::IoThread io_;
   std::unique_ptr<redis::Persister> persister_;
   std::unique_ptr<RedisMonitor> monitor_;
-  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<PendingPublishes> publishes_;
   std::unique_ptr<RedisReaders> readers_;
   std::unique_ptr<SseHub> hub_;
+  std::unique_ptr<redis::StreamTail> tail_;
   std::unique_ptr<http::Server> server_;
 
-  uv_timer_t tick_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   bool shutting_down_ = false;

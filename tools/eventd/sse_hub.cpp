@@ -2,40 +2,154 @@
 
 #include <algorithm>
 
-#include <hiredis/hiredis.h>
-
+#include "adapters/http/json_writer.h"
 #include "adapters/http/response.h"
-#include "adapters/redis/entry_decoder.h"
 #include "engine/event_json.h"
 #include "tools/eventd/log.h"
 
 namespace tradpal::eventd {
 namespace {
 
-// Events one client may hold waiting for their ids before the hub stops
-// taking more from its subscription (the ring then counts what it misses).
+// Live events a resuming client may hold before newer ones are dropped (and
+// counted): pointers to shared frames, so the bound is on count, not bytes.
 constexpr std::size_t kMaxQueued = 4096;
-// Stream ids remembered for clients whose events still wait.
-constexpr std::size_t kMaxIds = 1 << 17;
-// The most events a resume reads from Redis; older gaps are reported missed.
-constexpr std::size_t kMaxGap = 100000;
+// One gap page: at most this many matching events, read from at most
+// kGapScan entries, so a filter that matches nothing still costs a bounded
+// read per job and other readers get their turn between pages.
+constexpr std::size_t kGapEvents = 1000;
+constexpr std::size_t kGapScan = 10000;
 
 }  // namespace
 
-SseHub::SseHub(Bus& bus, RedisReaders& readers, ServiceCounters& counters, std::chrono::milliseconds heartbeat)
-    : bus_(bus), readers_(readers), counters_(counters), heartbeat_(heartbeat) {}
+SseFramePtr encode_sse_frame(const EventFields& event, std::optional<StreamId> id) {
+  auto frame = std::make_shared<SseFrame>();
+  frame->type = event.type;
+  frame->id = id;
+  std::string json;
+  append_event_json(json, event);
+  char id_text[StreamId::kMaxText];
+  const std::string_view id_view = id ? std::string_view(id_text, id->format(id_text)) : std::string_view();
+  frame->text = http::format_sse_event(json, to_string(event.type), id_view);
+  return frame;
+}
+
+SseHub::SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters,
+               std::chrono::milliseconds heartbeat, Post post)
+    : readers_(readers), counters_(counters), heartbeat_(heartbeat), post_(std::move(post)) {
+  replayed_ = replays.subscribe({.mode = BackPressure::lossy});
+  uv_timer_init(loop, &heartbeat_timer_);
+  heartbeat_timer_.data = this;
+  const auto every = static_cast<std::uint64_t>(std::max<std::int64_t>(heartbeat_.count(), 10));
+  uv_timer_start(&heartbeat_timer_, &SseHub::on_heartbeat, every, every);
+}
 
 SseHub::~SseHub() = default;
 
-void SseHub::open(EventTypeSet types, std::optional<redis::StreamId> resume_after, http::Responder responder) {
-  auto c = std::make_unique<Client>();
+void SseHub::close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat_timer_), nullptr);
+  replayed_.close();
+}
+
+// ---- the tail's I/O thread ------------------------------------------------------
+
+void SseHub::on_stream_entry(const redis::TailEntry& entry) noexcept {
+  // With nobody listening there is nothing to encode: a client that comes
+  // later starts live or reads its gap from Redis.
+  if (client_count_.load(std::memory_order_acquire) == 0) return;
   try {
-    c->subscription = bus_.subscribe({.types = types, .mode = BackPressure::lossy});
-  } catch (const std::exception&) {
-    responder.send_error(503, "Too many stream clients: no bus subscriber slot is free");
-    return;
+    SseFramePtr frame = encode_sse_frame(entry.event, entry.id);
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(frame));
+  } catch (...) {
+    // Out of memory: this event is missed by every client. Count it as slow.
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(nullptr);
   }
+}
+
+void SseHub::on_stream_batch() noexcept {
+  std::lock_guard lock(inbox_mutex_);
+  if (posted_ || inbox_.empty()) return;
+  try {
+    posted_ = post_([this] { drain_inbox(); });
+  } catch (...) {
+  }
+}
+
+// ---- loop thread ------------------------------------------------------------------
+
+void SseHub::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    posted_ = false;
+    draining_.swap(inbox_);
+  }
+  for (const SseFramePtr& frame : draining_) {
+    if (frame) {
+      deliver(frame);
+    } else {
+      for (auto& [id, c] : clients_) ++c->missed;
+    }
+  }
+  draining_.clear();
+  sweep();
+}
+
+void SseHub::deliver(const SseFramePtr& frame) {
+  for (auto& [id, c] : clients_) {
+    Client& client = *c;
+    if (client.gone || !client.types.matches(frame->type)) continue;
+    if (client.resuming) {
+      if (client.queue.size() < kMaxQueued) {
+        client.queue.push_back(frame);
+      } else {
+        ++client.missed;
+        ++counters_.stream_missed_slow;
+      }
+      continue;
+    }
+    (void)write(client, *frame);
+  }
+}
+
+bool SseHub::tell_missed(Client& c) {
+  if (c.missed == 0) return true;
+  http::JsonWriter w;
+  w.begin_object().key("missed").number(c.missed).key("total_missed").number(c.total_missed + c.missed).end_object();
+  if (c.stream.send(w.str(), "missed") != http::StreamWrite::kQueued) return false;
+  c.total_missed += c.missed;
+  c.missed = 0;
+  c.last_write = std::chrono::steady_clock::now();
+  return true;
+}
+
+bool SseHub::write(Client& c, const SseFrame& frame) {
+  if (frame.id && c.last_sent && *frame.id <= *c.last_sent) return true;  // sent already (resume seam)
+  if (!tell_missed(c)) {
+    ++c.missed;
+    ++counters_.stream_missed_slow;
+    return false;
+  }
+  const http::StreamWrite w = c.stream.write(frame.text);
+  if (w != http::StreamWrite::kQueued) {
+    if (w == http::StreamWrite::kOverLimit) {
+      ++c.missed;
+      ++counters_.stream_missed_slow;
+    }
+    return false;
+  }
+  if (frame.id) c.last_sent = frame.id;
+  ++counters_.consumed[to_index(frame.type)];
+  c.last_write = std::chrono::steady_clock::now();
+  return true;
+}
+
+void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder) {
+  auto c = std::make_unique<Client>();
   c->id = next_id_++;
+  c->types = types;
   c->stream = responder.start_stream();
   if (!c->stream.open()) return;
   const std::uint64_t id = c->id;
@@ -49,155 +163,100 @@ void SseHub::open(EventTypeSet types, std::optional<redis::StreamId> resume_afte
   if (resume_after) {
     c->resuming = true;
     c->last_sent = resume_after;
-    const std::string start = "(" + resume_after->to_string();
-    readers_.run<std::vector<redis::StoredEvent>>(
-        [start, types](Reader& reader) {
-          std::vector<redis::StoredEvent> gap;
-          redis::SyncClient& client = reader.client();
-          redis::SkipCounter skips;
-          std::string from = start;
-          while (gap.size() < kMaxGap) {
-            redis::ReplyPtr r = client.command({"XRANGE", reader.stream(), from, "+", "COUNT", "1000"});
-            if (r->type != REDIS_REPLY_ARRAY) throw redis::RedisError("XRANGE failed");
-            for (std::size_t i = 0; i < r->elements; ++i) {
-              const std::string_view entry = redis::entry_id(r->element[i]);
-              if (!entry.empty()) from.assign("(").append(entry);
-              auto e = redis::decode_entry(r->element[i], skips);
-              if (e && (types.empty() || types.contains(e->event.type))) gap.push_back(std::move(*e));
-            }
-            if (r->elements < 1000) break;
-          }
-          return gap;
-        },
-        [this, id](Outcome<std::vector<redis::StoredEvent>> gap) { finish_resume(id, std::move(gap)); });
   }
   clients_.emplace(id, std::move(c));
+  client_count_.store(clients_.size(), std::memory_order_release);
+  if (resume_after) read_gap(id, *resume_after);
 }
 
-void SseHub::finish_resume(std::uint64_t client_id, Outcome<std::vector<redis::StoredEvent>> gap) {
+void SseHub::read_gap(std::uint64_t client_id, StreamId after) {
   const auto it = clients_.find(client_id);
-  if (it == clients_.end() || it->second->gone) return;
+  if (it == clients_.end()) return;
+  const EventTypeSet types = it->second->types;
+  readers_.run<redis::EventPage>(
+      [after, types](Reader& reader) { return reader.store().read_after(after, types, kGapEvents, kGapScan); },
+      [this, client_id](Outcome<redis::EventPage> page) { gap_page(client_id, std::move(page)); });
+}
+
+void SseHub::gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page) {
+  const auto it = clients_.find(client_id);
+  if (it == clients_.end() || it->second->gone || closed_) return;
   Client& c = *it->second;
-  if (!gap.value) {
-    (void)c.stream.send("{\"detail\":" + http::json_quote("cannot read the gap from Redis: " + gap.error) + "}",
-                        "error");
-  } else {
-    for (const redis::StoredEvent& e : *gap.value) {
-      if (!send_event(c, e.event, e.id)) {
-        ++c.slow_missed;
-        continue;
-      }
-      c.last_sent = redis::StreamId::parse(e.id);
-    }
+  if (!page.value) {
+    http::JsonWriter w;
+    w.begin_object().key("detail").string("cannot read the gap from Redis: " + page.error).end_object();
+    (void)c.stream.send(w.str(), "error");
+    finish_resume(c);
+    return;
   }
+  for (const redis::StoredEvent& e : page.value->events) {
+    const auto id = StreamId::parse(e.id);
+    EventFields f{e.event.type, e.event.event_id, e.event.timestamp_ns, e.event.source, e.event.data,
+                  e.event.metadata};
+    (void)write(c, *encode_sse_frame(f, id));
+  }
+  // Read on while the stream has more and the pages have not yet reached
+  // the live events this client holds.
+  const bool reached_live = !c.queue.empty() && c.queue.front()->id && page.value->last &&
+                            *page.value->last >= *c.queue.front()->id;
+  if (page.value->more && page.value->last && !reached_live) {
+    read_gap(client_id, *page.value->last);
+    return;
+  }
+  finish_resume(c);
+}
+
+void SseHub::finish_resume(Client& c) {
   c.resuming = false;
-  flush(c);
-}
-
-void SseHub::on_persisted(Sequence sequence, std::string_view message_id) {
-  persisted_up_to(sequence);
-  if (clients_.empty()) return;
-  ids_.emplace_back(sequence, std::string(message_id));
-  while (ids_.size() > kMaxIds) ids_.pop_front();
-}
-
-void SseHub::persisted_up_to(Sequence sequence) noexcept {
-  if (!any_persisted_ || sequence > persisted_) persisted_ = sequence;
-  any_persisted_ = true;
-}
-
-std::optional<std::string_view> SseHub::id_of(Sequence sequence) const noexcept {
-  const auto it = std::lower_bound(ids_.begin(), ids_.end(), sequence,
-                                   [](const auto& entry, Sequence s) { return entry.first < s; });
-  if (it == ids_.end() || it->first != sequence) return std::nullopt;
-  return std::string_view(it->second);
-}
-
-void SseHub::take(Client& c) {
-  if (c.queue.size() >= kMaxQueued) return;
-  c.subscription.poll(
-      [&](const EventView& view, bool) {
-        // Copies out: the view is valid only during this call.
-        c.queue.push_back(Item{to_event(view), view.sequence()});
-      },
-      kMaxQueued - c.queue.size());
-}
-
-bool SseHub::send_event(Client& c, const Event& event, std::string_view id) {
-  scratch_.clear();
-  append_event_json(scratch_, event);
-  const http::StreamWrite w = c.stream.send(scratch_, to_string(event.type), id);
-  if (w != http::StreamWrite::kQueued) {
-    if (w == http::StreamWrite::kOverLimit) ++counters_.stream_missed_slow;
-    return false;
-  }
-  ++counters_.consumed[to_index(event.type)];
-  c.last_write = std::chrono::steady_clock::now();
-  return true;
-}
-
-bool SseHub::tell_missed(Client& c) {
-  const std::uint64_t lost = c.subscription.lost_total();
-  const std::uint64_t ring_missed = lost - c.lost_told;
-  const std::uint64_t missed = ring_missed + c.slow_missed;
-  if (missed == 0) return true;
-  const std::string data = "{\"missed\":" + std::to_string(missed) +
-                           ",\"total_missed\":" + std::to_string(c.total_missed + missed) + "}";
-  if (c.stream.send(data, "missed") != http::StreamWrite::kQueued) return false;
-  counters_.stream_missed_ring += ring_missed;
-  c.lost_told = lost;
-  c.slow_missed = 0;
-  c.total_missed += missed;
-  c.last_write = std::chrono::steady_clock::now();
-  return true;
-}
-
-void SseHub::flush(Client& c) {
-  if (c.resuming || c.gone) return;
-  if (!tell_missed(c)) return;
   while (!c.queue.empty()) {
-    Item& item = c.queue.front();
-    std::string_view id;
-    if (item.event.origin == EventOrigin::local) {
-      if (!any_persisted_ || item.sequence > persisted_) break;  // wait for its id
-      if (const auto known = id_of(item.sequence)) id = *known;
-      if (!id.empty() && c.last_sent) {
-        const auto parsed = redis::StreamId::parse(id);
-        if (parsed && *parsed <= *c.last_sent) {  // the resume gap sent it already
-          c.queue.pop_front();
-          continue;
-        }
-      }
-    }
-    if (send_event(c, item.event, id)) {
-      if (!id.empty()) c.last_sent = redis::StreamId::parse(id);
-    } else {
-      ++c.slow_missed;
-    }
+    (void)write(c, *c.queue.front());
     c.queue.pop_front();
   }
   (void)tell_missed(c);
 }
 
-void SseHub::pump() {
+void SseHub::pump_replayed() {
+  if (closed_) return;
+  replayed_.poll(
+      [this](const EventView& view, bool) {
+        if (clients_.empty()) return;
+        const EventFields f{view.type(), view.event_id(), view.timestamp_ns(), view.source(), view.data(),
+                            view.metadata()};
+        deliver(encode_sse_frame(f, std::nullopt));
+      },
+      SIZE_MAX);
+  // Replayed events the ring overwrote before we got to them.
+  const std::uint64_t lost = replayed_.lost_total();
+  if (lost != replayed_lost_told_) {
+    counters_.stream_missed_ring += lost - replayed_lost_told_;
+    for (auto& [id, c] : clients_) c->missed += lost - replayed_lost_told_;
+    replayed_lost_told_ = lost;
+  }
+  sweep();
+}
+
+void SseHub::heartbeat() {
+  // Keeps the replay subscription current even when nobody replays.
+  pump_replayed();
+  const auto now = std::chrono::steady_clock::now();
   for (auto& [id, c] : clients_) {
     if (c->gone) continue;
-    take(*c);
-    flush(*c);
-  }
-  // Forget ids no waiting event can still need.
-  Sequence oldest = persisted_;
-  bool waiting = false;
-  for (auto& [id, c] : clients_) {
-    if (!c->queue.empty()) {
-      oldest = waiting ? std::min(oldest, c->queue.front().sequence) : c->queue.front().sequence;
-      waiting = true;
+    if (!tell_missed(*c)) continue;
+    if (now - c->last_write >= heartbeat_) {
+      if (c->stream.comment("heartbeat") == http::StreamWrite::kQueued) c->last_write = now;
     }
   }
-  if (!waiting) {
-    ids_.clear();
-  } else {
-    while (!ids_.empty() && ids_.front().first < oldest) ids_.pop_front();
+  sweep();
+}
+
+void SseHub::on_heartbeat(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<SseHub*>(timer->data);
+  try {
+    self->heartbeat();
+  } catch (const std::exception& e) {
+    log_line(std::string("stream heartbeat failed: ") + e.what());
+  } catch (...) {
+    log_line("stream heartbeat failed");
   }
 }
 
@@ -209,17 +268,7 @@ void SseHub::sweep() {
       ++it;
     }
   }
-}
-
-void SseHub::tick() {
-  pump();
-  const auto now = std::chrono::steady_clock::now();
-  for (auto& [id, c] : clients_) {
-    if (!c->gone && now - c->last_write >= heartbeat_) {
-      if (c->stream.comment("heartbeat") == http::StreamWrite::kQueued) c->last_write = now;
-    }
-  }
-  sweep();
+  client_count_.store(clients_.size(), std::memory_order_release);
 }
 
 }  // namespace tradpal::eventd

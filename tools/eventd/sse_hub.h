@@ -1,107 +1,146 @@
 // tools/eventd/sse_hub.h
 //
-// SseHub: GET /events/stream. Every client is a lossy bus subscriber of its
-// own, so a slow client can never slow the bus or the persister; what it
-// misses is counted and told to it as an SSE event
+// SseHub: GET /events/stream. It carries every event of the Redis stream,
+// whoever wrote it (this eventd, another one, a Python service, redis-cli),
+// in stream order, each with `id: <stream id>`, as the StreamTail delivers
+// them; plus the events /events/replay republishes into the service's
+// replay bus (without an id: they are old entries, not new ones).
+//
+//   StreamTail (I/O thread) ──entry──► encode once as SSE text ──► inbox
+//   inbox ──one Server::post per tail burst──► deliver() on the loop
+//   deliver(): for each client whose type filter matches, write the shared
+//              text (or queue a pointer to it while the client resumes)
+//
+// Each event is encoded once, not once per client; a client costs its
+// socket's unsent bytes (bounded by the server's stream limit) and, while
+// it resumes, a bounded queue of shared pointers. A client that cannot keep
+// up loses events, never slows the others; what it missed is counted and
+// told to it as an SSE event
 //   event: missed
 //   data: {"missed": 12, "total_missed": 40}
-// Each live event carries its Redis stream id as the SSE id, so a client
-// resumes with Last-Event-ID (or ?from=<id>): the hub subscribes first, reads
-// the gap from Redis on a reader thread, sends it, then carries on live and
-// skips what the gap already covered.
 //
-// A local event's stream id exists only once Redis acknowledged it: events
-// taken from a client's subscription wait in that client's queue until the
-// persister's acknowledgement (on_persisted) names their id, so a stream
-// shows what is durable and a resume never misses or repeats it. Replayed
-// events (origin replayed) are not persisted again; they go out at once,
-// without an id. Loop thread only.
+// Resume (Last-Event-ID or ?from=<id>): the client takes live events into
+// its queue at once, while a reader thread reads the gap after its id from
+// Redis in bounded pages (EventStore::read_after). Pages are sent until they
+// reach the first queued live event; then the queue follows. A stream id at
+// or below the last one sent is never sent again, so the seam neither misses
+// nor repeats an event.
+//
+// Threads: on_stream_entry/on_stream_batch on the tail's I/O thread;
+// everything else on the loop thread.
 #pragma once
 
+#include <uv.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
-#include <utility>
+#include <vector>
 
 #include "adapters/http/event_stream.h"
 #include "adapters/http/responder.h"
-#include "adapters/redis/stream_id.h"
+#include "adapters/http/task.h"
+#include "adapters/redis/event_store.h"
+#include "adapters/redis/stream_tail.h"
 #include "engine/bus.h"
-#include "engine/event.h"
+#include "engine/stream_id.h"
 #include "tools/eventd/redis_readers.h"
 #include "tools/eventd/service_counters.h"
 
 namespace tradpal::eventd {
 
+// One event as SSE text, shared by every client that gets it.
+struct SseFrame {
+  EventType type = EventType::system_health;
+  std::optional<StreamId> id;  // none for replayed events
+  std::string text;            // "id: ...\nevent: ...\ndata: ...\n\n"
+};
+using SseFramePtr = std::shared_ptr<const SseFrame>;
+
+// The SSE text of a decoded event (the wire JSON of CONTRACT.md §1 as data).
+[[nodiscard]] SseFramePtr encode_sse_frame(const EventFields& event, std::optional<StreamId> id);
+
 class SseHub {
  public:
-  SseHub(Bus& bus, RedisReaders& readers, ServiceCounters& counters, std::chrono::milliseconds heartbeat);
+  using Post = std::function<bool(http::Task)>;
+
+  // `replays`: the bus /events/replay republishes into.
+  SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters,
+         std::chrono::milliseconds heartbeat, Post post);
   ~SseHub();
   SseHub(const SseHub&) = delete;
   SseHub& operator=(const SseHub&) = delete;
 
-  // Opens a stream for `responder` (answers 503 when no bus slot is free).
-  // `resume_after`: send every matching event after that stream id first.
-  void open(EventTypeSet types, std::optional<redis::StreamId> resume_after, http::Responder responder);
+  // ---- the stream tail's I/O thread ------------------------------------------
+  void on_stream_entry(const redis::TailEntry& entry) noexcept;
+  void on_stream_batch() noexcept;
 
-  // The persister acknowledged the event at bus `sequence` as `message_id`
-  // (acknowledgements arrive in sequence order).
-  void on_persisted(Sequence sequence, std::string_view message_id);
-  // Every local event up to `sequence` is acknowledged, tracked or not.
-  void persisted_up_to(Sequence sequence) noexcept;
-
-  // Takes new events from every client's subscription and sends what may be
-  // sent. Cheap when nothing is new.
-  void pump();
-  // pump() plus heartbeats and the removal of clients that have gone.
-  void tick();
+  // ---- loop thread ------------------------------------------------------------
+  // Opens a stream for `responder`. `resume_after`: first every matching
+  // event after that stream id.
+  void open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder);
+  // Sends what /events/replay has republished into the bus so far.
+  void pump_replayed();
+  // Ends every stream and closes the heartbeat timer. Idempotent.
+  void close() noexcept;
 
   [[nodiscard]] std::size_t clients() const noexcept { return clients_.size(); }
 
  private:
-  struct Item {
-    Event event;
-    Sequence sequence;
-  };
   struct Client {
     std::uint64_t id = 0;
-    Subscription subscription;
+    EventTypeSet types;
     http::EventStream stream;
-    std::deque<Item> queue;
     bool resuming = false;
     bool gone = false;
-    std::optional<redis::StreamId> last_sent;
-    std::uint64_t lost_told = 0;      // subscription.lost_total() already reported
-    std::uint64_t slow_missed = 0;    // dropped for a full socket, not yet reported
+    std::deque<SseFramePtr> queue;    // live events held while resuming
+    std::optional<StreamId> last_sent;
+    std::uint64_t missed = 0;         // dropped, not yet told
     std::uint64_t total_missed = 0;
     std::chrono::steady_clock::time_point last_write;
   };
 
-  void take(Client& c);
-  void flush(Client& c);
-  // False when the client cannot take more now.
+  void drain_inbox();
+  void deliver(const SseFramePtr& frame);
+  // Writes one frame (skipping ids already sent); false when the client's
+  // socket could take no more (the frame is counted missed).
+  bool write(Client& c, const SseFrame& frame);
   bool tell_missed(Client& c);
-  bool send_event(Client& c, const Event& event, std::string_view id);
-  [[nodiscard]] std::optional<std::string_view> id_of(Sequence sequence) const noexcept;
-  void finish_resume(std::uint64_t client_id, Outcome<std::vector<redis::StoredEvent>> gap);
+  void read_gap(std::uint64_t client_id, StreamId after);
+  void gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page);
+  void finish_resume(Client& c);
+  void heartbeat();
   void sweep();
+  static void on_heartbeat(uv_timer_t* timer) noexcept;
 
-  Bus& bus_;
   RedisReaders& readers_;
   ServiceCounters& counters_;
   std::chrono::milliseconds heartbeat_;
+  Post post_;
+  uv_timer_t heartbeat_timer_{};
+  bool closed_ = false;
+
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Client>> clients_;
-  // Stream ids of recent acknowledged events, in sequence order; kept only
-  // while there are clients to use them.
-  std::deque<std::pair<Sequence, std::string>> ids_;
-  Sequence persisted_ = 0;  // every local event below or at this is acknowledged
-  bool any_persisted_ = false;
-  std::string scratch_;
+  // How many clients there are, for the I/O thread: with none, nothing is encoded.
+  std::atomic<std::size_t> client_count_{0};
+
+  // A lossy subscriber of the replay bus.
+  Subscription replayed_;
+  std::uint64_t replayed_lost_told_ = 0;
+
+  // The tail's inbox.
+  std::mutex inbox_mutex_;
+  std::vector<SseFramePtr> inbox_;
+  std::vector<SseFramePtr> draining_;
+  bool posted_ = false;
 };
 
 }  // namespace tradpal::eventd

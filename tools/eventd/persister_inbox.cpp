@@ -1,0 +1,67 @@
+#include "tools/eventd/persister_inbox.h"
+
+#include "tools/eventd/log.h"
+
+namespace tradpal::eventd {
+
+void PersisterInbox::connect(Post post, Sinks sinks) {
+  post_ = std::move(post);
+  sinks_ = std::move(sinks);
+}
+
+void PersisterInbox::wake_locked() noexcept {
+  if (posted_ || !post_) return;
+  try {
+    posted_ = post_([this] { drain(); });
+  } catch (...) {
+    // Out of memory for the task: the next push tries again.
+  }
+}
+
+void PersisterInbox::acknowledged(std::span<const redis::Acknowledgement> burst) noexcept {
+  std::lock_guard lock(mutex_);
+  try {
+    acks_.insert(acks_.end(), burst.begin(), burst.end());
+  } catch (...) {
+    // The publishes concerned answer 503 at their deadline.
+    log_line("cannot queue acknowledgements for the HTTP loop (out of memory)");
+  }
+  wake_locked();
+}
+
+void PersisterInbox::abandoned(std::span<const std::uint64_t> correlations) noexcept {
+  std::lock_guard lock(mutex_);
+  try {
+    abandoned_.insert(abandoned_.end(), correlations.begin(), correlations.end());
+  } catch (...) {
+    log_line("cannot queue abandoned publishes for the HTTP loop (out of memory)");
+  }
+  wake_locked();
+}
+
+void PersisterInbox::state_changed(const redis::PersisterState&) noexcept {
+  // The loop reads the state itself (the persister's atomics), fresh, when
+  // it drains: only the fact that it changed travels.
+  std::lock_guard lock(mutex_);
+  state_dirty_ = true;
+  wake_locked();
+}
+
+void PersisterInbox::drain() {
+  bool state = false;
+  {
+    std::lock_guard lock(mutex_);
+    posted_ = false;
+    draining_acks_.swap(acks_);
+    draining_abandoned_.swap(abandoned_);
+    state = state_dirty_;
+    state_dirty_ = false;
+  }
+  if (!draining_acks_.empty() && sinks_.acknowledged) sinks_.acknowledged(draining_acks_);
+  if (!draining_abandoned_.empty() && sinks_.abandoned) sinks_.abandoned(draining_abandoned_);
+  if (state && sinks_.state_changed) sinks_.state_changed();
+  draining_acks_.clear();
+  draining_abandoned_.clear();
+}
+
+}  // namespace tradpal::eventd
