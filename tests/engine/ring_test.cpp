@@ -102,6 +102,61 @@ TEST(Ring, ConveniencePublishersUseTheContractDefaults) {
   EXPECT_EQ(got[3].type, EventType::portfolio_update);
 }
 
+TEST(Ring, MarketDataMergeIsValidJsonWhateverTheWhiteSpace) {
+  Bus bus(small_ring(1 << 16, 1024));
+  auto sub = bus.subscribe();
+  // The shapes a client's JSON may have around the object and inside it.
+  const std::vector<std::string> inputs = {"{}", " {} ", "{ }", "{\r\n}", "\t{\"a\": 1}\n",
+                                           "{\"a\": 1 }  ", "{\n  \"a\": [1, 2],\n  \"b\": {}\n}\r\n"};
+  for (const auto& in : inputs) ASSERT_EQ(bus.publish_market_data("S", in), PublishStatus::ok) << in;
+  const auto got = drain(sub);
+  ASSERT_EQ(got.size(), inputs.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(is_json_object(got[i].data)) << got[i].data;
+}
+
+TEST(Ring, EventsFromTheStreamCarryTheirStreamIdInTheFrame) {
+  Bus bus(small_ring(1 << 16, 1024));
+  auto sub = bus.subscribe();
+  const StreamId id{1795969636847, 18446744073709551615ull};
+  ASSERT_EQ(bus.try_publish({.data = R"({"a": 1})", .origin = EventOrigin::remote, .stream_id = id}),
+            PublishStatus::ok);
+  ASSERT_EQ(bus.try_publish({.data = R"({"b": 2})"}), PublishStatus::ok);
+  std::vector<std::optional<StreamId>> ids;
+  std::vector<std::string> data, metadata;
+  sub.poll([&](const EventView& v, bool) {
+    ids.push_back(v.stream_id());
+    data.emplace_back(v.data());
+    metadata.emplace_back(v.metadata());
+  });
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], id);
+  EXPECT_EQ(ids[0]->to_string(), "1795969636847-18446744073709551615");
+  EXPECT_FALSE(ids[1].has_value());
+  EXPECT_EQ(data[0], R"({"a": 1})");
+  EXPECT_EQ(metadata[0], "{}");
+  // The 16 bytes count toward the event's size limit.
+  // Source "api" (3) + data + metadata "{}" (2) is exactly the 1024 limit.
+  const std::string exact = "{\"x\": \"" + std::string(1024 - 3 - 2 - 9, 'x') + "\"}";
+  ASSERT_EQ(3 + exact.size() + 2, 1024u);
+  EXPECT_EQ(bus.try_publish({.data = exact}), PublishStatus::ok);
+  EXPECT_EQ(bus.try_publish({.data = exact, .origin = EventOrigin::remote, .stream_id = id}), PublishStatus::too_large);
+}
+
+TEST(StreamIdText, ParsesAndFormatsEveryForm) {
+  EXPECT_EQ(StreamId::parse("1-2"), (StreamId{1, 2}));
+  EXPECT_EQ(StreamId::parse("7"), (StreamId{7, 0}));
+  EXPECT_FALSE(StreamId::parse("").has_value());
+  EXPECT_FALSE(StreamId::parse("1-").has_value());
+  EXPECT_FALSE(StreamId::parse("-1").has_value());
+  EXPECT_FALSE(StreamId::parse("1-2-3").has_value());
+  EXPECT_FALSE(StreamId::parse("18446744073709551616-0").has_value());
+  const StreamId max{UINT64_MAX, UINT64_MAX};
+  EXPECT_EQ(max.to_string(), "18446744073709551615-18446744073709551615");
+  EXPECT_EQ(max.to_string().size(), StreamId::kMaxText);
+  EXPECT_EQ(StreamId::parse(max.to_string()), max);
+  EXPECT_LT((StreamId{1, 9}), (StreamId{2, 0}));
+}
+
 TEST(Ring, RejectsOversizedAndMalformedEventsWithoutWritingAnything) {
   Bus bus(small_ring());
   auto sub = bus.subscribe();

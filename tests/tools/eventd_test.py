@@ -365,6 +365,134 @@ def stream_delivers_filtered_events_with_ids_and_resumes(ctx):
         check(status in (400, 422), f"{path}: {status}")
 
 
+def load_fixture(name):
+    with open(os.path.join(FIXTURES, name)) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def xadd_raw(client, entry, stream="tradpal_events"):
+    args = ["XADD", stream, entry["id"]]
+    for k, v in entry["fields"].items():
+        args += [k, v]
+    return client.command(*args)
+
+
+@test
+def stream_carries_every_writers_entries_in_order_with_their_ids(ctx):
+    # The recorded entries have fixed ids: a Redis and an eventd of their own.
+    redis = RedisServer()
+    d = Eventd(EVENTD, redis.url)
+    sse = None
+    try:
+        d.wait_healthy()
+        sse = SseClient(d.port, "/events/stream")
+        wait_until(lambda: d.request("GET", "/health")[2]["stream"]["position"] is not None, 5, "tail position")
+        c = redis.client()
+        # The edge cases' ids come first in the stream, then the recordings'.
+        edge = load_fixture("tradpal_stream_edge.jsonl")
+        recorded = load_fixture("tradpal_stream.jsonl")
+        for e in edge + recorded:
+            xadd_raw(c, e)
+        want = [e for e in edge + recorded if e.get("expect", "accept") == "accept"]
+        got = [sse.next_event() for _ in want]
+        eq([g["id"] for g in got], [e["id"] for e in want], "every decodable entry, in order, with its id")
+        for g, e in zip(got, want):
+            stored = json.loads(e["fields"]["event"])
+            ev = json.loads(g["data"])
+            eq((g["event"], ev["event_type"], ev["event_id"]), (stored["event_type"],) * 2 + (stored["event_id"],),
+               f"entry {e['id']}")
+            eq(ev["data"], stored["data"], f"data of {e['id']}")
+        # What is not a TradPal event is counted, not sent.
+        skipped = sum(1 for e in edge if e.get("expect") == "skip-and-count")
+        check(skipped > 0, "the edge file has entries to skip")
+        _, _, text = d.request("GET", "/metrics", raw=True)
+        m = re.search(r'event_service_events_dropped_total\{reason="undecodable_entry"\} (\S+)', text)
+        eq(float(m.group(1)) if m else None, float(skipped), "undecodable entries counted")
+        eq(d.request("GET", "/health")[2]["stream"]["undecodable"], skipped, "health shows them")
+    finally:
+        if sse:
+            sse.close()
+        d.close()
+        redis.close()
+
+
+@test
+def two_eventd_on_one_redis_each_stream_the_others_events(ctx):
+    other = Eventd(EVENTD, ctx.redis.url)
+    a = b = None
+    try:
+        other.wait_healthy()
+        a = SseClient(ctx.eventd.port, "/events/stream?event_type=rl_action_taken")
+        b = SseClient(other.port, "/events/stream?event_type=rl_action_taken")
+        for d in (ctx.eventd, other):
+            wait_until(lambda: d.request("GET", "/health")[2]["stream"]["position"] is not None, 5, "tail position")
+        ids = []
+        for n in range(6):
+            d = ctx.eventd if n % 2 == 0 else other
+            status, _, r = d.request("POST", "/events", {"event_type": "rl_action_taken", "data": {"n": n}})
+            eq(status, 200, f"publish {r}")
+            ids.append(r["message_id"])
+        for client, name in ((a, "first"), (b, "second")):
+            got = [client.next_event() for _ in ids]
+            eq([g["id"] for g in got], ids, f"{name} eventd streams both eventd's events in stream order")
+            eq([json.loads(g["data"])["data"]["n"] for g in got], list(range(6)), f"{name}: data")
+    finally:
+        for c in (a, b):
+            if c:
+                c.close()
+        other.close()
+
+
+@test
+def a_redis_cli_style_xadd_reaches_the_stream(ctx):
+    sse = SseClient(ctx.eventd.port, "/events/stream?event_type=onchain_data_update")
+    try:
+        wait_until(lambda: ctx.eventd.request("GET", "/health")[2]["stream"]["connected"], 5, "tail connected")
+        event = {"event_type": "onchain_data_update", "event_id": "0b7a4d0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+                 "timestamp": "2026-11-30T10:00:00.123456", "source": "python_service", "data": {"gas": 12},
+                 "metadata": {}}
+        entry_id = ctx.redis.client().command("XADD", "tradpal_events", "*", "event", json.dumps(event))
+        got = sse.next_event()
+        eq(got["id"], entry_id, "the id Redis gave it")
+        eq(json.loads(got["data"]), event, "the event as written")
+    finally:
+        sse.close()
+
+
+@test
+def stream_resumes_across_an_eventd_restart(ctx):
+    redis = RedisServer()
+    d = Eventd(EVENTD, redis.url)
+    try:
+        d.wait_healthy()
+        sse = SseClient(d.port, "/events/stream?event_type=market_regime_change")
+        wait_until(lambda: d.request("GET", "/health")[2]["stream"]["position"] is not None, 5, "tail position")
+        first = publish(type("C", (), {"eventd": d})(), {"event_type": "market_regime_change", "data": {"n": 0}})
+        eq(sse.next_event()["id"], first["message_id"], "live before the restart")
+        sse.close()
+        eq(d.terminate(), 0, "clean exit")
+        d.close()
+        # Written while no eventd runs: the resumed client must get them.
+        c = redis.client()
+        gap = []
+        for n in (1, 2):
+            ev = {"event_type": "market_regime_change", "event_id": f"00000000-0000-4000-8000-00000000000{n}",
+                  "timestamp": "2026-11-30T10:00:00", "source": "python", "data": {"n": n}, "metadata": {}}
+            gap.append(c.command("XADD", "tradpal_events", "*", "event", json.dumps(ev)))
+        d = Eventd(EVENTD, redis.url)
+        d.wait_healthy()
+        sse = SseClient(d.port, "/events/stream?event_type=market_regime_change",
+                        headers={"Last-Event-ID": first["message_id"]})
+        eq([sse.next_event()["id"] for _ in gap], gap, "the gap, from Redis")
+        live = publish(type("C", (), {"eventd": d})(), {"event_type": "market_regime_change", "data": {"n": 3}})
+        nxt = sse.next_event()
+        eq((nxt["id"], json.loads(nxt["data"])["data"]), (live["message_id"], {"n": 3}), "then live, nothing repeated")
+        sse.close()
+    finally:
+        d.close()
+        redis.close()
+
+
 @test
 def slow_stream_client_is_told_how_many_it_missed(ctx):
     sse = SseClient(ctx.eventd.port, "/events/stream?event_type=feature_vector_update", rcvbuf=4096)
@@ -535,6 +663,8 @@ def hung_redis_answers_503_at_the_deadline_and_persists_after_resume(ctx):
     d = Eventd(EVENTD, redis.url, env={"EVENT_SERVICE_PUBLISH_TIMEOUT_MS": "700"})
     try:
         d.wait_healthy()
+        sse = SseClient(d.port, "/events/stream?event_type=risk_alert")
+        wait_until(lambda: d.request("GET", "/health")[2]["stream"]["position"] is not None, 5, "tail position")
         redis.proc.send_signal(signal.SIGSTOP)
         t0 = time.monotonic()
         status, _, r = d.request("POST", "/events", {"event_type": "risk_alert", "data": {"hung": 1}})
@@ -549,6 +679,11 @@ def hung_redis_answers_503_at_the_deadline_and_persists_after_resume(ctx):
         # The timed-out event was kept and written once Redis came back.
         wait_until(lambda: any(e["data"] == {"hung": 1} for _, e in redis.client().entries()), 10, "kept event")
         eq(sum(1 for _, e in redis.client().entries() if e["data"] == {"hung": 1}), 1, "written exactly once")
+        # Answered 503, persisted later: the stream still carries it, with its id.
+        stored_id = next(i for i, e in redis.client().entries() if e["data"] == {"hung": 1})
+        got = sse.next_event(15)
+        eq((got["id"], json.loads(got["data"])["data"]), (stored_id, {"hung": 1}), "on the stream with its id")
+        sse.close()
         _, _, text = d.request("GET", "/metrics", raw=True)
         check('event_service_publish_rejected_total{reason="ack_timeout"} 1' in text, "timeout counted")
     finally:
@@ -636,11 +771,11 @@ def main():
             failed.append("shared eventd exit status")
             print(f"[FAIL] shared eventd exited {rc}")
     finally:
+        if failed:
+            print("shared eventd's log:\n" + ctx.eventd.output())
         ctx.eventd.close()
         ctx.redis.close()
     print(f"{ran - len(failed)} passed, {len(failed)} failed in {time.monotonic() - t_start:.1f}s")
-    if failed:
-        print("shared eventd's log:\n" + ctx.eventd.output())
     return 1 if failed else 0
 
 

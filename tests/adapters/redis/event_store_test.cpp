@@ -20,41 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::RedisServer;
 
-struct FixtureEntry {
-  std::string id;
-  std::vector<std::pair<std::string, std::string>> fields;
-  std::string expect;
-  std::string why;
-};
-
-std::vector<FixtureEntry> load_fixture(const std::string& name) {
-  std::ifstream in(std::string(TRADPAL_FIXTURES_DIR) + "/" + name);
-  std::vector<FixtureEntry> out;
-  simdjson::dom::parser parser;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    simdjson::dom::element doc = parser.parse(line);
-    FixtureEntry e;
-    e.id = std::string(std::string_view(doc["id"]));
-    for (auto [k, v] : simdjson::dom::object(doc["fields"])) e.fields.emplace_back(k, std::string_view(v));
-    if (auto x = doc["expect"]; !x.error()) e.expect = std::string(std::string_view(x));
-    if (auto x = doc["why"]; !x.error()) e.why = std::string(std::string_view(x));
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-void add_raw(SyncClient& c, const std::string& stream, const FixtureEntry& e) {
-  std::vector<std::string> args = {"XADD", stream, e.id};
-  for (const auto& [k, v] : e.fields) {
-    args.push_back(k);
-    args.push_back(v);
-  }
-  auto r = c.command(args);
-  ASSERT_EQ(r->type, REDIS_REPLY_STRING) << (r->str != nullptr ? r->str : "");
-}
-
 std::string minified(std::string_view json) {
   simdjson::dom::parser p;
   return simdjson::minify(p.parse(simdjson::padded_string(json)).value());
@@ -82,9 +47,9 @@ class EventStoreTest : public ::testing::Test {
 };
 
 TEST_F(EventStoreTest, EveryRecordedFixtureEntryDecodesToItsFields) {
-  const auto entries = load_fixture("tradpal_stream.jsonl");
+  const auto entries = testing::load_fixture("tradpal_stream.jsonl");
   ASSERT_EQ(entries.size(), 19u);
-  for (const auto& e : entries) add_raw(client, "tradpal_events", e);
+  for (const auto& e : entries) testing::add_raw(client, "tradpal_events", e);
   EventStore store(store_options());
   const auto events = store.get_events({}, std::nullopt, std::nullopt, 1000);
   ASSERT_EQ(events.size(), entries.size());
@@ -108,10 +73,10 @@ TEST_F(EventStoreTest, EveryRecordedFixtureEntryDecodesToItsFields) {
 }
 
 TEST_F(EventStoreTest, EdgeEntriesAreAcceptedOrSkippedAndCountedWhileReadingGoesOn) {
-  const auto entries = load_fixture("tradpal_stream_edge.jsonl");
+  const auto entries = testing::load_fixture("tradpal_stream_edge.jsonl");
   std::size_t accepts = 0;
   for (const auto& e : entries) {
-    add_raw(client, "tradpal_events", e);
+    testing::add_raw(client, "tradpal_events", e);
     accepts += e.expect == "accept" ? 1 : 0;
   }
   // One good event after every bad one: the reader must get past them.
