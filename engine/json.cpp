@@ -157,17 +157,34 @@ bool is_valid_json_value(simdjson::ondemand::value value, int depth) noexcept {
   return false;
 }
 
-bool is_json_object(std::string_view text) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(text);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc)) return false;
+namespace {
+
+// The document is exactly one valid JSON object, every value read.
+bool is_whole_object(simdjson::ondemand::document& doc) noexcept {
   simdjson::ondemand::json_type type;
   if (doc.type().get(type) || type != simdjson::ondemand::json_type::object) return false;
   simdjson::ondemand::value root;
   if (doc.get_value().get(root)) return false;
   if (!is_valid_json_value(root, 0)) return false;
   return fully_consumed(doc);
+}
+
+}  // namespace
+
+bool is_json_object(std::string_view text) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return false;
+  return is_whole_object(doc);
+}
+
+bool has_valid_json(const EventView& view) {
+  // One parser per thread: it allocates on its first, largest documents only.
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  if (parse_data(parser, view).get(doc) || !is_whole_object(doc)) return false;
+  return !parse_metadata(parser, view).get(doc) && is_whole_object(doc);
 }
 
 std::size_t quoted_size(std::string_view text) noexcept {

@@ -52,6 +52,11 @@ inline constexpr int kMaxJsonDepth = 512;
 
 // True when `text` is exactly one valid JSON object (every value read).
 [[nodiscard]] bool is_json_object(std::string_view text);
+// True when the event's data and metadata are each exactly one valid JSON
+// object, read in place. The publish path only checks their shape
+// (looks_like_object); whoever stores or forwards events validates with
+// this, so nothing unreadable is ever written where others read it.
+[[nodiscard]] bool has_valid_json(const EventView& view);
 // Reads every value below `value`; false at the first invalid one.
 [[nodiscard]] bool is_valid_json_value(simdjson::ondemand::value value, int depth = 0) noexcept;
 

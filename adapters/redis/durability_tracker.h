@@ -58,6 +58,8 @@ class DurabilityTracker final : public PersisterListener {
   void acknowledged(std::span<const Acknowledgement> burst) noexcept override;
   void abandoned(std::span<const std::uint64_t> correlations) noexcept override;
   void state_changed(const PersisterState&) noexcept override {}
+  // Handed on as an empty id: the event will not be acknowledged.
+  void refused(std::uint64_t correlation, std::string_view) noexcept override { acknowledge(correlation, {}); }
   // Calls every pending callback with an empty id.
   void abandon_all() noexcept;
 

@@ -8,6 +8,7 @@
 #include "adapters/redis/entry_decoder.h"
 #include "adapters/redis/log.h"
 #include "engine/event_json.h"
+#include "engine/json.h"
 #include "engine/wait_strategy.h"
 
 namespace tradpal::redis {
@@ -118,6 +119,7 @@ PersisterHealth Persister::health() const {
   h.buffered = buffered_.load(std::memory_order_relaxed);
   h.skipped_foreign = skipped_foreign_.load(std::memory_order_relaxed);
   h.recovered = recovered_.load(std::memory_order_relaxed);
+  h.refused = refused_.load(std::memory_order_relaxed);
   h.connect_attempts = connection_->connect_attempts();
   h.failures = connection_->failures();
   h.reply_timeouts = connection_->reply_timeouts();
@@ -175,6 +177,26 @@ void Persister::take_from_ring() noexcept {
       [this](const EventView& view, bool) {
         if (view.origin() != EventOrigin::local) {
           skipped_foreign_.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        // The bus checks only the shape of data and metadata. An event whose
+        // JSON no reader can parse would be skipped by every one of them:
+        // refuse it here rather than hand out a message id for it.
+        bool valid = false;
+        try {
+          valid = has_valid_json(view);
+        } catch (...) {
+        }
+        if (!valid) {
+          refused_.fetch_add(1, std::memory_order_relaxed);
+          if (!logged_refusal_) {
+            logged_refusal_ = true;
+            log(LogLevel::error, "persister: refusing an event whose data or metadata is not valid JSON; "
+                                 "further refusals are only counted");
+          }
+          if (options_.listener != nullptr && view.correlation() != 0) {
+            options_.listener->refused(view.correlation(), "data or metadata is not valid JSON");
+          }
           return;
         }
         Entry& e = entries_[end_ % entries_.size()];

@@ -24,7 +24,9 @@
 // Acknowledgements are pushed, never polled: the replies one socket read
 // brings are gathered and handed to the PersisterListener in one call
 // (acknowledged), and connection or breaker changes likewise
-// (state_changed). Threads: construct and destroy on any thread but the
+// (state_changed). Events whose data or metadata is not valid JSON are
+// refused, never written (PersisterListener::refused), so no message id is
+// ever handed out for an entry every reader would skip. Threads: construct and destroy on any thread but the
 // IoThread's; health() and counters from any thread. Events with origin replayed or remote came
 // from Redis and are never written back.
 #pragma once
@@ -71,6 +73,7 @@ struct PersisterHealth {
   std::uint64_t buffered = 0;      // taken from the ring, not yet acknowledged
   std::uint64_t skipped_foreign = 0;  // replayed/remote events not written back
   std::uint64_t recovered = 0;     // found already written after a reconnect
+  std::uint64_t refused = 0;       // not written: data or metadata not valid JSON
   std::uint64_t connect_attempts = 0;
   std::uint64_t failures = 0;
   std::uint64_t reply_timeouts = 0;
@@ -158,6 +161,8 @@ class Persister final : private ConnectionOwner {
   std::atomic<std::uint64_t> buffered_{0};
   std::atomic<std::uint64_t> skipped_foreign_{0};
   std::atomic<std::uint64_t> recovered_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  bool logged_refusal_ = false;  // loop thread
   std::atomic<Sequence> persisted_sequence_{0};
 };
 

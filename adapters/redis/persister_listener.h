@@ -12,6 +12,8 @@
 //                        persister).
 //   state_changed(state) the connection came up or went down, or the breaker
 //                        changed state. Edge-triggered: one call per change.
+//   refused(token, why)  an event will never be written: its data or
+//                        metadata is not valid JSON (readers would skip it).
 //
 // Implementations must be quick and must not block or call back into the
 // persister: the usual one appends to a queue and wakes its own loop once
@@ -22,6 +24,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "adapters/redis/circuit_breaker.h"
 #include "engine/event_view.h"
@@ -46,6 +49,7 @@ class PersisterListener {
   virtual void acknowledged(std::span<const Acknowledgement> burst) noexcept = 0;
   virtual void abandoned(std::span<const std::uint64_t> correlations) noexcept = 0;
   virtual void state_changed(const PersisterState& state) noexcept = 0;
+  virtual void refused(std::uint64_t correlation, std::string_view why) noexcept = 0;
 
  protected:
   ~PersisterListener() = default;

@@ -173,6 +173,32 @@ def convenience_endpoints_publish_as_the_python_functions(ctx):
 # ---- reading ------------------------------------------------------------------
 
 @test
+def convenience_endpoints_store_readable_data_whatever_the_white_space(ctx):
+    # The client's white space around and inside the object must never
+    # change what is stored: every acknowledged event reads back as JSON.
+    bodies = [
+        ('/events/market-data', '{"symbol": "W1", "market_data": {"p": 1} }'),
+        ('/events/market-data', '{"symbol":"W2","market_data":{"p":2}\n,"source":"s"}'),
+        ('/events/market-data', '{"symbol": "W3", "market_data": {\r\n"p": 3\r\n}\r\n}'),
+        ('/events/market-data', '{"symbol": "W4", "market_data": { } }'),
+        ('/events/market-data', '{"market_data": {"p": 5}\t, "symbol": "W5"}'),
+        ('/events/trading-signal', '{"signal": {"a": 6} }'),
+        ('/events/portfolio-update', '{"updates": {\n"b": 7\n} \n}'),
+    ]
+    ids = []
+    for path, body in bodies:
+        status, _, r = ctx.eventd.request("POST", path, body)
+        eq(status, 200, f"{path} {body!r}: {r}")
+        ids.append(r["message_id"])
+    stored = dict(ctx.redis.client().entries())
+    want = [{"symbol": "W1", "p": 1}, {"symbol": "W2", "p": 2}, {"symbol": "W3", "p": 3}, {"symbol": "W4"},
+            {"symbol": "W5", "p": 5}, {"a": 6}, {"b": 7}]
+    for i, w in zip(ids, want):
+        check(i in stored, f"{i} stored and readable")
+        eq(stored[i]["data"], w, f"data of {i}")
+
+
+@test
 def get_events_returns_the_most_recent_matching_events_oldest_first(ctx):
     ids = [publish(ctx, {"event_type": "risk_alert", "data": {"n": n}})["message_id"] for n in range(5)]
     publish(ctx, {"event_type": "system_health", "data": {}})

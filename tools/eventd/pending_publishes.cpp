@@ -1,6 +1,7 @@
 #include "tools/eventd/pending_publishes.h"
 
 #include "adapters/http/json_writer.h"
+#include "tools/eventd/body_validation.h"
 #include "tools/eventd/log.h"
 
 namespace tradpal::eventd {
@@ -103,6 +104,18 @@ void PendingPublishes::on_abandoned(std::span<const std::uint64_t> correlations)
     if (it == pending_.end()) continue;
     counters_.reject(Rejection::abandoned);
     it->second.responder.send_error(503, "Redis did not acknowledge the event before the persister stopped");
+    pending_.erase(it);
+  }
+}
+
+void PendingPublishes::on_refused(std::span<const std::uint64_t> correlations) {
+  for (const std::uint64_t token : correlations) {
+    const auto it = pending_.find(token);
+    if (it == pending_.end()) continue;
+    counters_.reject(Rejection::invalid_json);
+    it->second.responder.send_json(
+        422, validation_detail({{"[\"body\",\"data\"]", "the event's data or metadata is not valid JSON",
+                                 "value_error.jsondecode", {}}}));
     pending_.erase(it);
   }
 }

@@ -53,6 +53,8 @@ class PendingPublishes {
   // From the PersisterInbox, in bus order.
   void on_acknowledged(std::span<const redis::Acknowledgement> burst);
   void on_abandoned(std::span<const std::uint64_t> correlations);
+  // Never written (data or metadata not valid JSON): 422.
+  void on_refused(std::span<const std::uint64_t> correlations);
 
   // Closes the deadline timer (before the loop closes). Idempotent.
   void close() noexcept;

@@ -39,6 +39,16 @@ void PersisterInbox::abandoned(std::span<const std::uint64_t> correlations) noex
   wake_locked();
 }
 
+void PersisterInbox::refused(std::uint64_t correlation, std::string_view) noexcept {
+  std::lock_guard lock(mutex_);
+  try {
+    refused_.push_back(correlation);
+  } catch (...) {
+    log_line("cannot queue a refused publish for the HTTP loop (out of memory)");
+  }
+  wake_locked();
+}
+
 void PersisterInbox::state_changed(const redis::PersisterState&) noexcept {
   // The loop reads the state itself (the persister's atomics), fresh, when
   // it drains: only the fact that it changed travels.
@@ -54,14 +64,17 @@ void PersisterInbox::drain() {
     posted_ = false;
     draining_acks_.swap(acks_);
     draining_abandoned_.swap(abandoned_);
+    draining_refused_.swap(refused_);
     state = state_dirty_;
     state_dirty_ = false;
   }
   if (!draining_acks_.empty() && sinks_.acknowledged) sinks_.acknowledged(draining_acks_);
+  if (!draining_refused_.empty() && sinks_.refused) sinks_.refused(draining_refused_);
   if (!draining_abandoned_.empty() && sinks_.abandoned) sinks_.abandoned(draining_abandoned_);
   if (state && sinks_.state_changed) sinks_.state_changed();
   draining_acks_.clear();
   draining_abandoned_.clear();
+  draining_refused_.clear();
 }
 
 }  // namespace tradpal::eventd

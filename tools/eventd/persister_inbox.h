@@ -2,10 +2,10 @@
 //
 // PersisterInbox: eventd's PersisterListener. The persister pushes from its
 // I/O thread; the inbox gathers what it is told (acknowledged bursts,
-// abandoned tokens, state changes) in one queue and wakes the HTTP loop
+// abandoned and refused tokens, state changes) in one queue and wakes the HTTP loop
 // once, however much arrives before the loop gets to it. On the loop the
-// owner's sinks take it in the order it happened: acknowledgements first,
-// then abandonments, then one state refresh. Nothing polls: no timer drives
+// owner's sinks take it: acknowledgements first, then refusals, then
+// abandonments, then one state refresh. Nothing polls: no timer drives
 // publish answers or health.
 //
 //   persister (I/O thread) ──acknowledged / abandoned / state_changed──► inbox
@@ -32,6 +32,7 @@ class PersisterInbox final : public redis::PersisterListener {
   struct Sinks {
     std::function<void(std::span<const redis::Acknowledgement>)> acknowledged;
     std::function<void(std::span<const std::uint64_t>)> abandoned;
+    std::function<void(std::span<const std::uint64_t>)> refused;
     std::function<void()> state_changed;
   };
 
@@ -46,6 +47,7 @@ class PersisterInbox final : public redis::PersisterListener {
   void acknowledged(std::span<const redis::Acknowledgement> burst) noexcept override;
   void abandoned(std::span<const std::uint64_t> correlations) noexcept override;
   void state_changed(const redis::PersisterState& state) noexcept override;
+  void refused(std::uint64_t correlation, std::string_view why) noexcept override;
 
   // ---- loop thread ------------------------------------------------------------
   // Hands everything queued to the sinks (also what arrives while it runs).
@@ -60,11 +62,13 @@ class PersisterInbox final : public redis::PersisterListener {
   std::mutex mutex_;
   std::vector<redis::Acknowledgement> acks_;
   std::vector<std::uint64_t> abandoned_;
+  std::vector<std::uint64_t> refused_;
   bool state_dirty_ = false;
   bool posted_ = false;
   // Loop thread: the batches being handed over.
   std::vector<redis::Acknowledgement> draining_acks_;
   std::vector<std::uint64_t> draining_abandoned_;
+  std::vector<std::uint64_t> draining_refused_;
 };
 
 }  // namespace tradpal::eventd

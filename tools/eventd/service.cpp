@@ -50,6 +50,7 @@ Service::Service(Config config)
   // The sinks are set before the persister exists, so nothing it pushes is lost.
   inbox_.connect(post, {.acknowledged = [this](auto burst) { publishes_->on_acknowledged(burst); },
                         .abandoned = [this](auto tokens) { publishes_->on_abandoned(tokens); },
+                        .refused = [this](auto tokens) { publishes_->on_refused(tokens); },
                         .state_changed = [this] { redis_state_changed(); }});
   persister_ = std::make_unique<redis::Persister>(bus_, io_, po);
   monitor_ = std::make_unique<RedisMonitor>(*persister_, bus_, config_.redis_url.redacted());

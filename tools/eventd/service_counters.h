@@ -21,10 +21,11 @@ enum class Rejection : std::uint8_t {
   abandoned,              // the persister stopped before acknowledging: 503
   too_large,              // larger than the ring's max event: 413
   closed,                 // the bus is closed (shutting down): 503
+  invalid_json,           // refused by the persister (data not valid JSON): 422
 };
-inline constexpr std::size_t kRejectionCount = 6;
+inline constexpr std::size_t kRejectionCount = 7;
 inline constexpr std::array<const char*, kRejectionCount> kRejectionNames = {
-    "redis_unavailable", "back_pressured", "ack_timeout", "abandoned", "too_large", "closed"};
+    "redis_unavailable", "back_pressured", "ack_timeout", "abandoned", "too_large", "closed", "invalid_json"};
 
 struct ServiceCounters {
   std::array<std::uint64_t, kEventTypeCount> published{};  // acknowledged by Redis

@@ -86,31 +86,30 @@ void SseHub::drain_inbox() {
     posted_ = false;
     draining_.swap(inbox_);
   }
-  for (const SseFramePtr& frame : draining_) {
-    if (frame) {
-      deliver(frame);
-    } else {
-      for (auto& [id, c] : clients_) ++c->missed;
-    }
-  }
+  deliver(draining_);
   draining_.clear();
   sweep();
 }
 
-void SseHub::deliver(const SseFramePtr& frame) {
+void SseHub::deliver(std::span<const SseFramePtr> frames) {
   for (auto& [id, c] : clients_) {
     Client& client = *c;
-    if (client.gone || !client.types.matches(frame->type)) continue;
-    if (client.resuming) {
-      if (client.queue.size() < kMaxQueued) {
+    if (client.gone) continue;
+    if (!client.resuming) {
+      write(client, frames);
+      continue;
+    }
+    for (const SseFramePtr& frame : frames) {
+      if (!frame) {
+        ++client.missed;  // could not be encoded (out of memory)
+      } else if (!client.types.matches(frame->type)) {
+      } else if (client.queue.size() < kMaxQueued) {
         client.queue.push_back(frame);
       } else {
         ++client.missed;
         ++counters_.stream_missed_slow;
       }
-      continue;
     }
-    (void)write(client, *frame);
   }
 }
 
@@ -125,25 +124,39 @@ bool SseHub::tell_missed(Client& c) {
   return true;
 }
 
-bool SseHub::write(Client& c, const SseFrame& frame) {
-  if (frame.id && c.last_sent && *frame.id <= *c.last_sent) return true;  // sent already (resume seam)
-  if (!tell_missed(c)) {
-    ++c.missed;
-    ++counters_.stream_missed_slow;
-    return false;
+void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
+  // One write for the whole burst: a syscall per client, not per event.
+  batch_.clear();
+  std::size_t count = 0;
+  std::optional<StreamId> last = c.last_sent;
+  for (const SseFramePtr& frame : frames) {
+    if (!frame) {
+      ++c.missed;
+      continue;
+    }
+    if (!c.types.matches(frame->type)) continue;
+    if (frame->id && last && *frame->id <= *last) continue;  // sent already (the resume seam)
+    batch_ += frame->text;
+    ++count;
+    if (frame->id) last = frame->id;
   }
-  const http::StreamWrite w = c.stream.write(frame.text);
+  if (count == 0) {
+    (void)tell_missed(c);
+    return;
+  }
+  const http::StreamWrite w = tell_missed(c) ? c.stream.write(batch_) : http::StreamWrite::kOverLimit;
   if (w != http::StreamWrite::kQueued) {
     if (w == http::StreamWrite::kOverLimit) {
-      ++c.missed;
-      ++counters_.stream_missed_slow;
+      c.missed += count;
+      counters_.stream_missed_slow += count;
     }
-    return false;
+    return;
   }
-  if (frame.id) c.last_sent = frame.id;
-  ++counters_.consumed[to_index(frame.type)];
+  c.last_sent = last;
   c.last_write = std::chrono::steady_clock::now();
-  return true;
+  for (const SseFramePtr& frame : frames) {
+    if (frame && c.types.matches(frame->type)) ++counters_.consumed[to_index(frame->type)];
+  }
 }
 
 void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder) {
@@ -189,12 +202,14 @@ void SseHub::gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page) {
     finish_resume(c);
     return;
   }
+  std::vector<SseFramePtr> frames;
+  frames.reserve(page.value->events.size());
   for (const redis::StoredEvent& e : page.value->events) {
-    const auto id = StreamId::parse(e.id);
-    EventFields f{e.event.type, e.event.event_id, e.event.timestamp_ns, e.event.source, e.event.data,
-                  e.event.metadata};
-    (void)write(c, *encode_sse_frame(f, id));
+    const EventFields f{e.event.type, e.event.event_id, e.event.timestamp_ns, e.event.source, e.event.data,
+                        e.event.metadata};
+    frames.push_back(encode_sse_frame(f, StreamId::parse(e.id)));
   }
+  write(c, frames);
   // Read on while the stream has more and the pages have not yet reached
   // the live events this client holds.
   const bool reached_live = !c.queue.empty() && c.queue.front()->id && page.value->last &&
@@ -208,23 +223,23 @@ void SseHub::gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page) {
 
 void SseHub::finish_resume(Client& c) {
   c.resuming = false;
-  while (!c.queue.empty()) {
-    (void)write(c, *c.queue.front());
-    c.queue.pop_front();
-  }
-  (void)tell_missed(c);
+  const std::vector<SseFramePtr> queued(c.queue.begin(), c.queue.end());
+  c.queue.clear();
+  write(c, queued);
 }
 
 void SseHub::pump_replayed() {
   if (closed_) return;
+  std::vector<SseFramePtr> frames;
   replayed_.poll(
-      [this](const EventView& view, bool) {
+      [&](const EventView& view, bool) {
         if (clients_.empty()) return;
         const EventFields f{view.type(), view.event_id(), view.timestamp_ns(), view.source(), view.data(),
                             view.metadata()};
-        deliver(encode_sse_frame(f, std::nullopt));
+        frames.push_back(encode_sse_frame(f, std::nullopt));
       },
       SIZE_MAX);
+  if (!frames.empty()) deliver(frames);
   // Replayed events the ring overwrote before we got to them.
   const std::uint64_t lost = replayed_.lost_total();
   if (lost != replayed_lost_told_) {

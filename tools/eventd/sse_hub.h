@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -108,10 +109,11 @@ class SseHub {
   };
 
   void drain_inbox();
-  void deliver(const SseFramePtr& frame);
-  // Writes one frame (skipping ids already sent); false when the client's
-  // socket could take no more (the frame is counted missed).
-  bool write(Client& c, const SseFrame& frame);
+  // To every client: written, or queued while it resumes.
+  void deliver(std::span<const SseFramePtr> frames);
+  // Writes the frames the client's filter takes, skipping ids already sent,
+  // in one write; when its socket can take no more they count as missed.
+  void write(Client& c, std::span<const SseFramePtr> frames);
   bool tell_missed(Client& c);
   void read_gap(std::uint64_t client_id, StreamId after);
   void gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page);
@@ -141,6 +143,7 @@ class SseHub {
   std::vector<SseFramePtr> inbox_;
   std::vector<SseFramePtr> draining_;
   bool posted_ = false;
+  std::string batch_;  // one client's share of a burst (loop thread)
 };
 
 }  // namespace tradpal::eventd

@@ -69,6 +69,33 @@ TEST_F(PersisterTest, PersistsEveryEventAndHandsBackItsMessageId) {
   EXPECT_EQ(persister.health().breaker, BreakerState::closed);
 }
 
+TEST_F(PersisterTest, EventsWithUnreadableJsonAreRefusedNeverAcknowledged) {
+  Persister persister(bus, io, options(server.url()));
+  // Each looks like an object (the bus's cheap check passes) but no reader
+  // could parse it: none may be written or get a message id.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"price": })", "{}"}, {R"({"a": 1}})", "{}"}, {R"({"a": tru})", "{}"}, {"{}", R"({"m": [1,}})"}};
+  std::vector<DurabilityTracker::Ticket> refused;
+  for (const auto& [data, metadata] : bad) {
+    auto t = tracker.ticket();
+    ASSERT_EQ(bus.publish({.data = data, .metadata = metadata, .correlation = t.token}), PublishStatus::ok) << data;
+    refused.push_back(std::move(t));
+  }
+  auto good = tracker.ticket();
+  ASSERT_EQ(bus.publish({.data = R"({"ok": true})", .correlation = good.token}), PublishStatus::ok);
+  for (auto& t : refused) {
+    ASSERT_EQ(t.message_id.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(t.message_id.get(), "");
+  }
+  ASSERT_EQ(good.message_id.wait_for(10s), std::future_status::ready);
+  const std::string id = good.message_id.get();
+  const auto entries = testing::read_stream(server.url(), kStream);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].first, id);
+  EXPECT_EQ(persister.health().refused, bad.size());
+  EXPECT_TRUE(persister.wait_idle(5s));
+}
+
 TEST_F(PersisterTest, WhatWeWriteIsReadByThePythonReader) {
   PersisterOptions o = options(server.unix_url());  // the unix socket path too
   Persister persister(bus, io, o);
