@@ -14,7 +14,8 @@
 // Each event carries its send time (CLOCK_MONOTONIC ns) in its data; a
 // receiver subtracts. Contenders alternate in rounds (TRADPAL_BENCH_ROUNDS,
 // default 3); the figure is the median round, the spread is printed.
-// TRADPAL_BENCH_SCALE scales the number of events (default 1: 3 s a run).
+// TRADPAL_BENCH_SCALE scales the number of events (default 1: 3 s a run);
+// TRADPAL_BENCH_ONLY=post_to_sse_1k|post_to_sse_20k|xadd_to_sse_1k runs one case.
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -88,12 +89,22 @@ void send_all(int fd, const std::string& s) {
   }
 }
 
-// Sleeps, then spins the last stretch, until `t`.
-void wait_until(Clock::time_point t) {
-  for (;;) {
-    const auto left = t - Clock::now();
-    if (left <= std::chrono::nanoseconds(0)) return;
-    if (left > std::chrono::microseconds(300)) std::this_thread::sleep_for(std::chrono::microseconds(100));
+// A steady rate without a spinning sender (on two cores a spinning client
+// would take a whole core from the server it measures): wake every 200 us
+// and call send(first, count) for the events due by then. Each event's time
+// stamp is taken when it is sent.
+template <typename Send>
+void paced(double rate, std::size_t n, Send send) {
+  const auto start = Clock::now();
+  std::size_t sent = 0;
+  while (sent < n) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const std::size_t due = std::min(n, static_cast<std::size_t>(elapsed * rate) + 1);
+    if (due > sent) {
+      send(sent, due - sent);
+      sent = due;
+    }
   }
 }
 
@@ -262,15 +273,19 @@ Latencies post_to_sse(int port, double rate, std::size_t n) {
       }
     });
   }
-  const auto start = Clock::now() + std::chrono::milliseconds(20);
-  for (std::size_t i = 0; i < n; ++i) {
-    wait_until(start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate)));
-    const std::string body =
-        "{\"event_type\": \"trading_signal\", \"data\": {\"t\": " + std::to_string(now_ns()) + ", \"i\": " +
-        std::to_string(i) + "}}";
-    send_all(fds[i % kConnections], "POST /events HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
-  }
+  std::vector<std::string> out(kConnections);
+  paced(rate, n, [&](std::size_t first, std::size_t count) {
+    for (std::size_t i = first; i < first + count; ++i) {
+      const std::string body = "{\"event_type\": \"trading_signal\", \"data\": {\"t\": " + std::to_string(now_ns()) +
+                               ", \"i\": " + std::to_string(i) + "}}";
+      out[i % kConnections] += "POST /events HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }
+    for (int c = 0; c < kConnections; ++c) {
+      if (!out[c].empty()) send_all(fds[c], out[c]);
+      out[c].clear();
+    }
+  });
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   while (clients.received() < n * kStreamClients && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -294,17 +309,24 @@ std::string event_json(std::int64_t t, std::size_t i) {
          std::to_string(t) + ", \"i\": " + std::to_string(i) + "}, \"metadata\": {}}";
 }
 
+// The events due now as one pipelined burst of XADDs, as a writer would.
+void xadd_pipelined(redisContext* w, const std::string& stream, std::size_t first, std::size_t count) {
+  for (std::size_t i = first; i < first + count; ++i) {
+    const std::string json = event_json(now_ns(), i);
+    redisAppendCommand(w, "XADD %s * event %b", stream.c_str(), json.data(), json.size());
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    void* r = nullptr;
+    if (redisGetReply(w, &r) != REDIS_OK) break;
+    freeReplyObject(r);
+  }
+}
+
 // Another writer's XADDs at `rate` until they reach the stream clients.
 Latencies xadd_to_sse(int eventd_port, int redis_port, double rate, std::size_t n) {
   StreamClients clients(eventd_port, "risk_alert");
   redisContext* w = redis_connect(redis_port);
-  const auto start = Clock::now() + std::chrono::milliseconds(20);
-  for (std::size_t i = 0; i < n; ++i) {
-    wait_until(start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate)));
-    const std::string json = event_json(now_ns(), i);
-    auto* r = static_cast<redisReply*>(redisCommand(w, "XADD tradpal_events * event %b", json.data(), json.size()));
-    if (r != nullptr) freeReplyObject(r);
-  }
+  paced(rate, n, [&](std::size_t first, std::size_t count) { xadd_pipelined(w, "tradpal_events", first, count); });
   redisFree(w);
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   while (clients.received() < n * kStreamClients && Clock::now() < deadline) {
@@ -351,13 +373,7 @@ Latencies raw_round_trip(int redis_port, double rate, std::size_t n) {
   while (!ready) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first XREAD is blocked by now
   redisContext* w = redis_connect(redis_port);
-  const auto start = Clock::now();
-  for (std::size_t i = 0; i < n; ++i) {
-    wait_until(start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate)));
-    const std::string json = event_json(now_ns(), i);
-    auto* r = static_cast<redisReply*>(redisCommand(w, "XADD %s * event %b", stream.c_str(), json.data(), json.size()));
-    if (r != nullptr) freeReplyObject(r);
-  }
+  paced(rate, n, [&](std::size_t first, std::size_t count) { xadd_pipelined(w, stream, first, count); });
   reader.join();
   redisFree(w);
   return out;
@@ -403,7 +419,9 @@ int main(int argc, char** argv) {
   const std::vector<Case> cases = {{"post_to_sse_1k", 1000, false, 2},
                                    {"post_to_sse_20k", 20000, false, 5},
                                    {"xadd_to_sse_1k", 1000, true, 2}};
+  const char* only = std::getenv("TRADPAL_BENCH_ONLY");
   for (const Case& c : cases) {
+    if (only != nullptr && *only != '\0' && c.name != only) continue;
     const auto n = std::max<std::size_t>(200, static_cast<std::size_t>(c.rate * 3 * s));
     std::vector<Round> rs;
     for (int r = 0; r < rounds(); ++r) {
