@@ -1,5 +1,6 @@
 #include "adapters/http/server.h"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <mutex>
@@ -29,6 +30,11 @@ Server::Server(uv_loop_t* loop, ServerConfig config, Router router)
     };
   }
   if (config_.max_pipelined == 0) config_.max_pipelined = 1;
+  // A client that resets its connection while we write to it must cost an
+  // EPIPE on that write, not the process: without this, the default
+  // SIGPIPE disposition ends it. A disposition the program chose is kept.
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
   int rc = uv_tcp_init(loop_, &listener_);
   if (rc != 0) throw std::runtime_error(uv_error("cannot create listener", config_.host, rc));
   listener_.data = this;
@@ -227,8 +233,26 @@ void Server::on_async(uv_async_t* handle) noexcept {
   static_cast<Server*>(handle->data)->run_tasks();
 }
 
+void Server::uncork() noexcept {
+  if (--cork_depth_ > 0) return;
+  // A flush may run handlers' callbacks that cork again: take the list first.
+  std::vector<detail::Connection*> corked;
+  corked.swap(corked_);
+  for (detail::Connection* c : corked) {
+    // Only connections still alive: one may have closed while corked.
+    if (connections_.contains(c)) c->flush_corked();
+  }
+}
+
 // uv_async_send coalesces wake-ups, so each wake-up drains the whole queue.
+// The tasks run corked: acknowledgements of a whole burst reach each
+// connection as one write.
 void Server::run_tasks() noexcept {
+  cork();
+  struct Uncork {
+    Server* s;
+    ~Uncork() { s->uncork(); }
+  } uncork_at_end{this};
   Task task;
   while (tasks_.try_dequeue(task)) {
     try {

@@ -18,6 +18,10 @@
 // after the shutdown callback has run, or while the loop is not running (the
 // destructor then closes everything and runs the loop until the handles are
 // closed). post() must not race with destruction.
+//
+// Constructing a Server sets SIGPIPE to ignored when it still has its
+// default disposition, so a client that resets its connection mid-write
+// costs that connection, not the process.
 #pragma once
 
 #include <uv.h>
@@ -30,6 +34,7 @@
 #include <shared_mutex>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "adapters/http/request_counters.h"
 #include "adapters/http/router.h"
@@ -83,6 +88,13 @@ class Server {
   // once shutdown has closed the wake-up handle.
   bool post(Task task);
 
+  // Loop thread. While corked, what connections write is gathered per
+  // connection and written when the outermost uncork() comes: one write
+  // per connection for a burst of answers instead of one per answer.
+  // Posted tasks and each read's handlers run corked. Cork nests.
+  void cork() noexcept { ++cork_depth_; }
+  void uncork() noexcept;
+
   [[nodiscard]] bool closed() const noexcept { return state_ == State::kClosed; }
   [[nodiscard]] const ServerStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const RequestCounters& request_counters() const noexcept { return counters_; }
@@ -102,6 +114,7 @@ class Server {
   void forget(detail::Connection* connection) noexcept;
   void maybe_finish() noexcept;
   void run_tasks() noexcept;
+  [[nodiscard]] bool corked() const noexcept { return cork_depth_ > 0; }
   void log(std::string_view line) noexcept;
 
   uv_loop_t* loop_;
@@ -117,6 +130,8 @@ class Server {
   bool listener_closed_ = false;
 
   std::unordered_map<detail::Connection*, std::unique_ptr<detail::Connection>> connections_;
+  int cork_depth_ = 0;
+  std::vector<detail::Connection*> corked_;  // connections holding gathered output
   std::function<void()> on_closed_;
 
   // Posters hold the lock shared while they enqueue and wake the loop; the

@@ -44,6 +44,11 @@ struct ServerConfig {
   // oldest answer has been written; nothing is refused.
   std::size_t max_pipelined = 16;
 
+  // Answers of one connection its client has not read yet. Past it the
+  // server stops reading that connection's requests (TCP back-pressure to a
+  // client that sends and never reads) until the client has read some.
+  std::size_t max_unsent_bytes = 4 * 1024 * 1024;
+
   // Output a streaming response (SSE) may hold unsent before
   // EventStream::write reports kOverLimit instead of queueing more.
   std::size_t max_stream_unsent_bytes = 1024 * 1024;

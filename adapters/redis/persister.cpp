@@ -259,11 +259,12 @@ void Persister::acknowledge_front(std::string_view id) noexcept {
     // gathered part over first rather than allocate here.
     if (acks_.size() == acks_.capacity()) hand_over_acks();
     acks_.push_back(Acknowledgement{e.correlation, e.sequence, StreamId::parse(id).value_or(StreamId{})});
+  } else {
+    buffered_.fetch_sub(1, std::memory_order_release);
   }
   persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
   ++acked_;
   persisted_.fetch_add(1, std::memory_order_relaxed);
-  buffered_.fetch_sub(1, std::memory_order_release);
 }
 
 void Persister::on_replies_done() noexcept { hand_over_acks(); }
@@ -271,6 +272,9 @@ void Persister::on_replies_done() noexcept { hand_over_acks(); }
 void Persister::hand_over_acks() noexcept {
   if (acks_.empty() || options_.listener == nullptr) return;
   options_.listener->acknowledged(acks_);
+  // Only now are these events done: wait_idle() promises the listener has
+  // been told of every acknowledgement.
+  buffered_.fetch_sub(acks_.size(), std::memory_order_release);
   acks_.clear();
 }
 

@@ -94,7 +94,8 @@ class Persister final : private ConnectionOwner {
   void stop();
 
   // True once every event the persister had taken from the ring, and every
-  // event committed before the call, is acknowledged. Polls until `timeout`.
+  // event committed before the call, is acknowledged and its listener told
+  // (or the event refused). Polls until `timeout`.
   [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout) const;
 
   [[nodiscard]] PersisterHealth health() const;

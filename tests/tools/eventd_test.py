@@ -544,6 +544,41 @@ def slow_stream_client_is_told_how_many_it_missed(ctx):
     check(m and float(m.group(1)) > 0, "slow drops counted")
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@test
+def a_client_that_sends_and_never_reads_costs_bounded_memory(ctx):
+    # Each 40-byte request earns a 500-byte answer. A client that pipelines
+    # them and reads nothing must be held back by TCP, not buffered for.
+    pid = ctx.eventd.proc.pid
+    before = rss_kib(pid)
+    s = socket.create_connection(("127.0.0.1", ctx.eventd.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setblocking(False)
+    request = b"GET /events/types HTTP/1.1\r\nHost: t\r\n\r\n" * 1000
+    sent, deadline, blocked_since = 0, time.monotonic() + 20, None
+    while time.monotonic() < deadline and sent < 200 * 1024 * 1024:
+        try:
+            sent += s.send(request)
+            blocked_since = None
+        except BlockingIOError:
+            blocked_since = blocked_since or time.monotonic()
+            if time.monotonic() - blocked_since > 1.0:
+                break  # held back for a second: the server stopped reading us
+            time.sleep(0.01)
+    grown_mib = (rss_kib(pid) - before) / 1024
+    s.close()
+    check(sent < 200 * 1024 * 1024, f"the server kept reading: {sent} bytes taken")
+    check(grown_mib < 48, f"eventd grew by {grown_mib:.0f} MiB for a client that never reads ({sent} bytes sent)")
+    eq(ctx.eventd.request("GET", "/health")[0], 200, "still serving")
+
+
 # ---- metrics --------------------------------------------------------------------
 
 METRIC_LINE = re.compile(

@@ -405,10 +405,12 @@ void Connection::finish_stream(Exchange& exchange) {
 
 std::size_t Connection::unsent_bytes(const Exchange& exchange) const noexcept {
   std::size_t n = exchange.out.size();
-  if (!queue_.empty() && queue_.front().get() == &exchange) {
-    n += uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
-  }
+  if (!queue_.empty() && queue_.front().get() == &exchange) n += unsent_total();
   return n;
+}
+
+std::size_t Connection::unsent_total() const noexcept {
+  return corked_out_.size() + uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 
 void Connection::count_dropped_responder() noexcept { ++server_.stats_.responders_dropped; }
@@ -454,6 +456,34 @@ void Connection::schedule_resume() noexcept {
 
 void Connection::write_bytes(std::string bytes) {
   if (closing_ || shutdown_started_ || write_failed_ || bytes.empty()) return;
+  if (server_.corked()) {
+    corked_out_ += bytes;
+    if (!in_cork_list_) {
+      in_cork_list_ = true;
+      server_.corked_.push_back(this);
+    }
+    return;
+  }
+  write_now(std::move(bytes));
+}
+
+void Connection::flush_corked() noexcept {
+  in_cork_list_ = false;
+  if (closing_ || corked_out_.empty()) return;
+  std::string bytes;
+  bytes.swap(corked_out_);
+  try {
+    write_now(std::move(bytes));
+  } catch (...) {
+    fail_soon();
+    return;
+  }
+  // A close that waited for this output may go ahead now.
+  if (writes_in_flight_ == 0 && flush_then_close_ && !shutdown_started_) start_shutdown();
+}
+
+void Connection::write_now(std::string bytes) {
+  if (closing_ || shutdown_started_ || write_failed_ || bytes.empty()) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   // Most answers fit the socket buffer: try writing them at once and keep
   // only the remainder for an asynchronous write. Only with nothing queued,
@@ -483,6 +513,7 @@ void Connection::write_bytes(std::string bytes) {
     return;
   }
   ++writes_in_flight_;
+  update_reading();  // a client that does not read gets no more requests read
 }
 
 void Connection::on_write(uv_write_t* req, int status) noexcept {
@@ -496,7 +527,10 @@ void Connection::on_write(uv_write_t* req, int status) noexcept {
     return;
   }
   c->last_activity_ = c->now();
-  if (c->writes_in_flight_ == 0 && c->flush_then_close_ && !c->shutdown_started_) c->start_shutdown();
+  if (c->writes_in_flight_ == 0 && c->corked_out_.empty() && c->flush_then_close_ && !c->shutdown_started_) {
+    c->start_shutdown();
+  }
+  c->update_reading();
   c->arm_timer();
 }
 
@@ -516,7 +550,7 @@ void Connection::close_after_flush() {
   backlog_.clear();
   if (flush_then_close_) return;
   flush_then_close_ = true;
-  if (writes_in_flight_ == 0) start_shutdown();
+  if (writes_in_flight_ == 0 && corked_out_.empty()) start_shutdown();
   update_reading();
   arm_timer();
 }
@@ -614,10 +648,13 @@ void Connection::on_handle_closed(uv_handle_t* handle) noexcept {
 
 void Connection::update_reading() noexcept {
   if (closing_) return;
-  // Reading stops while unparsed bytes wait for the pipeline to drain (TCP
-  // back-pressure); once no request may follow, input is read and dropped
-  // so that a client that hangs up is noticed.
-  const bool want = no_more_requests_ || backlog_.empty();
+  // Reading stops while unparsed bytes wait for the pipeline to drain, and
+  // while the client leaves more than max_unsent_bytes of answers unread
+  // (TCP back-pressure either way: its requests wait in its own socket,
+  // not in our memory); once no request may follow, input is read and
+  // dropped so that a client that hangs up is noticed.
+  const bool output_full = unsent_total() > server_.config_.max_unsent_bytes;
+  const bool want = no_more_requests_ || (backlog_.empty() && !output_full);
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want && !reading_) {
     if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) reading_ = true;
@@ -650,6 +687,12 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   }
   try {
     c->backlog_.append(buf->base, static_cast<std::size_t>(nread));
+    // Handlers that answer at once (pipelined GETs) share one write.
+    c->server_.cork();
+    struct Uncork {
+      Server& s;
+      ~Uncork() { s.uncork(); }
+    } uncork{c->server_};
     c->parse_backlog();
     c->arm_timer();
   } catch (const std::exception& e) {

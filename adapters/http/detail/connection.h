@@ -54,6 +54,8 @@ class Connection {
   [[nodiscard]] StreamWrite stream_write(Exchange& exchange, std::string_view bytes);
   void finish_stream(Exchange& exchange);
   [[nodiscard]] std::size_t unsent_bytes(const Exchange& exchange) const noexcept;
+  // Writes what was gathered while the server was corked.
+  void flush_corked() noexcept;
   void count_dropped_responder() noexcept;
 
  private:
@@ -79,6 +81,9 @@ class Connection {
   void fail(int status, std::string_view detail);
   void pump(bool resume_parsing);
   void write_bytes(std::string bytes);
+  void write_now(std::string bytes);
+  // Output the client has not taken: gathered, queued in libuv, not sent.
+  [[nodiscard]] std::size_t unsent_total() const noexcept;
   void fail_soon() noexcept;
   void schedule_resume() noexcept;
   void close_after_flush();
@@ -111,6 +116,8 @@ class Connection {
   std::uint64_t message_started_ = 0;
   std::uint64_t linger_started_ = 0;
   std::size_t writes_in_flight_ = 0;
+  std::string corked_out_;       // written while the server was corked
+  bool in_cork_list_ = false;
 
   bool reading_ = false;
   bool parsing_ = false;
