@@ -7,6 +7,7 @@
 #include <string>
 
 #include "adapters/redis/log.h"
+#include "adapters/redis/sigpipe.h"
 
 namespace tradpal::redis {
 
@@ -25,6 +26,7 @@ struct AsyncConnection::SocketWatch {
 AsyncConnection::AsyncConnection(uv_loop_t* loop, ConnectionOptions options, ConnectionOwner& owner)
     : loop_(loop), options_(std::move(options)), owner_(owner), backoff_(options_.backoff),
       breaker_(options_.breaker) {
+  ignore_sigpipe();
   for (uv_timer_t* t : {&connect_timer_, &reply_timer_, &retry_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;

@@ -104,7 +104,10 @@ void Persister::stop() {
 bool Persister::wait_idle(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (!subscription_.available() && buffered_.load(std::memory_order_acquire) == 0) return true;
+    if (!subscription_.available() && buffered_.load(std::memory_order_acquire) == 0 &&
+        unhanded_.load(std::memory_order_acquire) == 0) {
+      return true;
+    }
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -259,12 +262,12 @@ void Persister::acknowledge_front(std::string_view id) noexcept {
     // gathered part over first rather than allocate here.
     if (acks_.size() == acks_.capacity()) hand_over_acks();
     acks_.push_back(Acknowledgement{e.correlation, e.sequence, StreamId::parse(id).value_or(StreamId{})});
-  } else {
-    buffered_.fetch_sub(1, std::memory_order_release);
+    unhanded_.fetch_add(1, std::memory_order_release);
   }
   persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
   ++acked_;
   persisted_.fetch_add(1, std::memory_order_relaxed);
+  buffered_.fetch_sub(1, std::memory_order_release);
 }
 
 void Persister::on_replies_done() noexcept { hand_over_acks(); }
@@ -274,7 +277,7 @@ void Persister::hand_over_acks() noexcept {
   options_.listener->acknowledged(acks_);
   // Only now are these events done: wait_idle() promises the listener has
   // been told of every acknowledgement.
-  buffered_.fetch_sub(acks_.size(), std::memory_order_release);
+  unhanded_.fetch_sub(acks_.size(), std::memory_order_release);
   acks_.clear();
 }
 

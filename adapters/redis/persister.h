@@ -160,6 +160,7 @@ class Persister final : private ConnectionOwner {
 
   std::atomic<std::uint64_t> persisted_{0};
   std::atomic<std::uint64_t> buffered_{0};
+  std::atomic<std::uint64_t> unhanded_{0};  // acknowledged, listener not yet told
   std::atomic<std::uint64_t> skipped_foreign_{0};
   std::atomic<std::uint64_t> recovered_{0};
   std::atomic<std::uint64_t> refused_{0};

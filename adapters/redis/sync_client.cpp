@@ -3,11 +3,14 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include "adapters/redis/sigpipe.h"
+
 namespace tradpal::redis {
 
 void ReplyDeleter::operator()(redisReply* r) const noexcept { freeReplyObject(r); }
 
 SyncClient::SyncClient(RedisUrl url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
+  ignore_sigpipe();
   connect();
 }
 
