@@ -102,12 +102,17 @@ void StreamTail::on_down(std::string_view) noexcept {
   // The read in flight will never be answered; the position stays where the
   // last delivered entry put it, and on_ready() reads on from there.
   reading_ = false;
+  discard_next_ = false;
 }
 
 void StreamTail::read() noexcept {
   if (stopping_ || reading_ || !connection_->ready() || !cursor_) return;
+  send_read(*cursor_);
+}
+
+void StreamTail::send_read(StreamId after) noexcept {
   char id[StreamId::kMaxText];
-  const std::size_t id_len = cursor_->format(id);
+  const std::size_t id_len = after.format(id);
   const char* argv[] = {"XREAD", "COUNT", count_text_.c_str(), "BLOCK", block_text_.c_str(),
                         "STREAMS", options_.stream.c_str(), id};
   const std::size_t len[] = {5, 5, count_text_.size(), 5, block_text_.size(), 7, options_.stream.size(), id_len};
@@ -142,6 +147,14 @@ void StreamTail::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
     return;
   }
   reads_.fetch_add(1, std::memory_order_relaxed);
+  if (discard_next_) {
+    // Read ahead from past an entry the bus could not take: those entries
+    // are read again from the position once the bus has room.
+    discard_next_ = false;
+    uv_timer_start(&retry_, &StreamTail::on_retry, static_cast<std::uint64_t>(options_.back_pressure_retry.count()),
+                   0);
+    return;
+  }
   read_reply(reply);
 }
 
@@ -153,6 +166,13 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
     const redisReply* s = reply->element[0];
     const redisReply* entries = s->type == REDIS_REPLY_ARRAY && s->elements >= 2 ? s->element[1] : nullptr;
     if (entries != nullptr && entries->type == REDIS_REPLY_ARRAY) {
+      // A full page means more is waiting: ask for the next one now, so
+      // Redis and the network work while this page is decoded.
+      if (entries->elements == options_.count) {
+        if (const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]))) {
+          send_read(*last);
+        }
+      }
       for (std::size_t i = 0; i < entries->elements; ++i) {
         if (!deliver(entries->element[i])) {
           stalled = true;
@@ -178,8 +198,12 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
   }
   if (stalled) {
     back_pressured_.fetch_add(1, std::memory_order_relaxed);
-    uv_timer_start(&retry_, &StreamTail::on_retry, static_cast<std::uint64_t>(options_.back_pressure_retry.count()),
-                   0);
+    if (reading_) {
+      discard_next_ = true;  // its reply starts past the entry we stopped at
+    } else {
+      uv_timer_start(&retry_, &StreamTail::on_retry,
+                     static_cast<std::uint64_t>(options_.back_pressure_retry.count()), 0);
+    }
     return;
   }
   read();

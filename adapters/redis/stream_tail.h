@@ -8,7 +8,8 @@
 //
 //   ready ─► resolve the start: "$" becomes the id of the stream's last entry
 //            (XREVRANGE + - COUNT 1), a time becomes the id just before it
-//         ─► XREAD COUNT n BLOCK ms STREAMS <stream> <last delivered id>  (loop)
+//         ─► XREAD COUNT n BLOCK ms STREAMS <stream> <last delivered id>  (loop;
+//            a full page sends the next XREAD before it is decoded)
 //
 // Runs on an IoThread's loop with a connection of its own (a blocking read
 // must never hold up the persister's writes). Each entry is decoded in one
@@ -145,6 +146,7 @@ class StreamTail final : private ConnectionOwner {
   void on_reply(std::uintptr_t tag, redisReply* reply) noexcept override;
 
   void read() noexcept;
+  void send_read(StreamId after) noexcept;
   void read_reply(const redisReply* reply) noexcept;
   // False when the bus could not take the entry (back-pressure): stop here.
   bool deliver(const redisReply* entry) noexcept;
@@ -166,7 +168,8 @@ class StreamTail final : private ConnectionOwner {
   uv_timer_t retry_{};
   bool started_ = false;
   bool stopping_ = false;
-  bool reading_ = false;
+  bool reading_ = false;       // an XREAD is in flight
+  bool discard_next_ = false;  // its reply is past a stall: drop it, read again
   std::function<void()> on_closed_;
   int open_handles_ = 0;
 
