@@ -173,6 +173,15 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
           send_read(*last);
         }
       }
+      if (options_.bus == nullptr && interested_ && !interested_() && entries->elements > 0) {
+        if (const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]))) cursor_ = *last;
+        {
+          std::lock_guard lock(position_mutex_);
+          position_ = cursor_;
+        }
+        read();
+        return;
+      }
       for (std::size_t i = 0; i < entries->elements; ++i) {
         if (!deliver(entries->element[i])) {
           stalled = true;

@@ -118,6 +118,11 @@ class StreamTail final : private ConnectionOwner {
   // Before start().
   void on_entry(Handler handler) { handler_ = std::move(handler); }
   void on_batch(BatchDone done) { batch_done_ = std::move(done); }
+  // Optional, before start(): asked once per reply on the I/O thread. While
+  // it answers false and no bus is fed, the reply's entries are passed over
+  // without being decoded (the position still advances, nothing is counted):
+  // a service whose only readers come and go need not decode for nobody.
+  void set_interest(std::function<bool()> interested) { interested_ = std::move(interested); }
 
   void start();
   // Closes the connection; no handler runs after it returns. Idempotent.
@@ -157,6 +162,7 @@ class StreamTail final : private ConnectionOwner {
   StreamTailOptions options_;
   Handler handler_;
   BatchDone batch_done_;
+  std::function<bool()> interested_;
   std::unique_ptr<AsyncConnection> connection_;
   SkipCounter skips_;
 

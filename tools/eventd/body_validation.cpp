@@ -1,5 +1,6 @@
 #include "tools/eventd/body_validation.h"
 
+#include "adapters/http/json_writer.h"
 #include "adapters/http/response.h"
 #include "engine/json.h"
 
@@ -11,15 +12,15 @@ std::string body_loc(std::string_view key) { return "[\"body\"," + http::json_qu
 }  // namespace
 
 std::string validation_detail(const std::vector<FieldError>& errors) {
-  std::string out = "{\"detail\":[";
-  for (std::size_t i = 0; i < errors.size(); ++i) {
-    const FieldError& e = errors[i];
-    if (i != 0) out += ',';
-    out += "{\"loc\":" + e.loc + ",\"msg\":" + http::json_quote(e.msg) + ",\"type\":" + http::json_quote(e.type);
-    if (!e.ctx.empty()) out += ",\"ctx\":" + e.ctx;
-    out += '}';
+  http::JsonWriter w;
+  w.begin_object().key("detail").begin_array();
+  for (const FieldError& e : errors) {
+    w.begin_object().key("loc").raw(e.loc).key("msg").string(e.msg).key("type").string(e.type);
+    if (!e.ctx.empty()) w.key("ctx").raw(e.ctx);
+    w.end_object();
   }
-  return out + "]}";
+  w.end_array().end_object();
+  return std::move(w).take();
 }
 
 bool JsonBody::parse(std::string_view body, std::vector<FieldError>& errors) {

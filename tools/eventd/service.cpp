@@ -71,6 +71,9 @@ Service::Service(Config config)
   tail_ = std::make_unique<redis::StreamTail>(io_, to);
   tail_->on_entry([this](const redis::TailEntry& e) { hub_->on_stream_entry(e); });
   tail_->on_batch([this](std::size_t) { hub_->on_stream_batch(); });
+  // With no stream client connected nobody needs the entries decoded; a
+  // client that comes later starts live or reads its gap from Redis.
+  tail_->set_interest([this] { return hub_->has_clients(); });
 
   http::ServerConfig sc;
   sc.host = config_.host;

@@ -82,6 +82,7 @@ class SseHub {
   // ---- the stream tail's I/O thread ------------------------------------------
   void on_stream_entry(const redis::TailEntry& entry) noexcept;
   void on_stream_batch() noexcept;
+  [[nodiscard]] bool has_clients() const noexcept { return client_count_.load(std::memory_order_acquire) != 0; }
 
   // ---- loop thread ------------------------------------------------------------
   // Opens a stream for `responder`. `resume_after`: first every matching
