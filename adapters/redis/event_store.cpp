@@ -342,6 +342,14 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
   return p.replayed;
 }
 
+StreamId EventStore::last_id() {
+  std::lock_guard lock(mutex_);
+  ReplyPtr r = client_.command({"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"});
+  expect_array(r, "XREVRANGE");
+  if (r->elements == 0) return StreamId{};
+  return StreamId::parse(entry_id(r->element[0])).value_or(StreamId{});
+}
+
 std::uint64_t EventStore::length() {
   std::lock_guard lock(mutex_);
   ReplyPtr r = client_.command({"XLEN", options_.stream});

@@ -111,6 +111,8 @@ class EventStore {
                        std::optional<TimestampNs> end_time, Bus& bus, const Progress& progress = {});
 
   [[nodiscard]] StreamStats stats();
+  // The id of the stream's last entry now (0-0 when it is empty or absent).
+  [[nodiscard]] StreamId last_id();
   // XLEN: entries in the stream now (0 when it does not exist).
   [[nodiscard]] std::uint64_t length();
 

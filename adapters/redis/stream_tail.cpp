@@ -87,15 +87,35 @@ void StreamTail::on_ready() noexcept {
   if (stopping_) return;
   reading_ = false;
   uv_timer_stop(&retry_);
-  if (!cursor_) {
-    // "$" made concrete once: after a reconnect we must go on from here, not
-    // from whatever the stream's end is by then.
-    const char* argv[] = {"XREVRANGE", options_.stream.c_str(), "+", "-", "COUNT", "1"};
-    const std::size_t len[] = {9, options_.stream.size(), 1, 1, 5, 1};
-    if (connection_->send_argv(6, argv, len, kLastEntry)) reading_ = true;
-    return;
-  }
   read();
+}
+
+void StreamTail::resolve_latest() noexcept {
+  // "$" made concrete once: after a reconnect we must go on from here, not
+  // from whatever the stream's end is by then.
+  const char* argv[] = {"XREVRANGE", options_.stream.c_str(), "+", "-", "COUNT", "1"};
+  const std::size_t len[] = {9, options_.stream.size(), 1, 1, 5, 1};
+  if (connection_->send_argv(6, argv, len, kLastEntry)) reading_ = true;
+}
+
+bool StreamTail::idle() const {
+  return options_.bus == nullptr && interested_ && !interested_();
+}
+
+void StreamTail::restart_after(std::optional<StreamId> id) {
+  io_.post([this, id] {
+    if (stopping_) return;
+    cursor_ = id;
+    if (id) {
+      std::lock_guard lock(position_mutex_);
+      position_ = id;
+    }
+    if (reading_) {
+      discard_next_ = true;  // what that read brings is from before the restart
+    } else {
+      read();
+    }
+  });
 }
 
 void StreamTail::on_down(std::string_view) noexcept {
@@ -106,7 +126,11 @@ void StreamTail::on_down(std::string_view) noexcept {
 }
 
 void StreamTail::read() noexcept {
-  if (stopping_ || reading_ || !connection_->ready() || !cursor_) return;
+  if (stopping_ || reading_ || !connection_->ready() || idle()) return;
+  if (!cursor_) {
+    resolve_latest();
+    return;
+  }
   send_read(*cursor_);
 }
 
@@ -173,7 +197,7 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
           send_read(*last);
         }
       }
-      if (options_.bus == nullptr && interested_ && !interested_() && entries->elements > 0) {
+      if (idle() && entries->elements > 0) {
         if (const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]))) cursor_ = *last;
         {
           std::lock_guard lock(position_mutex_);

@@ -118,11 +118,17 @@ class StreamTail final : private ConnectionOwner {
   // Before start().
   void on_entry(Handler handler) { handler_ = std::move(handler); }
   void on_batch(BatchDone done) { batch_done_ = std::move(done); }
-  // Optional, before start(): asked once per reply on the I/O thread. While
-  // it answers false and no bus is fed, the reply's entries are passed over
-  // without being decoded (the position still advances, nothing is counted):
-  // a service whose only readers come and go need not decode for nobody.
+  // Optional, before start(): asked on the I/O thread before each read.
+  // While it answers false and no bus is fed, the tail reads nothing (the
+  // reply already asked for is passed over undecoded): a service whose
+  // readers come and go need not read the stream for nobody. Then call
+  // restart_after() when someone is interested again.
   void set_interest(std::function<bool()> interested) { interested_ = std::move(interested); }
+  // Any thread, before stop(): reads on after `id`, or from where the stream
+  // ends now when there is none. What was read meanwhile from elsewhere is
+  // dropped; entries between are not delivered unless `id` precedes them
+  // (whoever needs them reads them from the stream, as SSE clients do).
+  void restart_after(std::optional<StreamId> id);
 
   void start();
   // Closes the connection; no handler runs after it returns. Idempotent.
@@ -151,6 +157,8 @@ class StreamTail final : private ConnectionOwner {
   void on_reply(std::uintptr_t tag, redisReply* reply) noexcept override;
 
   void read() noexcept;
+  void resolve_latest() noexcept;
+  [[nodiscard]] bool idle() const;
   void send_read(StreamId after) noexcept;
   void read_reply(const redisReply* reply) noexcept;
   // False when the bus could not take the entry (back-pressure): stop here.

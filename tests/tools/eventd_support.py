@@ -224,6 +224,11 @@ class SseClient:
         head = self._until(b"\r\n\r\n", 5)
         self.status = int(head.split(b" ", 2)[1])
         self.head = head.decode()
+        if self.status == 200:
+            # The stream is live from its ": connected" comment on.
+            deadline = time.monotonic() + 5
+            while "connected" not in self.next_block(max(0.01, deadline - time.monotonic()))["comments"]:
+                pass
 
     def _until(self, marker, timeout):
         deadline = time.monotonic() + timeout

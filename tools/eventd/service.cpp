@@ -71,9 +71,11 @@ Service::Service(Config config)
   tail_ = std::make_unique<redis::StreamTail>(io_, to);
   tail_->on_entry([this](const redis::TailEntry& e) { hub_->on_stream_entry(e); });
   tail_->on_batch([this](std::size_t) { hub_->on_stream_batch(); });
-  // With no stream client connected nobody needs the entries decoded; a
-  // client that comes later starts live or reads its gap from Redis.
+  // With no stream client connected nobody needs the stream read: every
+  // client fixes its own start and reads its gap from Redis, so the tail
+  // can rest, and restart from the stream's end when one comes.
   tail_->set_interest([this] { return hub_->has_clients(); });
+  hub_->set_tail_restart([this](std::optional<StreamId> after) { tail_->restart_after(after); });
 
   http::ServerConfig sc;
   sc.host = config_.host;

@@ -170,16 +170,78 @@ void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http
     // May run inside a write: mark now, remove in sweep().
     if (const auto it = clients_.find(id); it != clients_.end()) it->second->gone = true;
   });
-  (void)c->stream.write("retry: 1000\n: connected\n\n");
   c->last_write = std::chrono::steady_clock::now();
   ++counters_.stream_clients_total;
-  if (resume_after) {
-    c->resuming = true;
-    c->last_sent = resume_after;
-  }
+  c->resuming = true;  // until its start is fixed and its gap read
+  c->last_sent = resume_after;
+  if (resume_after) (void)c->stream.write("retry: 1000\n: connected\n\n");
+  // Nobody listened: the tail rests and must restart before anyone can
+  // rely on it.
+  const bool tail_resting = clients_.empty() || restarting_;
   clients_.emplace(id, std::move(c));
   client_count_.store(clients_.size(), std::memory_order_release);
-  if (resume_after) read_gap(id, *resume_after);
+  if (tail_resting) {
+    waiting_start_.push_back(id);
+    if (!restarting_) {
+      restarting_ = true;
+      readers_.run<StreamId>([](Reader& reader) { return reader.store().last_id(); },
+                             [this](Outcome<StreamId> start) { tail_restarted(std::move(start)); });
+    }
+    return;
+  }
+  if (resume_after) {
+    read_gap(id, *resume_after);
+  } else {
+    find_start(id);
+  }
+}
+
+void SseHub::tail_restarted(Outcome<StreamId> start) {
+  restarting_ = false;
+  if (closed_) return;
+  if (restart_tail_) restart_tail_(start.value);
+  std::vector<std::uint64_t> waiting;
+  waiting.swap(waiting_start_);
+  for (const std::uint64_t id : waiting) {
+    const auto it = clients_.find(id);
+    if (it == clients_.end() || it->second->gone) continue;
+    Client& c = *it->second;
+    if (c.last_sent) {
+      read_gap(id, *c.last_sent);  // resuming: its gap reaches at least the tail's start
+    } else if (start.value) {
+      c.last_sent = *start.value;  // new: the tail delivers all after its start
+      (void)c.stream.write("retry: 1000\n: connected\n\n");
+      finish_resume(c);
+    } else {
+      (void)c.stream.write("retry: 1000\n: connected\n\n");
+      http::JsonWriter w;
+      w.begin_object().key("detail").string("cannot read the stream's end from Redis: " + start.error).end_object();
+      (void)c.stream.send(w.str(), "error");
+      finish_resume(c);
+    }
+  }
+}
+
+void SseHub::find_start(std::uint64_t client_id) {
+  readers_.run<StreamId>([](Reader& reader) { return reader.store().last_id(); },
+                         [this, client_id](Outcome<StreamId> start) {
+                           const auto it = clients_.find(client_id);
+                           if (it == clients_.end() || it->second->gone || closed_) return;
+                           Client& c = *it->second;
+                           if (!start.value) {
+                             // Live from now on, without a gap to read.
+                             (void)c.stream.write("retry: 1000\n: connected\n\n");
+                             http::JsonWriter w;
+                             w.begin_object().key("detail").string("cannot read the stream's end from Redis: " +
+                                                                   start.error).end_object();
+                             (void)c.stream.send(w.str(), "error");
+                             finish_resume(c);
+                             return;
+                           }
+                           c.last_sent = *start.value;
+                           (void)c.stream.write("retry: 1000\n: connected\n\n");
+                           read_gap(client_id, *start.value);
+                         });
 }
 
 void SseHub::read_gap(std::uint64_t client_id, StreamId after) {

@@ -19,12 +19,20 @@
 //   event: missed
 //   data: {"missed": 12, "total_missed": 40}
 //
-// Resume (Last-Event-ID or ?from=<id>): the client takes live events into
-// its queue at once, while a reader thread reads the gap after its id from
-// Redis in bounded pages (EventStore::read_after). Pages are sent until they
-// reach the first queued live event; then the queue follows. A stream id at
-// or below the last one sent is never sent again, so the seam neither misses
-// nor repeats an event.
+// Every client starts from a stream id: its Last-Event-ID (or ?from=<id>),
+// or for a new client the id of the stream's last entry when it opened
+// (asked of Redis; the `: connected` comment says it is fixed). The client
+// takes live events into its queue at once, while a reader thread reads the
+// gap after its id from Redis in bounded pages (EventStore::read_after).
+// Pages are sent until they reach the first queued live event; then the
+// queue follows. A stream id at or below the last one sent is never sent
+// again, so the seam neither misses nor repeats an event.
+//
+// While nobody listens the tail reads nothing. The first client restarts it:
+// the hub asks Redis for the stream's last id S, restarts the tail after S
+// (set_tail_restart), and every client that came meanwhile starts at S (a
+// new one) or reads its gap once S is known (a resuming one), so the tail
+// covers all that follows S and nothing falls between.
 //
 // Threads: on_stream_entry/on_stream_batch on the tail's I/O thread;
 // everything else on the loop thread.
@@ -85,6 +93,10 @@ class SseHub {
   [[nodiscard]] bool has_clients() const noexcept { return client_count_.load(std::memory_order_acquire) != 0; }
 
   // ---- loop thread ------------------------------------------------------------
+  // How to restart the tail after an id (none: from the stream's end).
+  void set_tail_restart(std::function<void(std::optional<StreamId>)> f) { restart_tail_ = std::move(f); }
+
+  // ---- loop thread ------------------------------------------------------------
   // Opens a stream for `responder`. `resume_after`: first every matching
   // event after that stream id.
   void open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder);
@@ -117,6 +129,10 @@ class SseHub {
   void write(Client& c, std::span<const SseFramePtr> frames);
   bool tell_missed(Client& c);
   void read_gap(std::uint64_t client_id, StreamId after);
+  // A new client's start: the stream's last id now, then its gap.
+  void find_start(std::uint64_t client_id);
+  // The tail's restart point is known: restart it, start those who waited.
+  void tail_restarted(Outcome<StreamId> start);
   void gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page);
   void finish_resume(Client& c);
   void heartbeat();
@@ -127,6 +143,9 @@ class SseHub {
   ServiceCounters& counters_;
   std::chrono::milliseconds heartbeat_;
   Post post_;
+  std::function<void(std::optional<StreamId>)> restart_tail_;
+  bool restarting_ = false;                  // the tail's restart point is being asked
+  std::vector<std::uint64_t> waiting_start_;  // clients that came meanwhile
   uv_timer_t heartbeat_timer_{};
   bool closed_ = false;
 
