@@ -60,6 +60,10 @@ struct ServerConfig {
   // From the first byte of a request to the end of its headers, however
   // slowly it trickles in: 408, then close. This is what stops slow-loris.
   std::chrono::milliseconds header_timeout{10000};
+  // From the first byte of a request to its last, body included, however
+  // it trickles in: 408, then close. Stops bodies sent a byte at a time,
+  // which keep the idle timer fed forever.
+  std::chrono::milliseconds request_timeout{30000};
   // After the last answer of a closing connection, how long unread client
   // bytes are drained so the kernel does not reset the connection before the
   // client has read that answer.

@@ -79,13 +79,21 @@ RedisUrl RedisUrl::parse(std::string_view text) {
   }
   std::string_view rest = text.substr(kRedis.size());
   std::string_view path;
+  // The credentials end at the last '@' (a password may hold '/', '@' or
+  // ':'), so they are split off before the path: otherwise part of a
+  // password could be read as a host or port and echoed in an error.
+  std::string_view userinfo;
+  bool has_userinfo = false;
+  if (const auto at = rest.substr(0, rest.find('?')).rfind('@'); at != std::string_view::npos) {
+    userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    has_userinfo = true;
+  }
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     path = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
+  if (has_userinfo) {
     if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
       url.user = percent_decode(userinfo.substr(0, colon), "user");
       url.password = percent_decode(userinfo.substr(colon + 1), "password");

@@ -692,6 +692,22 @@ def token_guards_post_endpoints(ctx):
         eq(status, 401, "prefix of the token")
         status, _, _ = d.request("POST", "/events", {"event_type": "risk_alert"}, {"Authorization": "Bearer s3cret"})
         eq(status, 200, "right token")
+        for scheme in ("bearer", "BEARER", "Bearer  "):
+            status, _, _ = d.request("POST", "/events", {"event_type": "risk_alert"},
+                                     {"Authorization": f"{scheme} s3cret"})
+            eq(status, 200, f"scheme {scheme!r} (case-insensitive, spaces)")
+        status, _, _ = d.request("POST", "/events", {"event_type": "risk_alert"}, {"Authorization": "Basic s3cret"})
+        eq(status, 401, "another scheme")
+        # A credential in a chunked body's trailer is not a header.
+        body = b'{"event_type": "risk_alert"}'
+        with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+            s.sendall(b"POST /events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                      b"%x\r\n%s\r\n0\r\nAuthorization: Bearer s3cret\r\n\r\n" % (len(body), body))
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        check(answer.startswith(b"HTTP/1.1 401"), f"token from a trailer: {answer[:60]!r}")
         eq(d.request("GET", "/events/types")[0], 200, "GET needs no token")
     finally:
         d.close()

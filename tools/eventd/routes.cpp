@@ -105,8 +105,17 @@ http::Router Routes::build(const RouteDeps& d) {
   auto guarded = [d](http::Handler inner) -> http::Handler {
     return [d, inner = std::move(inner)](Request req, Responder r) {
       if (!d.config.token.empty()) {
-        const std::string expected = "Bearer " + d.config.token;
-        const std::string_view got = req.header("Authorization").value_or("");
+        // RFC 9110: the scheme is case-insensitive and one or more spaces
+        // separate it from the token.
+        const std::string& expected = d.config.token;
+        std::string_view got = req.header("Authorization").value_or("");
+        constexpr std::string_view kScheme = "bearer";
+        bool scheme_ok = got.size() > kScheme.size() && (got[kScheme.size()] == ' ');
+        for (std::size_t i = 0; scheme_ok && i < kScheme.size(); ++i) {
+          scheme_ok = (got[i] | 0x20) == kScheme[i];
+        }
+        got = scheme_ok ? got.substr(kScheme.size()) : std::string_view();
+        while (!got.empty() && got.front() == ' ') got.remove_prefix(1);
         // Compare every byte whatever the first difference, so the time
         // taken does not tell an attacker how much of a guess was right.
         unsigned diff = got.size() == expected.size() ? 0u : 1u;

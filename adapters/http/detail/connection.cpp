@@ -1,5 +1,6 @@
 #include "adapters/http/detail/connection.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <exception>
@@ -120,6 +121,18 @@ int Connection::on_url(http_parser* p, const char* at, std::size_t len) noexcept
 int Connection::on_header_field(http_parser* p, const char* at, std::size_t len) noexcept {
   Connection* c = self(p);
   try {
+    if (!c->in_headers_) {
+      // A chunked body's trailer section: counted against the header budget,
+      // never merged into the headers (a credential or a framing field there
+      // must not count as if the client had sent it up front).
+      c->header_bytes_ += len + 4;
+      if (c->header_bytes_ > c->server_.config_.max_header_bytes) {
+        c->error_status_ = 431;
+        c->error_detail_ = "Request Header Fields Too Large";
+        return 1;
+      }
+      return 0;
+    }
     // Field names and values may each arrive in pieces across reads.
     if (c->last_was_value_ || c->request_.headers.empty()) {
       c->request_.headers.emplace_back();
@@ -143,6 +156,15 @@ int Connection::on_header_field(http_parser* p, const char* at, std::size_t len)
 int Connection::on_header_value(http_parser* p, const char* at, std::size_t len) noexcept {
   Connection* c = self(p);
   try {
+    if (!c->in_headers_) {
+      c->header_bytes_ += len;  // trailer value: budget only (see on_header_field)
+      if (c->header_bytes_ > c->server_.config_.max_header_bytes) {
+        c->error_status_ = 431;
+        c->error_detail_ = "Request Header Fields Too Large";
+        return 1;
+      }
+      return 0;
+    }
     if (c->request_.headers.empty()) c->request_.headers.emplace_back();
     c->last_was_value_ = true;
     c->header_bytes_ += len;
@@ -706,6 +728,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 void Connection::arm_timer() noexcept {
   if (closing_ || write_failed_ || resume_pending_) return;
   std::uint64_t deadline = 0;
+  bool due = true;
   const ServerConfig& config = server_.config_;
   if (lingering_) {
     deadline = linger_started_ + static_cast<std::uint64_t>(config.linger_timeout.count());
@@ -717,6 +740,15 @@ void Connection::arm_timer() noexcept {
     deadline = last_activity_ + static_cast<std::uint64_t>(config.idle_timeout.count());
   } else {
     // Waiting for a handler: its business, not a client's fault.
+    due = false;
+  }
+  if (in_message_ && !lingering_) {
+    // A request being received has a deadline of its own, whatever else waits.
+    const std::uint64_t whole = message_started_ + static_cast<std::uint64_t>(config.request_timeout.count());
+    deadline = due ? std::min(deadline, whole) : whole;
+    due = true;
+  }
+  if (!due) {
     uv_timer_stop(&timer_);
     return;
   }
@@ -747,10 +779,14 @@ void Connection::timed_out() {
   }
   const ServerConfig& config = server_.config_;
   const std::uint64_t t = now();
-  if (in_headers_) {
+  const bool request_expired =
+      in_message_ && t >= message_started_ + static_cast<std::uint64_t>(config.request_timeout.count());
+  if (request_expired) {
+    // Falls through to 408.
+  } else if (in_headers_) {
     if (t < message_started_ + static_cast<std::uint64_t>(config.header_timeout.count())) return arm_timer();
   } else if (!queue_.empty()) {
-    return;
+    return arm_timer();
   } else if (t < last_activity_ + static_cast<std::uint64_t>(config.idle_timeout.count())) {
     return arm_timer();
   }

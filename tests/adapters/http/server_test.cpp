@@ -248,6 +248,28 @@ TEST(HttpServer, HeaderTimeoutStopsASlowLorisClient) {
   EXPECT_TRUE(c.wait_closed());
 }
 
+TEST(HttpServer, RequestTimeoutStopsABodyTrickledAByteAtATime) {
+  Held held;
+  ServerConfig config;
+  config.request_timeout = 400ms;
+  config.idle_timeout = 10s;
+  ServerThread st(make_router(held), config);
+  TestClient c(st.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
+  // One body byte every 50 ms keeps the idle timer fed but not the request's own.
+  const auto start = Clock::now();
+  std::optional<ClientResponse> r;
+  for (int i = 0; i < 60 && !r; ++i) {
+    if (!c.send("x")) break;
+    r = c.read_response(50ms);
+  }
+  if (!r) r = c.read_response(2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_TRUE(c.wait_closed());
+}
+
 TEST(HttpServer, AnswersConnectionsOverTheLimitWith503) {
   Held held;
   ServerConfig config;

@@ -65,6 +65,21 @@ TEST(RedisUrlTest, PasswordNeverAppearsInErrorsOrRedactedForm) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()).find("hun"), std::string::npos) << e.what();
   }
+  // Passwords holding '/', '@' or ':' are credentials to the last '@', never
+  // a host, port or database that an error would quote.
+  const auto slashy = RedisUrl::parse("redis://bob:pa/ss@w:rd@h:7/2");
+  EXPECT_EQ(slashy.password, "pa/ss@w:rd");
+  EXPECT_EQ(slashy.host, "h");
+  EXPECT_EQ(slashy.port, 7);
+  EXPECT_EQ(slashy.db, 2);
+  for (const char* bad : {"redis://bob:se/cr3t@h:x", "redis://:se/cr3t@h/notadb", "redis://se/cr3t@"}) {
+    try {
+      (void)RedisUrl::parse(bad);
+      FAIL() << bad;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).find("cr3t"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
