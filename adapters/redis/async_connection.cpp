@@ -247,16 +247,18 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   uv_timer_stop(&connect_timer_);
   uv_timer_stop(&reply_timer_);
   if (closing_) return;
-  failures_.fetch_add(1, std::memory_order_relaxed);
+  // The reason first: whoever sees the failure count or the breaker move
+  // (health(), from any thread) must find why already there.
+  try {
+    set_error(why);
+  } catch (...) {
+  }
+  failures_.fetch_add(1, std::memory_order_release);
   breaker_.record_failure();
   // A server that stays away would log once per attempt; the first failure
   // and every tenth repeat are enough to see what is happening.
   const unsigned repeats = backoff_.attempts();
   if (was_ready || repeats == 0 || repeats % 10 == 0) log(LogLevel::warning, options_.name + ": " + why);
-  try {
-    set_error(why);
-  } catch (...) {
-  }
   owner_.on_down(why);
   schedule_retry();
 }
