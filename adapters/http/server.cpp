@@ -248,11 +248,7 @@ void Server::uncork() noexcept {
 // The tasks run corked: acknowledgements of a whole burst reach each
 // connection as one write.
 void Server::run_tasks() noexcept {
-  cork();
-  struct Uncork {
-    Server* s;
-    ~Uncork() { s->uncork(); }
-  } uncork_at_end{this};
+  const Corked corked(*this);
   Task task;
   while (tasks_.try_dequeue(task)) {
     try {

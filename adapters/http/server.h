@@ -94,6 +94,17 @@ class Server {
   // Posted tasks and each read's handlers run corked. Cork nests.
   void cork() noexcept { ++cork_depth_; }
   void uncork() noexcept;
+  // cork() for the life of a scope.
+  class Corked {
+   public:
+    explicit Corked(Server& server) noexcept : server_(server) { server_.cork(); }
+    ~Corked() { server_.uncork(); }
+    Corked(const Corked&) = delete;
+    Corked& operator=(const Corked&) = delete;
+
+   private:
+    Server& server_;
+  };
 
   [[nodiscard]] bool closed() const noexcept { return state_ == State::kClosed; }
   [[nodiscard]] const ServerStats& stats() const noexcept { return stats_; }

@@ -13,8 +13,6 @@
 namespace tradpal::redis {
 namespace {
 
-bool matches(EventTypeSet types, EventType type) noexcept { return types.empty() || types.contains(type); }
-
 void expect_array(const ReplyPtr& r, const char* what) {
   if (r->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + " failed: " + std::string(r->str, r->len));
   if (r->type != REDIS_REPLY_ARRAY) throw RedisError(std::string(what) + ": unexpected reply type");
@@ -245,7 +243,7 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
     scan_forward(start_id_for(*start_time), end,
                  [&](const redisReply* entry) {
                    auto decoded = decode_entry(entry, skips_);
-                   if (decoded && matches(types, decoded->event.type)) out.push_back(std::move(*decoded));
+                   if (decoded && types.matches(decoded->event.type)) out.push_back(std::move(*decoded));
                    return out.size() < limit;
                  },
                  nullptr, {}, false);
@@ -262,7 +260,7 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
       const std::string_view id = entry_id(entry);
       if (!id.empty()) upper.assign("(").append(id);
       auto decoded = decode_entry(entry, skips_);
-      if (decoded && matches(types, decoded->event.type)) out.push_back(std::move(*decoded));
+      if (decoded && types.matches(decoded->event.type)) out.push_back(std::move(*decoded));
     }
     if (out.size() >= limit || r->elements < options_.page_size) break;
   }
@@ -284,7 +282,7 @@ EventPage EventStore::read_after(StreamId after, EventTypeSet types, std::size_t
                  ++scanned;
                  if (const auto id = StreamId::parse(entry_id(entry))) page.last = id;
                  auto decoded = decode_entry(entry, skips_);
-                 if (decoded && matches(types, decoded->event.type)) page.events.push_back(std::move(*decoded));
+                 if (decoded && types.matches(decoded->event.type)) page.events.push_back(std::move(*decoded));
                  if (page.events.size() >= limit || scanned >= max_scan) {
                    page.more = true;
                    return false;
@@ -304,7 +302,7 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
                end_time ? end_id_for(*end_time) : std::string("+"),
                [&](const redisReply* entry) {
                  const auto decoded = decode_entry(entry, skips_);
-                 if (decoded && matches(types, decoded->event.type)) {
+                 if (decoded && types.matches(decoded->event.type)) {
                    handler(*decoded);
                    ++p.replayed;
                  }
@@ -324,7 +322,7 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
   scan_forward(start_time ? start_id_for(*start_time) : std::string("-"),
                end_time ? end_id_for(*end_time) : std::string("+"),
                [&](const redisReply* entry) {
-                 if (!decode_entry_view(entry, skips_, e) || !matches(types, e.type)) return true;
+                 if (!decode_entry_view(entry, skips_, e) || !types.matches(e.type)) return true;
                  const PublishStatus s = bus.publish({.type = e.type,
                                                       .source = e.source,
                                                       .data = e.data,

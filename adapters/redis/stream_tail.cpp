@@ -77,8 +77,13 @@ std::optional<StreamId> StreamTail::position() const {
   return position_;
 }
 
-void StreamTail::set_position(StreamId id) noexcept {
-  cursor_ = id;
+void StreamTail::publish_position() noexcept {
+  std::lock_guard lock(position_mutex_);
+  position_ = cursor_;
+}
+
+void StreamTail::retry_soon() noexcept {
+  uv_timer_start(&retry_, &StreamTail::on_retry, static_cast<std::uint64_t>(options_.back_pressure_retry.count()), 0);
 }
 
 // ---- loop thread ------------------------------------------------------------
@@ -106,10 +111,7 @@ void StreamTail::restart_after(std::optional<StreamId> id) {
   io_.post([this, id] {
     if (stopping_) return;
     cursor_ = id;
-    if (id) {
-      std::lock_guard lock(position_mutex_);
-      position_ = id;
-    }
+    if (cursor_) publish_position();
     if (reading_) {
       discard_next_ = true;  // what that read brings is from before the restart
     } else {
@@ -163,10 +165,7 @@ void StreamTail::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
       if (const auto id = StreamId::parse(entry_id(reply->element[0]))) last = *id;
     }
     cursor_ = last;
-    {
-      std::lock_guard lock(position_mutex_);
-      position_ = last;
-    }
+    publish_position();
     read();
     return;
   }
@@ -175,8 +174,7 @@ void StreamTail::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
     // Read ahead from past an entry the bus could not take: those entries
     // are read again from the position once the bus has room.
     discard_next_ = false;
-    uv_timer_start(&retry_, &StreamTail::on_retry, static_cast<std::uint64_t>(options_.back_pressure_retry.count()),
-                   0);
+    retry_soon();
     return;
   }
   read_reply(reply);
@@ -189,20 +187,14 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
   if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
     const redisReply* s = reply->element[0];
     const redisReply* entries = s->type == REDIS_REPLY_ARRAY && s->elements >= 2 ? s->element[1] : nullptr;
-    if (entries != nullptr && entries->type == REDIS_REPLY_ARRAY) {
+    if (entries != nullptr && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0) {
+      const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]));
       // A full page means more is waiting: ask for the next one now, so
       // Redis and the network work while this page is decoded.
-      if (entries->elements == options_.count) {
-        if (const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]))) {
-          send_read(*last);
-        }
-      }
-      if (idle() && entries->elements > 0) {
-        if (const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]))) cursor_ = *last;
-        {
-          std::lock_guard lock(position_mutex_);
-          position_ = cursor_;
-        }
+      if (last && entries->elements == options_.count) send_read(*last);
+      if (idle()) {
+        if (last) cursor_ = *last;
+        publish_position();
         read();
         return;
       }
@@ -217,10 +209,7 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
   }
   if (delivered != 0) {
     delivered_.fetch_add(delivered, std::memory_order_relaxed);
-    {
-      std::lock_guard lock(position_mutex_);
-      position_ = cursor_;
-    }
+    publish_position();
     if (batch_done_) {
       try {
         batch_done_(delivered);
@@ -234,8 +223,7 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
     if (reading_) {
       discard_next_ = true;  // its reply starts past the entry we stopped at
     } else {
-      uv_timer_start(&retry_, &StreamTail::on_retry,
-                     static_cast<std::uint64_t>(options_.back_pressure_retry.count()), 0);
+      retry_soon();
     }
     return;
   }
@@ -258,7 +246,7 @@ bool StreamTail::deliver(const redisReply* entry) noexcept {
     skips_.record(DecodeError::not_json, id_text);
   }
   if (!decoded) {
-    set_position(*id);  // passed over, never read again
+    cursor_ = *id;  // passed over, never read again
     return true;
   }
   if (options_.bus != nullptr) {
@@ -286,7 +274,7 @@ bool StreamTail::deliver(const redisReply* entry) noexcept {
       handler_exceptions_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  set_position(*id);
+  cursor_ = *id;
   return true;
 }
 

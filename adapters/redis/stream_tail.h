@@ -163,7 +163,10 @@ class StreamTail final : private ConnectionOwner {
   void read_reply(const redisReply* reply) noexcept;
   // False when the bus could not take the entry (back-pressure): stop here.
   bool deliver(const redisReply* entry) noexcept;
-  void set_position(StreamId id) noexcept;
+  // position() learns the cursor (the cursor itself is loop-thread state).
+  void publish_position() noexcept;
+  // Reads again after back_pressure_retry.
+  void retry_soon() noexcept;
   static void on_retry(uv_timer_t* timer);
 
   IoThread& io_;

@@ -132,13 +132,7 @@ void PendingPublishes::arm_deadline() noexcept {
 
 void PendingPublishes::on_deadline(uv_timer_t* timer) noexcept {
   auto* self = static_cast<PendingPublishes*>(timer->data);
-  try {
-    self->expire_overdue();
-  } catch (const std::exception& e) {
-    log_line(std::string("expiring publishes failed: ") + e.what());
-  } catch (...) {
-    log_line("expiring publishes failed");
-  }
+  run_logged("expiring publishes", [self] { self->expire_overdue(); });
   self->arm_deadline();
 }
 

@@ -1,5 +1,7 @@
 #include "tools/eventd/persister_inbox.h"
 
+#include <string>
+
 #include "tools/eventd/log.h"
 
 namespace tradpal::eventd {
@@ -18,35 +20,31 @@ void PersisterInbox::wake_locked() noexcept {
   }
 }
 
-void PersisterInbox::acknowledged(std::span<const redis::Acknowledgement> burst) noexcept {
+template <typename T>
+void PersisterInbox::queue(std::vector<T>& into, std::span<const T> items, const char* what) noexcept {
   std::lock_guard lock(mutex_);
   try {
-    acks_.insert(acks_.end(), burst.begin(), burst.end());
+    into.insert(into.end(), items.begin(), items.end());
   } catch (...) {
     // The publishes concerned answer 503 at their deadline.
-    log_line("cannot queue acknowledgements for the HTTP loop (out of memory)");
+    try {
+      log_line(std::string("cannot queue ") + what + " for the HTTP loop (out of memory)");
+    } catch (...) {
+    }
   }
   wake_locked();
+}
+
+void PersisterInbox::acknowledged(std::span<const redis::Acknowledgement> burst) noexcept {
+  queue(acks_, burst, "acknowledgements");
 }
 
 void PersisterInbox::abandoned(std::span<const std::uint64_t> correlations) noexcept {
-  std::lock_guard lock(mutex_);
-  try {
-    abandoned_.insert(abandoned_.end(), correlations.begin(), correlations.end());
-  } catch (...) {
-    log_line("cannot queue abandoned publishes for the HTTP loop (out of memory)");
-  }
-  wake_locked();
+  queue(abandoned_, correlations, "abandoned publishes");
 }
 
 void PersisterInbox::refused(std::uint64_t correlation, std::string_view) noexcept {
-  std::lock_guard lock(mutex_);
-  try {
-    refused_.push_back(correlation);
-  } catch (...) {
-    log_line("cannot queue a refused publish for the HTTP loop (out of memory)");
-  }
-  wake_locked();
+  queue(refused_, std::span<const std::uint64_t>(&correlation, 1), "a refused publish");
 }
 
 void PersisterInbox::state_changed(const redis::PersisterState&) noexcept {

@@ -56,6 +56,9 @@ class PersisterInbox final : public redis::PersisterListener {
  private:
   // Caller holds mutex_. Posts drain() unless one is already on its way.
   void wake_locked() noexcept;
+  // Appends under the lock and wakes the loop; `what` names them in the log.
+  template <typename T>
+  void queue(std::vector<T>& into, std::span<const T> items, const char* what) noexcept;
 
   Post post_;
   Sinks sinks_;

@@ -7,11 +7,6 @@ redis::EventStore& Reader::store() {
   return *store_;
 }
 
-redis::SyncClient& Reader::client() {
-  if (!client_) client_ = std::make_unique<redis::SyncClient>(options_.url, options_.timeout);
-  return *client_;
-}
-
 RedisReaders::RedisReaders(redis::EventStoreOptions options, std::size_t threads, Post post) : post_(std::move(post)) {
   for (std::size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this, options] { loop(Reader(options)); });

@@ -3,8 +3,8 @@
 // RedisReaders: a few threads that run the service's blocking Redis reads
 // (GET /events, /events/stats, replays, stream-resume gaps, the stream length
 // for /metrics), so the HTTP loop never waits on Redis. Each thread owns one
-// Reader: an EventStore and a SyncClient of its own, connected on first use
-// and rebuilt after a failure. run() takes the work (on a reader thread) and
+// Reader: an EventStore of its own, connected on first use and rebuilt
+// after a failure. run() takes the work (on a reader thread) and
 // the completion (posted back to the loop thread with the outcome); an
 // exception thrown by the work becomes the outcome's error text, so none
 // escapes a thread.
@@ -23,27 +23,20 @@
 
 #include "adapters/http/task.h"
 #include "adapters/redis/event_store.h"
-#include "adapters/redis/sync_client.h"
 
 namespace tradpal::eventd {
 
 class Reader {
  public:
   explicit Reader(redis::EventStoreOptions options) : options_(std::move(options)) {}
-  // Connect on first use; throw redis::RedisError when Redis cannot be reached.
+  // Connects on first use; throws redis::RedisError when Redis cannot be reached.
   redis::EventStore& store();
-  redis::SyncClient& client();
-  // Forgets the connections after a failure, so the next job reconnects.
-  void reset() noexcept {
-    store_.reset();
-    client_.reset();
-  }
-  [[nodiscard]] const std::string& stream() const noexcept { return options_.stream; }
+  // Forgets the connection after a failure, so the next job reconnects.
+  void reset() noexcept { store_.reset(); }
 
  private:
   redis::EventStoreOptions options_;
   std::unique_ptr<redis::EventStore> store_;
-  std::unique_ptr<redis::SyncClient> client_;
 };
 
 template <typename T>

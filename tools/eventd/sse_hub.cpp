@@ -1,6 +1,7 @@
 #include "tools/eventd/sse_hub.h"
 
 #include <algorithm>
+#include <array>
 
 #include "adapters/http/json_writer.h"
 #include "adapters/http/response.h"
@@ -124,10 +125,19 @@ bool SseHub::tell_missed(Client& c) {
   return true;
 }
 
+void SseHub::send_error(Client& c, const std::string& detail) {
+  http::JsonWriter w;
+  w.begin_object().key("detail").string(detail).end_object();
+  (void)c.stream.send(w.str(), "error");
+}
+
+void SseHub::go_live(Client& c) { (void)c.stream.write("retry: 1000\n: connected\n\n"); }
+
 void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
   // One write for the whole burst: a syscall per client, not per event.
   batch_.clear();
   std::size_t count = 0;
+  std::array<std::uint32_t, kEventTypeCount> per_type{};
   std::optional<StreamId> last = c.last_sent;
   for (const SseFramePtr& frame : frames) {
     if (!frame) {
@@ -138,6 +148,7 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
     if (frame->id && last && *frame->id <= *last) continue;  // sent already (the resume seam)
     batch_ += frame->text;
     ++count;
+    ++per_type[to_index(frame->type)];
     if (frame->id) last = frame->id;
   }
   if (count == 0) {
@@ -154,9 +165,7 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
   }
   c.last_sent = last;
   c.last_write = std::chrono::steady_clock::now();
-  for (const SseFramePtr& frame : frames) {
-    if (frame && c.types.matches(frame->type)) ++counters_.consumed[to_index(frame->type)];
-  }
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) counters_.consumed[t] += per_type[t];
 }
 
 void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder) {
@@ -174,7 +183,7 @@ void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http
   ++counters_.stream_clients_total;
   c->resuming = true;  // until its start is fixed and its gap read
   c->last_sent = resume_after;
-  if (resume_after) (void)c->stream.write("retry: 1000\n: connected\n\n");
+  if (resume_after) go_live(*c);
   // Nobody listened: the tail rests and must restart before anyone can
   // rely on it.
   const bool tail_resting = clients_.empty() || restarting_;
@@ -210,16 +219,19 @@ void SseHub::tail_restarted(Outcome<StreamId> start) {
       read_gap(id, *c.last_sent);  // resuming: its gap reaches at least the tail's start
     } else if (start.value) {
       c.last_sent = *start.value;  // new: the tail delivers all after its start
-      (void)c.stream.write("retry: 1000\n: connected\n\n");
+      go_live(c);
       finish_resume(c);
     } else {
-      (void)c.stream.write("retry: 1000\n: connected\n\n");
-      http::JsonWriter w;
-      w.begin_object().key("detail").string("cannot read the stream's end from Redis: " + start.error).end_object();
-      (void)c.stream.send(w.str(), "error");
-      finish_resume(c);
+      live_without_start(c, start.error);
     }
   }
+}
+
+void SseHub::live_without_start(Client& c, const std::string& error) {
+  // Live from now on, without a gap to read.
+  go_live(c);
+  send_error(c, "cannot read the stream's end from Redis: " + error);
+  finish_resume(c);
 }
 
 void SseHub::find_start(std::uint64_t client_id) {
@@ -229,17 +241,11 @@ void SseHub::find_start(std::uint64_t client_id) {
                            if (it == clients_.end() || it->second->gone || closed_) return;
                            Client& c = *it->second;
                            if (!start.value) {
-                             // Live from now on, without a gap to read.
-                             (void)c.stream.write("retry: 1000\n: connected\n\n");
-                             http::JsonWriter w;
-                             w.begin_object().key("detail").string("cannot read the stream's end from Redis: " +
-                                                                   start.error).end_object();
-                             (void)c.stream.send(w.str(), "error");
-                             finish_resume(c);
+                             live_without_start(c, start.error);
                              return;
                            }
                            c.last_sent = *start.value;
-                           (void)c.stream.write("retry: 1000\n: connected\n\n");
+                           go_live(c);
                            read_gap(client_id, *start.value);
                          });
 }
@@ -258,9 +264,7 @@ void SseHub::gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page) {
   if (it == clients_.end() || it->second->gone || closed_) return;
   Client& c = *it->second;
   if (!page.value) {
-    http::JsonWriter w;
-    w.begin_object().key("detail").string("cannot read the gap from Redis: " + page.error).end_object();
-    (void)c.stream.send(w.str(), "error");
+    send_error(c, "cannot read the gap from Redis: " + page.error);
     finish_resume(c);
     return;
   }
@@ -328,13 +332,7 @@ void SseHub::heartbeat() {
 
 void SseHub::on_heartbeat(uv_timer_t* timer) noexcept {
   auto* self = static_cast<SseHub*>(timer->data);
-  try {
-    self->heartbeat();
-  } catch (const std::exception& e) {
-    log_line(std::string("stream heartbeat failed: ") + e.what());
-  } catch (...) {
-    log_line("stream heartbeat failed");
-  }
+  run_logged("stream heartbeat", [self] { self->heartbeat(); });
 }
 
 void SseHub::sweep() {

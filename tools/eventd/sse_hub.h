@@ -128,6 +128,12 @@ class SseHub {
   // in one write; when its socket can take no more they count as missed.
   void write(Client& c, std::span<const SseFramePtr> frames);
   bool tell_missed(Client& c);
+  // The ": connected" comment: from here on the client's start is fixed.
+  void go_live(Client& c);
+  // An `event: error` with {"detail": ...}.
+  void send_error(Client& c, const std::string& detail);
+  // Redis could not say where the stream ends: live from now, no gap.
+  void live_without_start(Client& c, const std::string& error);
   void read_gap(std::uint64_t client_id, StreamId after);
   // A new client's start: the stream's last id now, then its gap.
   void find_start(std::uint64_t client_id);

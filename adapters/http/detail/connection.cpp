@@ -118,32 +118,32 @@ int Connection::on_url(http_parser* p, const char* at, std::size_t len) noexcept
   }
 }
 
+// The request line and header fields (and a chunked body's trailer) share
+// one byte budget; past it, or past the field count, the answer is 431.
+int Connection::refuse_oversized_headers() noexcept {
+  error_status_ = 431;
+  error_detail_ = "Request Header Fields Too Large";
+  return 1;
+}
+
 int Connection::on_header_field(http_parser* p, const char* at, std::size_t len) noexcept {
   Connection* c = self(p);
   try {
+    c->header_bytes_ += len + 4;  // ": " and CRLF belong to the budget too
+    const bool too_large = c->header_bytes_ > c->server_.config_.max_header_bytes;
     if (!c->in_headers_) {
       // A chunked body's trailer section: counted against the header budget,
       // never merged into the headers (a credential or a framing field there
       // must not count as if the client had sent it up front).
-      c->header_bytes_ += len + 4;
-      if (c->header_bytes_ > c->server_.config_.max_header_bytes) {
-        c->error_status_ = 431;
-        c->error_detail_ = "Request Header Fields Too Large";
-        return 1;
-      }
-      return 0;
+      return too_large ? c->refuse_oversized_headers() : 0;
     }
     // Field names and values may each arrive in pieces across reads.
     if (c->last_was_value_ || c->request_.headers.empty()) {
       c->request_.headers.emplace_back();
       c->last_was_value_ = false;
     }
-    c->header_bytes_ += len + 4;  // ": " and CRLF belong to the budget too
-    if (c->header_bytes_ > c->server_.config_.max_header_bytes ||
-        c->request_.headers.size() > c->server_.config_.max_header_count) {
-      c->error_status_ = 431;
-      c->error_detail_ = "Request Header Fields Too Large";
-      return 1;
+    if (too_large || c->request_.headers.size() > c->server_.config_.max_header_count) {
+      return c->refuse_oversized_headers();
     }
     c->request_.headers.back().first.append(at, len);
     return 0;
@@ -156,23 +156,11 @@ int Connection::on_header_field(http_parser* p, const char* at, std::size_t len)
 int Connection::on_header_value(http_parser* p, const char* at, std::size_t len) noexcept {
   Connection* c = self(p);
   try {
-    if (!c->in_headers_) {
-      c->header_bytes_ += len;  // trailer value: budget only (see on_header_field)
-      if (c->header_bytes_ > c->server_.config_.max_header_bytes) {
-        c->error_status_ = 431;
-        c->error_detail_ = "Request Header Fields Too Large";
-        return 1;
-      }
-      return 0;
-    }
+    c->header_bytes_ += len;
+    if (c->header_bytes_ > c->server_.config_.max_header_bytes) return c->refuse_oversized_headers();
+    if (!c->in_headers_) return 0;  // a trailer value: budget only (see on_header_field)
     if (c->request_.headers.empty()) c->request_.headers.emplace_back();
     c->last_was_value_ = true;
-    c->header_bytes_ += len;
-    if (c->header_bytes_ > c->server_.config_.max_header_bytes) {
-      c->error_status_ = 431;
-      c->error_detail_ = "Request Header Fields Too Large";
-      return 1;
-    }
     c->request_.headers.back().second.append(at, len);
     return 0;
   } catch (...) {
@@ -501,7 +489,11 @@ void Connection::flush_corked() noexcept {
     return;
   }
   // A close that waited for this output may go ahead now.
-  if (writes_in_flight_ == 0 && flush_then_close_ && !shutdown_started_) start_shutdown();
+  shutdown_if_flushed();
+}
+
+void Connection::shutdown_if_flushed() {
+  if (flush_then_close_ && !shutdown_started_ && writes_in_flight_ == 0 && corked_out_.empty()) start_shutdown();
 }
 
 void Connection::write_now(std::string bytes) {
@@ -549,9 +541,7 @@ void Connection::on_write(uv_write_t* req, int status) noexcept {
     return;
   }
   c->last_activity_ = c->now();
-  if (c->writes_in_flight_ == 0 && c->corked_out_.empty() && c->flush_then_close_ && !c->shutdown_started_) {
-    c->start_shutdown();
-  }
+  c->shutdown_if_flushed();
   c->update_reading();
   c->arm_timer();
 }
@@ -572,7 +562,7 @@ void Connection::close_after_flush() {
   backlog_.clear();
   if (flush_then_close_) return;
   flush_then_close_ = true;
-  if (writes_in_flight_ == 0 && corked_out_.empty()) start_shutdown();
+  shutdown_if_flushed();
   update_reading();
   arm_timer();
 }
@@ -710,11 +700,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   try {
     c->backlog_.append(buf->base, static_cast<std::size_t>(nread));
     // Handlers that answer at once (pipelined GETs) share one write.
-    c->server_.cork();
-    struct Uncork {
-      Server& s;
-      ~Uncork() { s.uncork(); }
-    } uncork{c->server_};
+    const Server::Corked corked(c->server_);
     c->parse_backlog();
     c->arm_timer();
   } catch (const std::exception& e) {

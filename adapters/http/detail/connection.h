@@ -76,6 +76,7 @@ class Connection {
   static void on_handle_closed(uv_handle_t* handle) noexcept;
 
   int headers_complete();
+  int refuse_oversized_headers() noexcept;
   int message_complete();
   void parse_backlog();
   void fail(int status, std::string_view detail);
@@ -87,6 +88,8 @@ class Connection {
   void fail_soon() noexcept;
   void schedule_resume() noexcept;
   void close_after_flush();
+  // Starts the closing handshake once a close waits and nothing is left to write.
+  void shutdown_if_flushed();
   void start_shutdown();
   void arm_timer() noexcept;
   void update_reading() noexcept;

@@ -226,6 +226,23 @@ TEST(HttpServer, ClosesIdleConnections) {
   EXPECT_EQ(st.stats().timeouts, 1u);
 }
 
+// Sends piece(i) every 50 ms until the server answers; that answer must be
+// 408 within 2 s, and the connection closed after it.
+template <typename Piece>
+void expect_408_while_dripping(TestClient& c, Piece piece) {
+  const auto start = Clock::now();
+  std::optional<ClientResponse> r;
+  for (int i = 0; i < 60 && !r; ++i) {
+    if (!c.send(piece(i))) break;
+    r = c.read_response(50ms);
+  }
+  if (!r) r = c.read_response(2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_TRUE(c.wait_closed());
+}
+
 TEST(HttpServer, HeaderTimeoutStopsASlowLorisClient) {
   Held held;
   ServerConfig config;
@@ -235,17 +252,7 @@ TEST(HttpServer, HeaderTimeoutStopsASlowLorisClient) {
   TestClient c(st.port());
   ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\n"));
   // One header line every 50 ms keeps the idle timer fed but not the header timer.
-  const auto start = Clock::now();
-  std::optional<ClientResponse> r;
-  for (int i = 0; i < 60 && !r; ++i) {
-    if (!c.send("X-Drip-" + std::to_string(i) + ": x\r\n")) break;
-    r = c.read_response(50ms);
-  }
-  if (!r) r = c.read_response(2s);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 408);
-  EXPECT_LT(Clock::now() - start, 2s);
-  EXPECT_TRUE(c.wait_closed());
+  expect_408_while_dripping(c, [](int i) { return "X-Drip-" + std::to_string(i) + ": x\r\n"; });
 }
 
 TEST(HttpServer, RequestTimeoutStopsABodyTrickledAByteAtATime) {
@@ -257,17 +264,7 @@ TEST(HttpServer, RequestTimeoutStopsABodyTrickledAByteAtATime) {
   TestClient c(st.port());
   ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
   // One body byte every 50 ms keeps the idle timer fed but not the request's own.
-  const auto start = Clock::now();
-  std::optional<ClientResponse> r;
-  for (int i = 0; i < 60 && !r; ++i) {
-    if (!c.send("x")) break;
-    r = c.read_response(50ms);
-  }
-  if (!r) r = c.read_response(2s);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 408);
-  EXPECT_LT(Clock::now() - start, 2s);
-  EXPECT_TRUE(c.wait_closed());
+  expect_408_while_dripping(c, [](int) { return std::string("x"); });
 }
 
 TEST(HttpServer, AnswersConnectionsOverTheLimitWith503) {
