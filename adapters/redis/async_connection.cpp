@@ -97,6 +97,7 @@ void AsyncConnection::connect() noexcept {
     schedule_retry();
     return;
   }
+  arena_.attach(ac->c.reader);
   auto* w = new SocketWatch;
   w->owner = this;
   w->ac = ac;
@@ -351,12 +352,19 @@ void AsyncConnection::on_command_reply(redisAsyncContext* ac, void* reply, void*
 }
 
 void AsyncConnection::flush() noexcept {
-  if (ac_ == nullptr || hiredis_depth_ > 0 || (ac_->c.flags & REDIS_IN_CALLBACK) != 0) return;
-  SocketWatch* w = watch_;
+  if (ac_ == nullptr) return;
+  if (hiredis_depth_ > 0 || (ac_->c.flags & REDIS_IN_CALLBACK) != 0) {
+    // Inside hiredis (a reply callback): redisAsyncHandleWrite may free the
+    // context under its caller, but the plain buffer write cannot. A read
+    // ahead sent from a reply handler then reaches Redis now, while the
+    // handler works, instead of after it. A write error stays in the
+    // context and the next poll turns it into a disconnect.
+    if (ac_->c.err == 0) (void)redisBufferWrite(&ac_->c, nullptr);
+    return;
+  }
   ++hiredis_depth_;
   redisAsyncHandleWrite(ac_);
   --hiredis_depth_;
-  (void)w;
 }
 
 void AsyncConnection::fail(std::string why) noexcept {

@@ -30,6 +30,7 @@
 #include "adapters/redis/backoff.h"
 #include "adapters/redis/circuit_breaker.h"
 #include "adapters/redis/redis_url.h"
+#include "adapters/redis/reply_arena.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -90,8 +91,9 @@ class AsyncConnection {
   // Queues a command from its arguments.
   bool send_argv(int argc, const char** argv, const std::size_t* lengths, std::uintptr_t tag,
                  std::chrono::milliseconds allowance = std::chrono::milliseconds(0)) noexcept;
-  // Writes what is queued now instead of on the next poll, unless called
-  // from inside a hiredis callback (then the poll does it shortly).
+  // Writes what is queued now instead of on the next poll. Safe from inside
+  // a reply handler too (a plain buffer write there; errors surface at the
+  // next poll).
   void flush() noexcept;
   // Drops the connection (a reconnect follows) and reports `why`.
   void fail(std::string why) noexcept;
@@ -143,6 +145,7 @@ class AsyncConnection {
   int open_handles_ = 0;
   std::function<void()> closed_callback_;
 
+  ReplyArena arena_;  // builds the replies of the context below
   redisAsyncContext* ac_ = nullptr;
   SocketWatch* watch_ = nullptr;
   bool ready_ = false;

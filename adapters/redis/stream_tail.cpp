@@ -191,7 +191,10 @@ void StreamTail::read_reply(const redisReply* reply) noexcept {
       const auto last = StreamId::parse(entry_id(entries->element[entries->elements - 1]));
       // A full page means more is waiting: ask for the next one now, so
       // Redis and the network work while this page is decoded.
-      if (last && entries->elements == options_.count) send_read(*last);
+      if (last && entries->elements == options_.count) {
+        send_read(*last);
+        connection_->flush();
+      }
       if (idle()) {
         if (last) cursor_ = *last;
         publish_position();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <regex>
 #include <unordered_set>
 
@@ -40,6 +42,19 @@ TEST(Uuid, RejectsMalformedText) {
   EXPECT_FALSE(Uuid::parse("5598e30c-2e24-4b5a-8cd0_81f30a81161d"));
   EXPECT_FALSE(Uuid::parse("5598e30g-2e24-4b5a-8cd0-81f30a81161d"));
   EXPECT_FALSE(Uuid::parse("5598e30-c2e24-4b5a-8cd0-81f30a81161d"));
+}
+
+TEST(Uuid, RejectsANonHexCharacterAtEveryPosition) {
+  const std::string good = "5598e30c-2e24-4b5a-8cd0-81f30a81161d";
+  ASSERT_TRUE(Uuid::parse(good));
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    for (const char bad : {'g', 'G', '-', ' ', '\0', '\xff', '/', ':', '@', '`'}) {
+      if (good[i] == '-' && bad == '-') continue;
+      std::string text = good;
+      text[i] = bad;
+      EXPECT_FALSE(Uuid::parse(text)) << "position " << i << " holding char " << int(bad);
+    }
+  }
 }
 
 }  // namespace
