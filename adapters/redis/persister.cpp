@@ -56,7 +56,7 @@ Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
     ++open_handles_;
     connection_->start();
   });
-  watcher_ = std::thread([this] { watch(); });
+  if (options_.watch_ring) watcher_ = std::thread([this] { watch(); });
   // Events may already be waiting.
   io_.post([this] { pump(); });
 }
@@ -148,7 +148,13 @@ void Persister::watch() noexcept {
 }
 
 void Persister::arm_watcher() noexcept {
+  // Without a watcher the publishers' notify() brings us back.
+  if (!options_.watch_ring) return;
   if (!armed_.exchange(true, std::memory_order_acq_rel)) armed_.notify_one();
+}
+
+void Persister::notify() noexcept {
+  if (!stopping_.load(std::memory_order_acquire)) uv_async_send(&wake_);
 }
 
 // ---- loop thread ------------------------------------------------------------

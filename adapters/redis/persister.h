@@ -63,6 +63,14 @@ struct PersisterOptions {
   // Told of every acknowledged burst, of what was abandoned at stop and of
   // connection and breaker changes (a DurabilityTracker, or the caller's own).
   PersisterListener* listener = nullptr;
+  // How the persister learns of new events. With `watch_ring` (the default)
+  // a watcher thread sleeps on the ring and wakes the loop at each commit,
+  // whoever publishes. Without it no thread watches and every publisher
+  // must call Persister::notify() after publishing (one call may cover a
+  // batch); an event left without one waits for the next. Suits a process
+  // whose publishes all come from code it owns, as eventd's loop: a publish
+  // then costs no futex wake, and the event no hop through the watcher.
+  bool watch_ring = true;
 };
 
 struct PersisterHealth {
@@ -97,6 +105,11 @@ class Persister final : private ConnectionOwner {
   // event committed before the call, is acknowledged and its listener told
   // (or the event refused). Polls until `timeout`.
   [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout) const;
+
+  // Wakes the loop to take what was published: from any thread, cheap when
+  // a wake is already pending. Required after publishing without
+  // `watch_ring`; harmless with it. Not after stop().
+  void notify() noexcept;
 
   [[nodiscard]] PersisterHealth health() const;
   [[nodiscard]] BreakerState breaker_state() const noexcept { return connection_->breaker_state(); }

@@ -8,8 +8,14 @@ namespace tradpal::eventd {
 
 PendingPublishes::PendingPublishes(uv_loop_t* loop, Bus& bus, const RedisMonitor& monitor, ServiceCounters& counters,
                                    prometheus::Histogram& latency, prometheus::Histogram& batch,
-                                   std::chrono::milliseconds timeout)
-    : bus_(bus), monitor_(monitor), counters_(counters), latency_(latency), batch_(batch), timeout_(timeout) {
+                                   std::chrono::milliseconds timeout, std::function<void()> published)
+    : bus_(bus),
+      monitor_(monitor),
+      counters_(counters),
+      latency_(latency),
+      batch_(batch),
+      timeout_(timeout),
+      published_(std::move(published)) {
   uv_timer_init(loop, &deadline_timer_);
   deadline_timer_.data = this;
 }
@@ -72,6 +78,7 @@ void PendingPublishes::track(PublishStatus status, std::uint64_t token, const Pu
   pending_.emplace(token, Pending{std::move(responder), shape, type, out.event_id, now});
   deadlines_.emplace_back(now + timeout_, token);
   if (deadlines_.size() == 1) arm_deadline();
+  published_();
 }
 
 void PendingPublishes::on_acknowledged(std::span<const redis::Acknowledgement> burst) {

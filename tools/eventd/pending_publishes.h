@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -39,8 +40,11 @@ class PendingPublishes {
   // endpoints only message_id and status (CONTRACT.md §2).
   enum class Shape : std::uint8_t { with_event_id, message_id_only };
 
+  // `published` runs after each event the bus took: it wakes the persister,
+  // which has no thread of its own watching the ring in eventd.
   PendingPublishes(uv_loop_t* loop, Bus& bus, const RedisMonitor& monitor, ServiceCounters& counters,
-                   prometheus::Histogram& latency, prometheus::Histogram& batch, std::chrono::milliseconds timeout);
+                   prometheus::Histogram& latency, prometheus::Histogram& batch, std::chrono::milliseconds timeout,
+                   std::function<void()> published);
   PendingPublishes(const PendingPublishes&) = delete;
   PendingPublishes& operator=(const PendingPublishes&) = delete;
 
@@ -84,6 +88,7 @@ class PendingPublishes {
   prometheus::Histogram& latency_;
   prometheus::Histogram& batch_;
   std::chrono::milliseconds timeout_;
+  std::function<void()> published_;
 
   std::uint64_t next_token_ = 1;  // 0 is "not tracked"
   std::unordered_map<std::uint64_t, Pending> pending_;

@@ -47,6 +47,9 @@ Service::Service(Config config)
   po.max_batch = config_.batch_size;
   po.max_in_flight = std::max<std::size_t>(2048, 2 * config_.batch_size);
   po.listener = &inbox_;
+  // Every publish comes from this loop (PendingPublishes), which wakes the
+  // persister itself: no watcher thread, no futex wake per POST.
+  po.watch_ring = false;
   // The sinks are set before the persister exists, so nothing it pushes is lost.
   inbox_.connect(post, {.acknowledged = [this](auto burst) { publishes_->on_acknowledged(burst); },
                         .abandoned = [this](auto tokens) { publishes_->on_abandoned(tokens); },
@@ -55,7 +58,8 @@ Service::Service(Config config)
   persister_ = std::make_unique<redis::Persister>(bus_, io_, po);
   monitor_ = std::make_unique<RedisMonitor>(*persister_, bus_, config_.redis_url.redacted());
   publishes_ = std::make_unique<PendingPublishes>(&loop_, bus_, *monitor_, counters_, metrics_.publish_latency(),
-                                                  metrics_.batch_size(), config_.publish_timeout);
+                                                  metrics_.batch_size(), config_.publish_timeout,
+                                                  [this] { persister_->notify(); });
   redis::EventStoreOptions so;
   so.url = config_.redis_url;
   so.stream = config_.stream;

@@ -69,6 +69,46 @@ TEST_F(PersisterTest, PersistsEveryEventAndHandsBackItsMessageId) {
   EXPECT_EQ(persister.health().breaker, BreakerState::closed);
 }
 
+// Without a watcher thread the publisher's notify() is what moves events:
+// none is written until it comes, and every one after it.
+TEST_F(PersisterTest, WithoutARingWatcherPublishersNotifyAndNothingIsLost) {
+  PersisterOptions o = options(server.url());
+  o.watch_ring = false;
+  Persister persister(bus, io, o);
+  // Connected first: the connection's readiness takes what waits, too.
+  for (int i = 0; i < 1000 && !persister.health().connected; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(persister.health().connected);
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_EQ(bus.publish({.type = EventType::trading_signal, .source = "bot", .data = "{\"i\": " + std::to_string(i) + "}"}),
+              PublishStatus::ok);
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(persister.persisted(), 0u) << "events were taken with nobody watching or notifying";
+  persister.notify();
+  ASSERT_TRUE(persister.wait_idle(10s));
+  EXPECT_EQ(persister.persisted(), 500u);
+  // One notify per publish from another thread, as eventd's loop does.
+  std::thread publisher([&] {
+    for (int i = 500; i < 3000; ++i) {
+      while (bus.try_publish({.type = EventType::trading_signal, .source = "bot", .data = "{\"i\": " + std::to_string(i) + "}"}) !=
+             PublishStatus::ok) {
+        persister.notify();
+        std::this_thread::yield();
+      }
+      persister.notify();
+    }
+  });
+  publisher.join();
+  ASSERT_TRUE(persister.wait_idle(10s));
+  EXPECT_EQ(persister.persisted(), 3000u);
+  const auto entries = testing::read_stream(server.url(), kStream);
+  ASSERT_EQ(entries.size(), 3000u);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    ASSERT_NE(entries[i].second.find("\"i\": " + std::to_string(i) + "}"), std::string::npos) << i;
+  }
+}
+
 TEST_F(PersisterTest, EventsWithUnreadableJsonAreRefusedNeverAcknowledged) {
   Persister persister(bus, io, options(server.url()));
   // Each looks like an object (the bus's cheap check passes) but no reader
