@@ -197,9 +197,13 @@ void AsyncConnection::handshake_reply(HandshakeStep step, redisReply* reply) noe
   uv_timer_stop(&connect_timer_);
   ready_ = true;
   connected_.store(true, std::memory_order_relaxed);
-  backoff_.reset();
-  breaker_.record_success();
-  log(LogLevel::info, options_.name + ": connected to " + options_.url.redacted());
+  // A server that refuses our commands accepts connections all the same:
+  // only a command that goes through ends a refusal (command_succeeded).
+  if (!refusing()) {
+    backoff_.reset();
+    breaker_.record_success();
+    log(LogLevel::info, options_.name + ": connected to " + options_.url.redacted());
+  }
   owner_.on_ready();
 }
 
@@ -258,8 +262,16 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   breaker_.record_failure();
   // A server that stays away would log once per attempt; the first failure
   // and every tenth repeat are enough to see what is happening.
+  // A refusal reconnects each time: log it when it changes, else as rarely.
   const unsigned repeats = backoff_.attempts();
-  if (was_ready || repeats == 0 || repeats % 10 == 0) log(LogLevel::warning, options_.name + ": " + why);
+  const bool same_refusal = refusing() && why == last_logged_;
+  if ((was_ready && !same_refusal) || repeats == 0 || repeats % 10 == 0) {
+    log(LogLevel::warning, options_.name + ": " + why + (same_refusal ? " (repeated)" : ""));
+    try {
+      last_logged_ = why;
+    } catch (...) {
+    }
+  }
   owner_.on_down(why);
   schedule_retry();
 }
@@ -374,6 +386,20 @@ void AsyncConnection::fail(std::string why) noexcept {
   // returns; elsewhere (timers, our poll callback) it frees right away and
   // the cleanup hook runs context_gone().
   redisAsyncFree(ac_);
+}
+
+void AsyncConnection::refuse(std::string why) noexcept {
+  if (ac_ == nullptr) return;
+  refusing_.store(true, std::memory_order_relaxed);
+  fail(std::move(why));
+}
+
+void AsyncConnection::command_succeeded() noexcept {
+  if (!refusing()) return;
+  refusing_.store(false, std::memory_order_relaxed);
+  backoff_.reset();
+  breaker_.record_success();
+  log(LogLevel::info, options_.name + ": " + options_.url.redacted() + " accepts commands again");
 }
 
 void AsyncConnection::close(std::function<void()> closed) noexcept {

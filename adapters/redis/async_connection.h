@@ -97,6 +97,15 @@ class AsyncConnection {
   void flush() noexcept;
   // Drops the connection (a reconnect follows) and reports `why`.
   void fail(std::string why) noexcept;
+  // The server answered a command with an error that a retry would meet
+  // again until someone fixes the server (WRONGTYPE, NOPERM, OOM): drops the
+  // connection like fail(), but the refusal sticks. A reconnect then neither
+  // closes the breaker nor resets the backoff, so retries slow to the
+  // backoff's maximum, repeats of one refusal are logged sparingly, and
+  // refusing() stays true, until the owner reports command_succeeded().
+  void refuse(std::string why) noexcept;
+  // A command the server could have refused went through: ends a refusal.
+  void command_succeeded() noexcept;
 
   [[nodiscard]] CircuitBreaker& breaker() noexcept { return breaker_; }
 
@@ -104,6 +113,8 @@ class AsyncConnection {
 
   [[nodiscard]] BreakerState breaker_state() const noexcept { return breaker_.state(); }
   [[nodiscard]] bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
+  // The server refused the last command that mattered, and none has succeeded since.
+  [[nodiscard]] bool refusing() const noexcept { return refusing_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t connect_attempts() const noexcept { return attempts_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reply_timeouts() const noexcept { return reply_timeouts_.load(std::memory_order_relaxed); }
@@ -156,7 +167,9 @@ class AsyncConnection {
   std::uint64_t deadline_ = 0;   // loop time (ms) by which a reply must come
   std::string fail_reason_;      // set by us before we free the context
 
+  std::string last_logged_;      // the last failure logged, to thin out repeats
   std::atomic<bool> connected_{false};
+  std::atomic<bool> refusing_{false};
   std::atomic<std::uint64_t> attempts_{0};
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> reply_timeouts_{0};

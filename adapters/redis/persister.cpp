@@ -117,6 +117,7 @@ PersisterHealth Persister::health() const {
   PersisterHealth h;
   h.breaker = connection_->breaker_state();
   h.connected = connection_->connected();
+  h.refusing = connection_->refusing();
   h.last_error = connection_->last_error();
   h.persisted = persisted_.load(std::memory_order_relaxed);
   h.buffered = buffered_.load(std::memory_order_relaxed);
@@ -270,7 +271,10 @@ void Persister::acknowledge_front(std::string_view id) noexcept {
     acks_.push_back(Acknowledgement{e.correlation, e.sequence, StreamId::parse(id).value_or(StreamId{})});
     unhanded_.fetch_add(1, std::memory_order_release);
   }
-  persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
+  // Recovery may acknowledge out of bus order (see recovery_page).
+  if (e.sequence > persisted_sequence_.load(std::memory_order_relaxed)) {
+    persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
+  }
   ++acked_;
   persisted_.fetch_add(1, std::memory_order_relaxed);
   buffered_.fetch_sub(1, std::memory_order_release);
@@ -306,6 +310,60 @@ void Persister::push_state(bool connected, std::string_view why) noexcept {
 
 void Persister::on_ready() noexcept {
   if (stopped_) return;
+  // After a refusal, ask before anything else whether a write would pass:
+  // the events that would tell are held back, and those not yet published
+  // are answered 503 while Redis refuses.
+  if (connection_->refusing()) {
+    probe_writes();
+    return;
+  }
+  begin_session();
+}
+
+void Persister::probe_writes() noexcept {
+  // XADD with id 0-0 is refused by every Redis, but only after the checks
+  // that refuse a real XADD before it runs (ACL, OOM, MISCONF, READONLY) and
+  // before it looks at the key: TYPE covers the key. Nothing is written.
+  const char* xadd[] = {"XADD", options_.stream.c_str(), "0-0", "probe", "1"};
+  const std::size_t xadd_len[] = {4, options_.stream.size(), 3, 5, 1};
+  const char* type[] = {"TYPE", options_.stream.c_str()};
+  const std::size_t type_len[] = {4, options_.stream.size()};
+  probe_error_.clear();
+  if (!connection_->send_argv(5, xadd, xadd_len, kProbeWrite)) return;
+  (void)connection_->send_argv(2, type, type_len, kProbeType);
+}
+
+void Persister::probe_reply(std::uintptr_t tag, const redisReply* reply) noexcept {
+  try {
+    if (tag == kProbeWrite) {
+      const std::string_view text = reply->type == REDIS_REPLY_ERROR ? std::string_view(reply->str, reply->len) : "";
+      // The one refusal that means "a real XADD would pass".
+      if (reply->type != REDIS_REPLY_ERROR || text.find("0-0") == std::string_view::npos) {
+        probe_error_ = reply->type == REDIS_REPLY_ERROR ? std::string(text) : std::string("unexpected probe reply");
+      }
+      return;
+    }
+    if (!probe_error_.empty()) {
+      connection_->refuse("XADD refused by Redis: " + probe_error_);
+      return;
+    }
+    const std::string_view type = reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING
+                                      ? std::string_view(reply->str, reply->len)
+                                      : std::string_view();
+    if (type != "stream" && type != "none") {
+      connection_->refuse("XADD refused by Redis: WRONGTYPE Operation against a key holding the wrong kind of value (" +
+                          options_.stream + " is a " + std::string(type) + ")");
+      return;
+    }
+  } catch (...) {
+    connection_->fail("persister: out of memory probing writes");
+    return;
+  }
+  connection_->command_succeeded();
+  begin_session();
+}
+
+void Persister::begin_session() noexcept {
   push_state(true, {});
   if (!baseline_known_) {
     // Where the stream ends before we write anything: the lower bound of a
@@ -328,7 +386,11 @@ void Persister::on_down(std::string_view why) noexcept {
   // Replies that came before the connection went are acknowledged all the same.
   hand_over_acks();
   push_state(false, why);
-  if (sent_ != acked_) needs_recovery_ = true;
+  if (sent_ != acked_) {
+    needs_recovery_ = true;
+    // Everything sent may or may not be in the stream; recovery looks.
+    lost_end_ = std::max(lost_end_, sent_);
+  }
   sent_ = acked_;
   recovering_ = false;
 }
@@ -346,22 +408,38 @@ void Persister::request_recovery_page() noexcept {
 
 void Persister::recovery_page(redisReply* reply) noexcept {
   if (reply->type != REDIS_REPLY_ARRAY) {
-    connection_->fail("recovery scan failed: " + std::string(reply->str != nullptr ? reply->str : "bad reply"));
+    const std::string why = "recovery scan failed: " + std::string(reply->str != nullptr ? reply->str : "bad reply");
+    if (reply->type == REDIS_REPLY_ERROR) {
+      connection_->refuse(why);
+    } else {
+      connection_->fail(why);
+    }
     return;
   }
-  // Our lost burst went out in order on one connection, so whatever Redis
-  // executed of it is a prefix, in order, among other writers' entries.
+  // Our lost burst went out in order on one connection. When the connection
+  // died, what Redis executed of it is a prefix; when Redis refused a write
+  // and then took the next ones (an ACL granted, memory freed, the key fixed
+  // while the burst was on its way) it is any subset, in order. So each
+  // entry is looked for in the whole lost window, among other writers'.
   for (std::size_t i = 0; i < reply->elements; ++i) {
     const redisReply* entry = reply->element[i];
     const std::string_view id = entry_id(entry);
     if (id.empty()) continue;
     scan_cursor_.assign(id);
-    if (acked_ == end_) continue;
+    if (acked_ == lost_end_) continue;
     const auto json = event_field(entry->elements >= 2 ? entry->element[1] : nullptr);
-    if (json && *json == entries_[acked_ % entries_.size()].json) {
+    if (!json) continue;
+    for (std::uint64_t j = acked_; j < lost_end_; ++j) {
+      if (*json != entries_[j % entries_.size()].json) continue;
+      // Written ahead of entries Redis refused: it moves to the front, so
+      // the ones still to write keep their order behind it.
+      for (std::uint64_t k = j; k > acked_; --k) {
+        std::swap(entries_[k % entries_.size()], entries_[(k - 1) % entries_.size()]);
+      }
       acknowledge_front(id);
       recovered_.fetch_add(1, std::memory_order_relaxed);
       last_id_.assign(id);
+      break;
     }
   }
   if (reply->elements == 512) {
@@ -371,6 +449,7 @@ void Persister::recovery_page(redisReply* reply) noexcept {
   recovering_ = false;
   needs_recovery_ = false;
   sent_ = acked_;
+  lost_end_ = acked_;
   pump();
 }
 
@@ -378,13 +457,23 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
   if (stopped_) return;
   switch (tag) {
     case kXadd:
-      if (reply->type != REDIS_REPLY_STRING || acked_ == sent_) {
-        // An error here (WRONGTYPE, OOM, MISCONF) would fail every retry the
-        // same way; the breaker and the backoff pace the retries meanwhile.
-        connection_->fail("XADD rejected: " +
-                          std::string(reply->type == REDIS_REPLY_ERROR ? std::string_view(reply->str, reply->len)
-                                                                        : std::string_view("unexpected reply")));
+      if (reply->type == REDIS_REPLY_ERROR) {
+        // WRONGTYPE, NOPERM, OOM, MISCONF: every retry would meet it until
+        // someone fixes Redis. The event stays buffered (nothing is lost),
+        // the reconnect's recovery finds what of the burst went in, and the
+        // refusal keeps the breaker open and the retries slowing down.
+        connection_->refuse("XADD refused by Redis: " + std::string(reply->str, reply->len));
         return;
+      }
+      if (reply->type != REDIS_REPLY_STRING || acked_ == sent_) {
+        connection_->fail("XADD: unexpected reply");
+        return;
+      }
+      if (connection_->refusing()) {
+        // The first write through after a refusal: the breaker closes now,
+        // not at the handshake, and whoever watches must hear of it.
+        connection_->command_succeeded();
+        push_state(true, {});
       }
       last_id_.assign(reply->str, reply->len);
       acknowledge_front(last_id_);
@@ -397,12 +486,18 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
         if (last_id_.empty()) last_id_ = "0-0";
         baseline_known_ = true;
         pump();
+      } else if (reply->type == REDIS_REPLY_ERROR) {
+        connection_->refuse("cannot read the stream's last id: " + std::string(reply->str, reply->len));
       } else {
-        connection_->fail("cannot read the stream's last id");
+        connection_->fail("cannot read the stream's last id: unexpected reply");
       }
       return;
     case kRecover:
       recovery_page(reply);
+      return;
+    case kProbeWrite:
+    case kProbeType:
+      probe_reply(tag, reply);
       return;
     default:
       return;

@@ -76,6 +76,7 @@ struct PersisterOptions {
 struct PersisterHealth {
   BreakerState breaker = BreakerState::closed;
   bool connected = false;
+  bool refusing = false;           // Redis refuses our writes (WRONGTYPE, NOPERM, OOM): see last_error
   std::string last_error;          // never contains a password
   std::uint64_t persisted = 0;     // events Redis acknowledged
   std::uint64_t buffered = 0;      // taken from the ring, not yet acknowledged
@@ -113,6 +114,7 @@ class Persister final : private ConnectionOwner {
 
   [[nodiscard]] PersisterHealth health() const;
   [[nodiscard]] BreakerState breaker_state() const noexcept { return connection_->breaker_state(); }
+  [[nodiscard]] bool refusing() const noexcept { return connection_->refusing(); }
   [[nodiscard]] std::uint64_t persisted() const noexcept { return persisted_.load(std::memory_order_relaxed); }
 
  private:
@@ -121,9 +123,12 @@ class Persister final : private ConnectionOwner {
     std::uint64_t correlation = 0;
     Sequence sequence = 0;
   };
-  enum Tag : std::uintptr_t { kXadd = 1, kBaseline = 2, kRecover = 3 };
+  enum Tag : std::uintptr_t { kXadd = 1, kBaseline = 2, kRecover = 3, kProbeWrite = 4, kProbeType = 5 };
 
   void on_ready() noexcept override;
+  void begin_session() noexcept;
+  void probe_writes() noexcept;
+  void probe_reply(std::uintptr_t tag, const redisReply* reply) noexcept;
   void on_down(std::string_view why) noexcept override;
   void on_reply(std::uintptr_t tag, redisReply* reply) noexcept override;
   void on_replies_done() noexcept override;
@@ -149,6 +154,9 @@ class Persister final : private ConnectionOwner {
   // Retry buffer (loop thread): absolute counters, index = counter % size.
   std::vector<Entry> entries_;
   std::uint64_t acked_ = 0, sent_ = 0, end_ = 0;
+  // Past the entries a lost connection left in doubt (sent, no reply): the
+  // recovery scan looks for all of [acked_, lost_end_) in the stream.
+  std::uint64_t lost_end_ = 0;
 
   std::vector<Acknowledgement> acks_;  // gathered during one socket read
   bool pushed_connected_ = false;
@@ -178,6 +186,7 @@ class Persister final : private ConnectionOwner {
   std::atomic<std::uint64_t> recovered_{0};
   std::atomic<std::uint64_t> refused_{0};
   bool logged_refusal_ = false;  // loop thread
+  std::string probe_error_;      // loop thread: what the write probe met
   std::atomic<Sequence> persisted_sequence_{0};
 };
 

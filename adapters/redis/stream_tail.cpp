@@ -153,12 +153,13 @@ void StreamTail::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
   if (stopping_) return;
   reading_ = false;
   if (reply->type == REDIS_REPLY_ERROR) {
-    // WRONGTYPE and the like: nothing to read until someone fixes the key;
-    // the connection's backoff and breaker pace the retries.
-    connection_->fail(std::string(tag == kLastEntry ? "XREVRANGE failed: " : "XREAD failed: ") +
-                      std::string(reply->str, reply->len));
+    // WRONGTYPE, NOPERM and the like: nothing to read until someone fixes
+    // Redis; the refusal keeps the breaker open and slows the retries.
+    connection_->refuse(std::string(tag == kLastEntry ? "XREVRANGE refused by Redis: " : "XREAD refused by Redis: ") +
+                        std::string(reply->str, reply->len));
     return;
   }
+  connection_->command_succeeded();
   if (tag == kLastEntry) {
     StreamId last{};
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {

@@ -740,6 +740,47 @@ def redis_outage_answers_503_quickly_and_recovers(ctx):
 
 
 @test
+def redis_refusing_writes_is_steadily_unhealthy_quietly_logged_and_recovers(ctx):
+    # Redis answers, but the stream key holds a string: every XADD is refused
+    # with WRONGTYPE. Health must not flap to healthy at each reconnect, the
+    # log must not grow by a line per reconnect, and once the key is fixed
+    # the events held meanwhile are written exactly once.
+    redis = RedisServer()
+    redis.client().command("SET", "tradpal_events", "not a stream")
+    d = Eventd(EVENTD, redis.url, env={"EVENT_SERVICE_PUBLISH_TIMEOUT_MS": "800"})
+    try:
+        status, _, r = d.request("POST", "/events", {"event_type": "risk_alert", "data": {"held": 1}})
+        eq(status, 503, f"publish while refused: {r}")
+        wait_until(lambda: "WRONGTYPE" in d.request("GET", "/health")[2]["redis"].get("last_error") or "", 10,
+                   "the refusal reported")
+        log_before = d.output().count("\n")
+        states = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 4:
+            code, _, h = d.request("GET", "/health")
+            states.append((code, h["status"], h["redis"]["refusing_writes"]))
+            time.sleep(0.05)
+        check(all(c == 503 and s == "unhealthy" and refusing for c, s, refusing in states),
+              f"health flapped while refused: {sorted(set(states))}")
+        grown = d.output().count("\n") - log_before
+        check(grown <= 12, f"{grown} log lines in 4 s while refused:\n{d.output()[-2000:]}")
+        status, _, r = d.request("POST", "/events", {"event_type": "risk_alert", "data": {"held": 2}})
+        eq(status, 503, f"publish while refused: {r}")
+        check("refuses writes" in r["detail"] and "WRONGTYPE" in r["detail"], f"clear detail: {r}")
+        redis.client().command("DEL", "tradpal_events")
+        d.wait_healthy(15)
+        publish(type("C", (), {"eventd": d})(), {"event_type": "risk_alert", "data": {"after": 1}})
+        # The second POST was refused at the door; the first may have been
+        # taken before the refusal was known, answered 503 at its deadline
+        # and written after the fix: once at most either way.
+        held = sorted(e["data"].get("held", 0) for _, e in redis.client().entries())
+        check(held in ([0], [0, 1]), f"held events written once at most: {held}")
+    finally:
+        d.close()
+        redis.close()
+
+
+@test
 def hung_redis_answers_503_at_the_deadline_and_persists_after_resume(ctx):
     redis = RedisServer()
     d = Eventd(EVENTD, redis.url, env={"EVENT_SERVICE_PUBLISH_TIMEOUT_MS": "700"})

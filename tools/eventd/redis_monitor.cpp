@@ -48,6 +48,7 @@ std::optional<std::string> RedisMonitor::unavailable_reason() const {
   // The breaker is read live (an atomic); the connection flag from the last
   // refresh, which every connection change pushes.
   const redis::BreakerState breaker = persister_.breaker_state();
+  if (persister_.refusing()) return "Redis refuses writes: " + persister_.health().last_error;
   if (breaker == redis::BreakerState::open) return std::string("Redis unavailable: circuit breaker open");
   if (!health_.connected) {
     return "Redis unavailable: not connected" + (health_.last_error.empty() ? "" : " (" + health_.last_error + ")");
@@ -69,7 +70,10 @@ double RedisMonitor::ring_fill() const noexcept {
 
 HealthStatus RedisMonitor::status() const noexcept {
   const double fill = ring_fill();
-  if (!health_.connected || health_.breaker == redis::BreakerState::open || fill >= kUnhealthyFill) {
+  // A refusing Redis accepts connections: without this, health would turn
+  // healthy between refusals while nothing can be written.
+  if (!health_.connected || health_.refusing || persister_.refusing() ||
+      health_.breaker == redis::BreakerState::open || fill >= kUnhealthyFill) {
     return HealthStatus::unhealthy;
   }
   if (health_.breaker == redis::BreakerState::half_open || fill >= kDegradedFill || persister_lag() >= kDegradedLag) {
@@ -90,6 +94,7 @@ std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pe
   w.key("service").string("event_service");
   w.key("redis").begin_object();
   w.key("connected").boolean(health_.connected);
+  w.key("refusing_writes").boolean(health_.refusing || persister_.refusing());
   w.key("breaker").string(redis::to_string(persister_.breaker_state()));
   w.key("last_error");
   if (health_.last_error.empty()) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -325,6 +326,75 @@ TEST_F(PersisterTest, PausedServerOpensTheBreakerAndResumesWithoutLoss) {
   // The paused server executes the burst it had buffered once it resumes:
   // the persister must have found those entries instead of writing them again.
   std::printf("recovered after resume: %llu\n", static_cast<unsigned long long>(persister.health().recovered));
+}
+
+// Redis that accepts connections but refuses XADD (the key holds a string;
+// an ACL user without XADD): the breaker stays open instead of closing at
+// every reconnect, retries slow to the backoff's maximum, the refusal is
+// reported, and once fixed every event is written exactly once.
+void refusal_is_paced_and_recovers(RedisServer& server, Bus& bus, IoThread& io,
+                                   DurabilityTracker& tracker, PersisterOptions o,
+                                   const std::function<void(redis::SyncClient&)>& break_it,
+                                   const std::function<void(redis::SyncClient&)>& fix_it, const std::string& expect) {
+  redis::SyncClient admin(redis::RedisUrl::parse(server.url()));
+  break_it(admin);
+  Persister persister(bus, io, o);
+  ContinuousPublisher publisher(bus, tracker);
+  ASSERT_TRUE(eventually([&] { return persister.refusing(); }, 5s));
+  const auto attempts_before = persister.health().connect_attempts;
+  // Watch for 3 s: the breaker must not read closed at any sample.
+  std::size_t closed_samples = 0, samples = 0;
+  for (auto until = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < until; ++samples) {
+    if (persister.breaker_state() == BreakerState::closed) ++closed_samples;
+    EXPECT_TRUE(persister.refusing());
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto attempts = persister.health().connect_attempts - attempts_before;
+  EXPECT_EQ(closed_samples, 0u) << "of " << samples << " samples";
+  // Backoff max 200 ms here (jittered): some 15 to 30 reconnects in 3 s.
+  // Before the fix every reconnect closed the breaker and reset the backoff
+  // to 20 ms: well over a hundred.
+  EXPECT_LE(attempts, 40u) << "reconnects while refused";
+  const PersisterHealth h = persister.health();
+  EXPECT_NE(h.last_error.find(expect), std::string::npos) << h.last_error;
+  EXPECT_EQ(h.persisted, 0u);
+  fix_it(admin);
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > 200; }, 15s));
+  EXPECT_FALSE(persister.refusing());
+  EXPECT_EQ(persister.breaker_state(), BreakerState::closed);
+  publisher.stop();
+  ASSERT_TRUE(persister.wait_idle(15s));
+  EXPECT_EQ(tracker.pending(), 0u);
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+}
+
+TEST_F(PersisterTest, WrongTypeRefusalKeepsTheBreakerOpenAndRecoversOnceFixed) {
+  refusal_is_paced_and_recovers(
+      server, bus, io, tracker, options(server.url()),
+      [](redis::SyncClient& c) { (void)c.command({"SET", kStream, "not a stream"}); },
+      [](redis::SyncClient& c) { (void)c.command({"DEL", kStream}); }, "WRONGTYPE");
+}
+
+TEST_F(PersisterTest, AclDenialKeepsTheBreakerOpenAndRecoversOnceGranted) {
+  PersisterOptions o = options(server.url());
+  o.connection.url.user = "writer";
+  o.connection.url.password = "secret-pw";
+  refusal_is_paced_and_recovers(
+      server, bus, io, tracker, o,
+      [](redis::SyncClient& c) {
+        (void)c.command({"ACL", "SETUSER", "writer", "on", ">secret-pw", "~*", "+@all", "-xadd"});
+      },
+      [](redis::SyncClient& c) { (void)c.command({"ACL", "SETUSER", "writer", "+xadd"}); }, "NOPERM");
+}
+
+TEST_F(PersisterTest, OutOfMemoryRefusalKeepsTheBreakerOpenAndRecoversOnceRaised) {
+  refusal_is_paced_and_recovers(
+      server, bus, io, tracker, options(server.url()),
+      [](redis::SyncClient& c) {
+        (void)c.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+        (void)c.command({"CONFIG", "SET", "maxmemory", "1"});
+      },
+      [](redis::SyncClient& c) { (void)c.command({"CONFIG", "SET", "maxmemory", "0"}); }, "OOM");
 }
 
 TEST_F(PersisterTest, FullBufferBackPressuresPublishersAndNothingIsLost) {
