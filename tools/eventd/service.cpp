@@ -1,5 +1,6 @@
 #include "tools/eventd/service.h"
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 #include <string>
@@ -174,7 +175,10 @@ void Service::begin_shutdown(int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   // Acknowledgements keep arriving through the inbox while the server
   // drains; the deadline timer still answers what Redis does not.
-  server_->shutdown(config_.shutdown_grace, [this] {
+  // Every publish taken is answered before its connection is cut: 200 once
+  // Redis has it, 503 at its deadline. So the drain lasts at least that.
+  const auto grace = std::max(config_.shutdown_grace, config_.publish_timeout + std::chrono::milliseconds(250));
+  server_->shutdown(grace, [this] {
     try {
       finish_shutdown();
     } catch (const std::exception& e) {

@@ -315,8 +315,11 @@ void Connection::fail(int status, std::string_view detail) {
 // ---------------------------------------------------------------- answers
 
 std::string Connection::serialize_head(Exchange& exchange, Response& response, bool streaming) {
-  // Once shutdown has begun, every answer is the connection's last.
-  if (draining_) exchange.keep_alive = false;
+  // Once shutdown has begun no request is read any more, so the last one
+  // queued is the connection's last answer. The ones before it were taken
+  // (a publish may already be on its way to Redis) and are answered first:
+  // a client that saw "Connection: close" early would retry them.
+  if (draining_ && !queue_.empty() && queue_.back().get() == &exchange) exchange.keep_alive = false;
   add_cors_headers(server_.config_.cors, exchange.origin, exchange.has_cookie, response.headers);
 
   std::string head;
@@ -440,7 +443,7 @@ void Connection::pump(bool resume_parsing) {
     if (front->state != Exchange::State::kAnswered && front->state != Exchange::State::kFinished) break;
     front->connection = nullptr;
     queue_.pop_front();
-    if (!front->keep_alive || draining_) {
+    if (!front->keep_alive) {
       close_after_flush();
       return;
     }
