@@ -11,13 +11,26 @@
 namespace tradpal {
 namespace {
 
+constexpr std::size_t kEnvelopeBytes = 200;
+constexpr std::size_t longest_type_name() {
+  std::size_t n = 0;
+  for (const auto name : kEventTypeNames) n = std::max(n, name.size());
+  return n;
+}
+// {"event_type": "T", "event_id": "U", "timestamp": "S", "source": Q, "data": D, "metadata": M}
+static_assert(16 + longest_type_name() + 16 + Uuid::kTextSize + 17 + kIsoTimestampSize + 12 + 10 + 14 + 1 <=
+              kEnvelopeBytes);
+
 void append_wire(std::string& out, EventType type, const Uuid& id, TimestampNs ts, std::string_view source,
                  std::string_view data, std::string_view metadata) {
   char id_text[Uuid::kTextSize];
   id.format(id_text);
   char ts_text[kIsoTimestampSize];
   format_iso_timestamp(ts, ts_text);
-  out.reserve(out.size() + 150 + source.size() + data.size() + metadata.size());
+  // The exact size is the envelope (under 200 bytes with the longest type
+  // name), the quoted source and the two objects. Reserving less would
+  // make the string double its capacity on the last append.
+  out.reserve(out.size() + kEnvelopeBytes + quoted_size(source) + data.size() + metadata.size());
   out += R"({"event_type": ")";
   out += to_string(type);
   out += R"(", "event_id": ")";

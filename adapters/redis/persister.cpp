@@ -24,6 +24,12 @@ void append_bulk(std::string& out, std::string_view s) {
   out += "\r\n";
 }
 
+// What a string holds on the heap: nothing while its text fits inline.
+std::size_t heap_bytes(const std::string& s) noexcept {
+  static const std::size_t inline_capacity = std::string().capacity();
+  return s.capacity() > inline_capacity ? s.capacity() : 0;
+}
+
 std::uint64_t wall_ms() noexcept {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -35,7 +41,8 @@ std::uint64_t wall_ms() noexcept {
 Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
     : bus_(bus), io_(io), options_(std::move(options)) {
   if (options_.max_length && options_.max_age) throw ConfigError("persister: MAXLEN and MINID retention are exclusive");
-  if (options_.max_batch == 0 || options_.max_in_flight == 0 || options_.max_buffered == 0) {
+  if (options_.max_batch == 0 || options_.max_in_flight == 0 || options_.max_buffered == 0 ||
+      options_.max_buffered_bytes == 0) {
     throw ConfigError("persister: batch, in-flight and buffer sizes must be positive");
   }
   if (options_.stream.empty()) throw ConfigError("persister: empty stream name");
@@ -121,6 +128,7 @@ PersisterHealth Persister::health() const {
   h.last_error = connection_->last_error();
   h.persisted = persisted_.load(std::memory_order_relaxed);
   h.buffered = buffered_.load(std::memory_order_relaxed);
+  h.slot_bytes = slot_bytes_.load(std::memory_order_relaxed);
   h.skipped_foreign = skipped_foreign_.load(std::memory_order_relaxed);
   h.recovered = recovered_.load(std::memory_order_relaxed);
   h.refused = refused_.load(std::memory_order_relaxed);
@@ -166,7 +174,8 @@ void Persister::pump() noexcept {
   send_unsent();
   // The watcher wakes us when more arrives; with a full buffer the next
   // reply calls pump() instead.
-  if (end_ - acked_ < entries_.size()) {
+  // Past the byte budget, the replies that free it call pump() again.
+  if (end_ - acked_ < entries_.size() && buffered_bytes_ < options_.max_buffered_bytes) {
     if (subscription_.available()) {
       // More is already there (the batch limit stopped us): come back after
       // the loop has had a turn at the socket.
@@ -183,8 +192,7 @@ void Persister::take_from_ring() noexcept {
   const std::size_t limit = std::min(room, options_.max_batch);
   // The handler copies each event out: the ring may reuse the frame as soon
   // as poll() returns, and Redis has not seen it yet.
-  subscription_.poll(
-      [this](const EventView& view, bool) {
+  auto take = [this](const EventView& view, bool) {
         if (view.origin() != EventOrigin::local) {
           skipped_foreign_.fetch_add(1, std::memory_order_relaxed);
           return;
@@ -211,6 +219,7 @@ void Persister::take_from_ring() noexcept {
         }
         Entry& e = entries_[end_ % entries_.size()];
         e.json.clear();
+        const std::size_t capacity_before = heap_bytes(e.json);
         try {
           append_event_json(e.json, view);
         } catch (...) {
@@ -219,12 +228,23 @@ void Persister::take_from_ring() noexcept {
           log(LogLevel::error, "persister: cannot encode an event (out of memory); it is not persisted");
           return;
         }
+        slot_bytes_.fetch_add(heap_bytes(e.json) - capacity_before, std::memory_order_relaxed);
+        buffered_bytes_ += e.json.size();
         e.correlation = view.correlation();
         e.sequence = view.sequence();
         ++end_;
         buffered_.fetch_add(1, std::memory_order_release);
-      },
-      limit);
+  };
+  // In steps, so a run of large events overshoots the byte budget by at
+  // most one step's worth; what stays in the ring back-pressures publishers.
+  constexpr std::size_t kStep = 32;
+  std::size_t taken = 0;
+  while (taken < limit && buffered_bytes_ < options_.max_buffered_bytes) {
+    const std::size_t step = std::min(kStep, limit - taken);
+    const std::size_t got = subscription_.poll(take, step);
+    taken += got;
+    if (got < step) break;
+  }
 }
 
 void Persister::append_xadd(const Entry& e) {
@@ -276,6 +296,13 @@ void Persister::acknowledge_front(std::string_view id) noexcept {
     persisted_sequence_.store(e.sequence, std::memory_order_relaxed);
   }
   ++acked_;
+  buffered_bytes_ -= std::min(buffered_bytes_, e.json.size());
+  if (e.json.capacity() > kSlotKeptBytes) {
+    // A large event's slot gives its memory back: otherwise one burst of
+    // large events would pin max_buffered times their size for good.
+    slot_bytes_.fetch_sub(heap_bytes(e.json), std::memory_order_relaxed);
+    std::string().swap(e.json);
+  }
   persisted_.fetch_add(1, std::memory_order_relaxed);
   buffered_.fetch_sub(1, std::memory_order_release);
 }

@@ -57,6 +57,9 @@ struct PersisterOptions {
   std::size_t max_batch = 1024;       // XADDs in one pipelined burst
   std::size_t max_in_flight = 2048;   // XADDs sent whose reply is pending
   std::size_t max_buffered = 65536;   // encoded entries not yet acknowledged
+  // ... and their bytes: past this the persister stops taking from the ring
+  // (publishers see back-pressure) until Redis acknowledges some.
+  std::size_t max_buffered_bytes = std::size_t{64} << 20;
   // Retention (default unlimited). At most one of the two.
   std::optional<std::uint64_t> max_length;          // MAXLEN ~ N
   std::optional<std::chrono::milliseconds> max_age;  // MINID ~ <now - age>
@@ -80,6 +83,9 @@ struct PersisterHealth {
   std::string last_error;          // never contains a password
   std::uint64_t persisted = 0;     // events Redis acknowledged
   std::uint64_t buffered = 0;      // taken from the ring, not yet acknowledged
+  // Memory the buffer's slots hold (capacity, not just content). A slot
+  // keeps at most kSlotKeptBytes once its event is acknowledged.
+  std::uint64_t slot_bytes = 0;
   std::uint64_t skipped_foreign = 0;  // replayed/remote events not written back
   std::uint64_t recovered = 0;     // found already written after a reconnect
   std::uint64_t refused = 0;       // not written: data or metadata not valid JSON
@@ -91,6 +97,10 @@ struct PersisterHealth {
 
 class Persister final : private ConnectionOwner {
  public:
+  // A buffer slot whose event was larger gives its memory back once Redis
+  // has the event; smaller ones keep theirs for the next event.
+  static constexpr std::size_t kSlotKeptBytes = 4096;
+
   // Subscribes to the bus (gating) at once, so every event published after
   // construction is persisted. Throws ConfigError for inconsistent options.
   Persister(Bus& bus, IoThread& io, PersisterOptions options);
@@ -181,6 +191,8 @@ class Persister final : private ConnectionOwner {
 
   std::atomic<std::uint64_t> persisted_{0};
   std::atomic<std::uint64_t> buffered_{0};
+  std::atomic<std::uint64_t> slot_bytes_{0};  // capacity held by entries_' strings
+  std::size_t buffered_bytes_ = 0;              // loop thread: sizes of [acked_, end_)
   std::atomic<std::uint64_t> unhanded_{0};  // acknowledged, listener not yet told
   std::atomic<std::uint64_t> skipped_foreign_{0};
   std::atomic<std::uint64_t> recovered_{0};

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -395,6 +396,42 @@ TEST_F(PersisterTest, OutOfMemoryRefusalKeepsTheBreakerOpenAndRecoversOnceRaised
         (void)c.command({"CONFIG", "SET", "maxmemory", "1"});
       },
       [](redis::SyncClient& c) { (void)c.command({"CONFIG", "SET", "maxmemory", "0"}); }, "OOM");
+}
+
+// A burst of large events: the buffer takes no more than its byte budget
+// (plus one step of events) at a time, and gives the memory back once Redis
+// has them, instead of keeping every slot at its largest size for good.
+TEST_F(PersisterTest, LargeEventsAreBoundedByTheByteBudgetAndTheirMemoryIsGivenBack) {
+  Bus big{BusOptions{.ring = {.capacity = std::size_t{32} << 20, .max_event_size = std::size_t{1} << 20}}};
+  PersisterOptions o = options(server.url());
+  o.max_buffered_bytes = std::size_t{4} << 20;
+  Persister persister(big, io, o);
+  const std::string payload = "{\"blob\": \"" + std::string(std::size_t{512} << 10, 'x') + "\"}";
+  std::atomic<bool> done{false};
+  std::uint64_t peak = 0;
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max<std::uint64_t>(peak, persister.health().slot_bytes);
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(big.publish({.type = EventType::system_health, .source = "big", .data = payload}), PublishStatus::ok);
+  }
+  ASSERT_TRUE(persister.wait_idle(30s));
+  done = true;
+  sampler.join();
+  EXPECT_EQ(persister.persisted(), 100u);
+  // Budget 4 MiB, then at most one more step of 32 events of ~0.5 MiB:
+  // some 20 MiB held (all 100 events, 50 MiB, without the budget).
+  EXPECT_LE(peak, std::uint64_t{24} << 20) << "slot memory while writing";
+  EXPECT_LT(persister.health().slot_bytes, std::uint64_t{64} << 10) << "slot memory once written";
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(big.publish({.type = EventType::system_health, .source = "small", .data = "{\"i\": 1}"}), PublishStatus::ok);
+  }
+  ASSERT_TRUE(persister.wait_idle(30s));
+  EXPECT_LE(persister.health().slot_bytes, 2100u * Persister::kSlotKeptBytes);
+  EXPECT_EQ(testing::read_stream(server.url(), kStream).size(), 2100u);
 }
 
 TEST_F(PersisterTest, FullBufferBackPressuresPublishersAndNothingIsLost) {
