@@ -11,6 +11,34 @@
 #include "adapters/redis/stream_id.h"
 
 namespace tradpal::redis {
+// How many entries to ask for per page. A fixed COUNT of 1,000 asked Redis
+// for a gigabyte when events are a megabyte each (and timed out), and read
+// 1,000 entries to answer limit=1. Pages start near what the caller wants,
+// at most double from one page to the next, and stay under max_bytes by the
+// size of the entries seen so far.
+struct PageSizer {
+  std::size_t first_count;
+  std::size_t max_count;
+  std::size_t max_bytes;
+
+  [[nodiscard]] std::size_t first() const noexcept { return std::clamp<std::size_t>(first_count, 1, max_count); }
+  [[nodiscard]] std::size_t after(const redisReply* page, std::size_t asked) const noexcept {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < page->elements; ++i) bytes += entry_bytes(page->element[i]);
+    const std::size_t per_entry = std::max<std::size_t>(1, bytes / std::max<std::size_t>(1, page->elements));
+    return std::clamp<std::size_t>(std::min(2 * asked, max_bytes / per_entry), 1, max_count);
+  }
+  static std::size_t entry_bytes(const redisReply* entry) noexcept {
+    if (entry == nullptr || entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) return 0;
+    const redisReply* fields = entry->element[1];
+    std::size_t n = 0;
+    if (fields != nullptr && fields->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i < fields->elements; ++i) n += fields->element[i]->len;
+    }
+    return n;
+  }
+};
+
 namespace {
 
 void expect_array(const ReplyPtr& r, const char* what) {
@@ -58,9 +86,16 @@ std::uint64_t integer(const redisReply* r) noexcept {
 // (Redis prepares it meanwhile). One thread at a time.
 class Pager {
  public:
-  Pager(SyncClient& client, std::string stream, std::string start, std::string end, std::size_t page_size)
-      : client_(client), stream_(std::move(stream)), start_(std::move(start)), end_(std::move(end)), count_(std::to_string(page_size)),
-        page_size_(page_size) {}
+  // `ahead`: ask for the next page as soon as this one arrives (a replay
+  // reads everything); without it a page is asked for only when wanted (a
+  // read that may stop early leaves no page it did not need).
+  Pager(SyncClient& client, std::string stream, std::string start, std::string end, PageSizer sizer, bool ahead)
+      : client_(client),
+        stream_(std::move(stream)),
+        start_(std::move(start)),
+        end_(std::move(end)),
+        sizer_(sizer),
+        ahead_(ahead) {}
   Pager(const Pager&) = delete;
   Pager& operator=(const Pager&) = delete;
   ~Pager() { drain(); }
@@ -70,24 +105,33 @@ class Pager {
     ReplyPtr r;
     if (!started_) {
       started_ = true;
-      r = client_.command({"XRANGE", stream_, start_, end_, "COUNT", count_});
+      asked_ = sizer_.first();
+      r = client_.command({"XRANGE", stream_, start_, end_, "COUNT", std::to_string(asked_)});
     } else if (requested_) {
       requested_ = false;
       r = client_.get_reply();
+    } else if (wanted_) {
+      wanted_ = false;
+      r = client_.command({"XRANGE", stream_, start_, end_, "COUNT", std::to_string(asked_)});
     } else {
       return nullptr;
     }
     expect_array(r, "XRANGE");
     // A full page means there may be more.
-    if (r->elements == page_size_) {
+    if (r->elements == asked_) {
       start_.assign("(").append(entry_id(r->element[r->elements - 1]));
-      client_.append({"XRANGE", stream_, start_, end_, "COUNT", count_});
-      requested_ = true;
+      asked_ = sizer_.after(r.get(), asked_);
+      if (ahead_) {
+        client_.append({"XRANGE", stream_, start_, end_, "COUNT", std::to_string(asked_)});
+        requested_ = true;
+      } else {
+        wanted_ = true;
+      }
     }
     return r;
   }
 
-  [[nodiscard]] bool more() const noexcept { return !started_ || requested_; }
+  [[nodiscard]] bool more() const noexcept { return !started_ || requested_ || wanted_; }
 
   // Reads and drops the reply still owed, so the connection's next command
   // gets its own reply. An I/O error here resets the connection instead.
@@ -105,10 +149,12 @@ class Pager {
   const std::string stream_;
   std::string start_;
   const std::string end_;
-  const std::string count_;
-  const std::size_t page_size_;
+  const PageSizer sizer_;
+  std::size_t asked_ = 0;  // COUNT of the page last asked for
+  const bool ahead_;
   bool started_ = false;
-  bool requested_ = false;
+  bool requested_ = false;  // the next page is asked for; its reply is owed
+  bool wanted_ = false;     // the next page is to be asked for (not ahead)
 };
 
 // The pages of a Pager, read on a thread of its own when there is more than
@@ -121,9 +167,9 @@ class Pager {
 // reading thread until then.
 class PageSource {
  public:
-  PageSource(SyncClient& client, std::string stream, std::string start, std::string end, std::size_t page_size,
+  PageSource(SyncClient& client, std::string stream, std::string start, std::string end, PageSizer sizer,
              bool read_ahead)
-      : pager_(client, std::move(stream), std::move(start), std::move(end), page_size) {
+      : pager_(client, std::move(stream), std::move(start), std::move(end), sizer, read_ahead) {
     first_ = pager_.next();
     if (read_ahead && pager_.more()) reader_ = std::thread([this] { read(); });
   }
@@ -217,9 +263,9 @@ EventStore::EventStore(EventStoreOptions options)
 }
 
 template <typename Visit>
-void EventStore::scan_forward(std::string start, const std::string& end, Visit&& visit, ReplayProgress* progress,
-                              const Progress& report, bool read_ahead) {
-  PageSource pages(client_, options_.stream, std::move(start), end, options_.page_size, read_ahead);
+void EventStore::scan_forward(std::string start, const std::string& end, std::size_t first_count, Visit&& visit,
+                              ReplayProgress* progress, const Progress& report, bool read_ahead) {
+  PageSource pages(client_, options_.stream, std::move(start), end, sizer(first_count), read_ahead);
   while (const redisReply* r = pages.next()) {
     bool stop = false;
     std::size_t i = 0;
@@ -233,36 +279,55 @@ void EventStore::scan_forward(std::string start, const std::string& end, Visit&&
   }
 }
 
+PageSizer EventStore::sizer(std::size_t first_count) const noexcept {
+  return {.first_count = first_count, .max_count = options_.page_size, .max_bytes = options_.max_page_bytes};
+}
+
 std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optional<TimestampNs> start_time,
-                                                std::optional<TimestampNs> end_time, std::size_t limit) {
+                                                std::optional<TimestampNs> end_time, std::size_t limit,
+                                                bool* truncated) {
   std::vector<StoredEvent> out;
+  if (truncated != nullptr) *truncated = false;
   if (limit == 0) return out;
   const std::string end = end_time ? end_id_for(*end_time) : std::string("+");
+  // A filter that matches little would otherwise read the whole stream.
+  std::size_t scanned = 0;
+  auto bounded = [&] {
+    if (++scanned < options_.max_scan) return false;
+    if (truncated != nullptr) *truncated = true;
+    return true;
+  };
+  // Pages start a little past `limit`: a filter usually matches some.
+  const std::size_t first = std::max<std::size_t>(limit + limit / 2, 2);
   std::lock_guard lock(mutex_);
   if (start_time) {
-    scan_forward(start_id_for(*start_time), end,
+    scan_forward(start_id_for(*start_time), end, first,
                  [&](const redisReply* entry) {
                    auto decoded = decode_entry(entry, skips_);
                    if (decoded && types.matches(decoded->event.type)) out.push_back(std::move(*decoded));
-                   return out.size() < limit;
+                   return out.size() < limit && !bounded();
                  },
                  nullptr, {}, false);
     return out;
   }
   // The most recent `limit` matches: page backwards, then put them in order.
-  const std::string count = std::to_string(options_.page_size);
+  const PageSizer sizes = sizer(first);
+  std::size_t asked = sizes.first();
   std::string upper = end;
-  for (;;) {
-    ReplyPtr r = client_.command({"XREVRANGE", options_.stream, upper, "-", "COUNT", count});
+  bool stop = false;
+  while (!stop) {
+    ReplyPtr r = client_.command({"XREVRANGE", options_.stream, upper, "-", "COUNT", std::to_string(asked)});
     expect_array(r, "XREVRANGE");
-    for (std::size_t i = 0; i < r->elements && out.size() < limit; ++i) {
+    for (std::size_t i = 0; i < r->elements && !stop; ++i) {
       const redisReply* entry = r->element[i];
       const std::string_view id = entry_id(entry);
       if (!id.empty()) upper.assign("(").append(id);
       auto decoded = decode_entry(entry, skips_);
       if (decoded && types.matches(decoded->event.type)) out.push_back(std::move(*decoded));
+      stop = out.size() >= limit || bounded();
     }
-    if (out.size() >= limit || r->elements < options_.page_size) break;
+    if (r->elements < asked) break;
+    asked = sizes.after(r.get(), asked);
   }
   std::reverse(out.begin(), out.end());
   return out;
@@ -277,7 +342,7 @@ EventPage EventStore::read_after(StreamId after, EventTypeSet types, std::size_t
   }
   std::size_t scanned = 0;
   std::lock_guard lock(mutex_);
-  scan_forward("(" + after.to_string(), "+",
+  scan_forward("(" + after.to_string(), "+", std::min(max_scan, std::max<std::size_t>(limit + limit / 2, 2)),
                [&](const redisReply* entry) {
                  ++scanned;
                  if (const auto id = StreamId::parse(entry_id(entry))) page.last = id;
@@ -299,7 +364,7 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
   ReplayProgress p;
   std::lock_guard lock(mutex_);
   scan_forward(start_time ? start_id_for(*start_time) : std::string("-"),
-               end_time ? end_id_for(*end_time) : std::string("+"),
+               end_time ? end_id_for(*end_time) : std::string("+"), options_.page_size,
                [&](const redisReply* entry) {
                  const auto decoded = decode_entry(entry, skips_);
                  if (decoded && types.matches(decoded->event.type)) {
@@ -320,7 +385,7 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
   // event's bytes are copied once, into the ring.
   EventFields e;
   scan_forward(start_time ? start_id_for(*start_time) : std::string("-"),
-               end_time ? end_id_for(*end_time) : std::string("+"),
+               end_time ? end_id_for(*end_time) : std::string("+"), options_.page_size,
                [&](const redisReply* entry) {
                  if (!decode_entry_view(entry, skips_, e) || !types.matches(e.type)) return true;
                  const PublishStatus s = bus.publish({.type = e.type,

@@ -37,11 +37,15 @@
 
 namespace tradpal::redis {
 
+struct PageSizer;  // event_store.cpp: how many entries a page asks for
+
 struct EventStoreOptions {
   RedisUrl url;
   std::string stream = "tradpal_events";
   std::chrono::milliseconds timeout{2000};
-  std::size_t page_size = 1000;
+  std::size_t page_size = 1000;                  // most entries per XRANGE page
+  std::size_t max_page_bytes = std::size_t{4} << 20;  // pages shrink below this for large events
+  std::size_t max_scan = 100000;                  // get_events reads at most this many entries
 };
 
 // An entry as stored, undecoded: what GET /events/stats shows.
@@ -89,9 +93,12 @@ class EventStore {
   // Connects at once; throws RedisError when it cannot.
   explicit EventStore(EventStoreOptions options);
 
-  // Matching events in stream order. `types` empty: every type.
+  // Matching events in stream order. `types` empty: every type. Reads at
+  // most options.max_scan entries: a filter that matches nothing costs a
+  // bounded read, and `*truncated` (when given) says the bound stopped it.
   [[nodiscard]] std::vector<StoredEvent> get_events(EventTypeSet types, std::optional<TimestampNs> start_time,
-                                                    std::optional<TimestampNs> end_time, std::size_t limit);
+                                                    std::optional<TimestampNs> end_time, std::size_t limit,
+                                                    bool* truncated = nullptr);
 
   // Matching events after stream id `after` (exclusive), oldest first: at
   // most `limit` of them, scanning at most `max_scan` entries, so a filter
@@ -128,8 +135,9 @@ class EventStore {
   // pages after the first are read on a helper thread while visit runs on
   // this one. The caller holds the lock.
   template <typename Visit>
-  void scan_forward(std::string start, const std::string& end, Visit&& visit, ReplayProgress* progress,
-                    const Progress& report, bool read_ahead);
+  void scan_forward(std::string start, const std::string& end, std::size_t first_count, Visit&& visit,
+                    ReplayProgress* progress, const Progress& report, bool read_ahead);
+  [[nodiscard]] PageSizer sizer(std::size_t first_count) const noexcept;
 
   EventStoreOptions options_;
   std::mutex mutex_;

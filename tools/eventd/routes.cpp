@@ -191,9 +191,10 @@ http::Router Routes::build(const RouteDeps& d) {
   router.get("/events", [d](Request req, Responder r) {
     EventQuery q;
     if (!parse_event_query(req, true, q, r)) return;
-    d.readers.run<std::string>(
+    d.readers.run<http::Response>(
         [q](Reader& reader) {
-          const auto events = reader.store().get_events(q.types, q.start_time, q.end_time, q.limit);
+          bool truncated = false;
+          const auto events = reader.store().get_events(q.types, q.start_time, q.end_time, q.limit, &truncated);
           http::JsonWriter w;
           std::string event;
           w.begin_object().key("events").begin_array();
@@ -203,10 +204,14 @@ http::Router Routes::build(const RouteDeps& d) {
             w.raw(event);
           }
           w.end_array().key("count").number(static_cast<std::uint64_t>(events.size())).end_object();
-          return std::move(w).take();
+          http::Response response = http::Response::json(200, std::move(w).take());
+          // The body keeps the recorded shape; the header says the read
+          // stopped at its bound (fewer than `limit` may have matched).
+          if (truncated) response.headers.emplace_back("X-Events-Scan-Truncated", "true");
+          return response;
         },
-        [r = std::move(r)](Outcome<std::string> o) mutable {
-          if (o.value) return r.send_json(200, std::move(*o.value));
+        [r = std::move(r)](Outcome<http::Response> o) mutable {
+          if (o.value) return r.send(std::move(*o.value));
           r.send_error(503, redis_error_detail(o.error));
         });
   });

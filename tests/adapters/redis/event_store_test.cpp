@@ -46,6 +46,66 @@ class EventStoreTest : public ::testing::Test {
   SyncClient client{RedisUrl::parse(server.url())};
 };
 
+// Bytes Redis has sent to clients so far (INFO stats).
+std::uint64_t net_output_bytes(SyncClient& c) {
+  auto r = c.command({"INFO", "stats"});
+  const std::string text(r->str, r->len);
+  const auto at = text.find("total_net_output_bytes:");
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + 23));
+}
+
+TEST_F(EventStoreTest, AFilterThatMatchesNothingReadsABoundedPartOfTheStream) {
+  // One risk alert, then 3,000 market-data entries after it.
+  add_event(EventType::risk_alert, 1000, 0, 0);
+  for (int i = 1; i <= 3000; ++i) add_event(EventType::market_data_update, 1000 + i, 0, i);
+  EventStoreOptions o = store_options();
+  o.max_scan = 1000;
+  EventStore bounded(o);
+  bool truncated = false;
+  EXPECT_TRUE(bounded.get_events({EventType::risk_alert}, std::nullopt, std::nullopt, 10, &truncated).empty());
+  EXPECT_TRUE(truncated) << "the scan stopped at its bound, and says so";
+  truncated = false;
+  EXPECT_TRUE(bounded.get_events({EventType::risk_alert}, 1001 * 1'000'000LL, std::nullopt, 10, &truncated).empty());
+  EXPECT_TRUE(truncated);
+  // Past the bound the alert is there: the bound, not the filter, stopped it.
+  o.max_scan = 5000;
+  EventStore wide(o);
+  truncated = true;
+  EXPECT_EQ(wide.get_events({EventType::risk_alert}, std::nullopt, std::nullopt, 10, &truncated).size(), 1u);
+  EXPECT_FALSE(truncated);
+  // A limit reached within the bound is not a truncation.
+  truncated = true;
+  EXPECT_EQ(bounded.get_events({}, std::nullopt, std::nullopt, 5, &truncated).size(), 5u);
+  EXPECT_FALSE(truncated);
+}
+
+TEST_F(EventStoreTest, LargeEventsAreReadInPagesThatFitNotAThousandAtATime) {
+  Event e;
+  e.type = EventType::system_health;
+  e.source = "big";
+  e.data = "{\"blob\": \"" + std::string(std::size_t{1} << 20, 'x') + "\"}";
+  for (int i = 0; i < 60; ++i) {
+    e.event_id = Uuid::generate_v4();
+    e.timestamp_ns = (1000 + i) * 1'000'000LL;
+    client.checked({"XADD", "tradpal_events", std::to_string(1000 + i) + "-0", "event", event_json(e)});
+  }
+  EventStore store(store_options());
+  auto before = net_output_bytes(client);
+  ASSERT_EQ(store.get_events({}, std::nullopt, std::nullopt, 1).size(), 1u);
+  auto sent = net_output_bytes(client) - before;
+  EXPECT_LT(sent, std::uint64_t{4} << 20) << "limit=1 read " << sent << " bytes";
+  before = net_output_bytes(client);
+  ASSERT_EQ(store.get_events({}, 1000 * 1'000'000LL, std::nullopt, 1).size(), 1u);
+  sent = net_output_bytes(client) - before;
+  EXPECT_LT(sent, std::uint64_t{4} << 20) << "limit=1 from a start time read " << sent << " bytes";
+  // Every event still comes back, in pages of at most ~4 MiB.
+  const auto all = store.get_events({}, std::nullopt, std::nullopt, 100);
+  EXPECT_EQ(all.size(), 60u);
+  std::uint64_t replayed = 0;
+  store.replay({}, std::nullopt, std::nullopt, [&](const StoredEvent&) { ++replayed; });
+  EXPECT_EQ(replayed, 60u);
+}
+
 TEST_F(EventStoreTest, EveryRecordedFixtureEntryDecodesToItsFields) {
   const auto entries = testing::load_fixture("tradpal_stream.jsonl");
   ASSERT_EQ(entries.size(), 19u);
