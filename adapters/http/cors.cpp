@@ -38,6 +38,9 @@ Response cors_preflight_response(const CorsPolicy& policy, const HeaderList& req
 void add_cors_headers(const CorsPolicy& policy, std::string_view origin, bool request_has_cookie,
                       HeaderList& response_headers) {
   if (!policy.enabled || origin.empty()) return;
+  // A preflight answer (or a handler) has set them already: a second
+  // Allow-Origin makes a browser refuse the answer.
+  if (find_header(response_headers, "Access-Control-Allow-Origin")) return;
   if (policy.allow_credentials && request_has_cookie) {
     response_headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
     response_headers.emplace_back("Vary", "Origin");

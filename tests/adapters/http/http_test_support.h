@@ -124,6 +124,12 @@ struct ClientResponse {
   bool keep_alive = true;
 
   std::optional<std::string_view> header(std::string_view name) const { return find_header(headers, name); }
+  // How many times a field occurs (case-insensitive name).
+  std::size_t header_count(std::string_view name) const {
+    std::size_t n = 0;
+    for (const auto& [field, value] : headers) n += iequals(field, name) ? 1 : 0;
+    return n;
+  }
 };
 
 class TestClient {
