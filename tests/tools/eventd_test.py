@@ -122,6 +122,56 @@ def publish_answers_the_redis_message_id_after_persisting(ctx):
 
 
 @test
+def invalid_utf8_in_requests_never_reaches_answers_raw(ctx):
+    # Every answer is UTF-8 JSON whatever bytes came in: query, path, header
+    # or body. Bytes that are not UTF-8 come back replaced or escaped.
+    bad = b"\xff\xfe\xc3\x28"
+    requests = [
+        b"GET /events?event_type=%FF%FE HTTP/1.1\r\n",
+        b"GET /events?event_type=" + bad + b" HTTP/1.1\r\n",
+        b"GET /events?limit=" + bad + b" HTTP/1.1\r\n",
+        b"GET /events?start_time=" + bad + b" HTTP/1.1\r\n",
+        b"GET /events/" + bad + b" HTTP/1.1\r\n",
+        b"POST /events/replay?event_type=%C3%28 HTTP/1.1\r\nContent-Length: 0\r\n",
+        b"GET /events/stream?from=" + bad + b" HTTP/1.1\r\n",
+        b"GET /events/stream HTTP/1.1\r\nLast-Event-ID: " + bad + b"\r\n",
+    ]
+    bodies = [
+        (b"/events", b'{"event_type": "' + bad + b'"}'),
+        (b"/events", b'{"event_type": "risk_alert", "data": {"k' + bad + b'": 1}}'),
+        (b"/events", b'{"event_type": "risk_alert", "source": "' + bad + b'"}'),
+        (b"/events/market-data", b'{"symbol": "' + bad + b'", "price": 1}'),
+        (b"/events/trading-signal", b'{"symbol": "X", "signal": "' + bad + b'", "confidence": 1}'),
+    ]
+    for path, body in bodies:
+        requests.append(b"POST " + path + b" HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    for req in requests:
+        if not req.endswith(b"}"):
+            req += b"Host: t\r\nConnection: close\r\n\r\n"
+        else:
+            req = req.replace(b" HTTP/1.1\r\n", b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n", 1)
+        with socket.create_connection(("127.0.0.1", ctx.eventd.port), timeout=5) as s:
+            s.sendall(req)
+            answer = b""
+            try:
+                while chunk := s.recv(65536):
+                    answer += chunk
+                    if b"\r\n\r\n" in answer and b"text/event-stream" in answer:
+                        break  # a stream that opened: its head is all we check
+            except socket.timeout:
+                pass
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 "), f"{req[:60]!r}: {answer[:80]!r}")
+        try:
+            head.decode("utf-8")
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AssertionError(f"{req[:70]!r} answered bytes that are not UTF-8: {answer[:300]!r}") from e
+        if b"application/json" in head:
+            json.loads(text)
+
+
+@test
 def publish_rejects_bad_bodies_with_fastapi_shapes(ctx):
     cases = [
         ({"source": "no_type"}, 422, ["body", "event_type"]),
@@ -135,6 +185,8 @@ def publish_rejects_bad_bodies_with_fastapi_shapes(ctx):
         ('{"event_type": "risk_alert", "data": {"a": tru}}', 422, None),
         ("[1, 2]", 422, ["body"]),
         ("", 422, ["body"]),
+        # Valid as a body, refused by the bus (a source past 65,535 bytes).
+        ({"event_type": "risk_alert", "source": "s" * 70000}, 422, ["body"]),
     ]
     for body, want, loc in cases:
         status, _, data = ctx.eventd.request("POST", "/events", body)

@@ -71,7 +71,10 @@ void PendingPublishes::track(PublishStatus status, std::uint64_t token, const Pu
       responder.send_error(503, "Service is shutting down");
       return;
     default:
-      responder.send_error(422, "Event rejected by the bus: " + std::string(to_string(status)));
+      // `invalid` (data or metadata not an object, source too long) after
+      // the body passed validation: still a 422 in FastAPI's list shape.
+      responder.send_json(422, validation_detail({{"[\"body\"]", "event rejected by the bus: " + std::string(to_string(status)),
+                                                   "value_error", {}}}));
       return;
   }
   const auto now = std::chrono::steady_clock::now();
