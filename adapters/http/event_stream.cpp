@@ -53,6 +53,13 @@ void EventStream::finish() noexcept {
   }
 }
 
+void EventStream::abort() noexcept {
+  if (!exchange_) return;
+  std::shared_ptr<detail::Exchange> exchange = std::move(exchange_);
+  exchange->on_stream_close = nullptr;
+  if (exchange->connection != nullptr) exchange->connection->close_now();
+}
+
 bool EventStream::open() const noexcept {
   return exchange_ && exchange_->connection != nullptr &&
          exchange_->state == detail::Exchange::State::kStreaming;
@@ -61,6 +68,11 @@ bool EventStream::open() const noexcept {
 std::size_t EventStream::unsent_bytes() const noexcept {
   if (!exchange_ || exchange_->connection == nullptr) return 0;
   return exchange_->connection->unsent_bytes(*exchange_);
+}
+
+std::chrono::milliseconds EventStream::stalled_for() const noexcept {
+  if (!exchange_ || exchange_->connection == nullptr) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(exchange_->connection->output_stalled_ms());
 }
 
 std::string format_sse_event(std::string_view data, std::string_view event, std::string_view id) {

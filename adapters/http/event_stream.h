@@ -13,6 +13,7 @@
 //       StreamWrite::kOverLimit) ++dropped;
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -62,10 +63,16 @@ class EventStream {
   // Ends the response (the terminating chunk for chunked streams). The
   // connection then carries on with its next request, or closes.
   void finish() noexcept;
+  // Drops the connection now, whatever it still holds unsent: for a client
+  // that stopped reading (finish() would wait for it to read the rest).
+  void abort() noexcept;
 
   [[nodiscard]] bool open() const noexcept;
   // Bytes written to this stream that the socket has not taken yet.
   [[nodiscard]] std::size_t unsent_bytes() const noexcept;
+  // How long the connection's output has waited without the client taking
+  // any of it; zero while nothing waits.
+  [[nodiscard]] std::chrono::milliseconds stalled_for() const noexcept;
 
  private:
   std::shared_ptr<detail::Exchange> exchange_;

@@ -1,5 +1,8 @@
 #include "adapters/http/server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -64,8 +67,38 @@ Server::~Server() {
   while (state_ != State::kClosed) uv_run(loop_, UV_RUN_ONCE);
 }
 
+namespace {
+
+// Descriptors kept for everything but client connections (Redis, the loop's
+// own, logs) and for the connections answered 503 while over the limit.
+constexpr std::size_t kReservedDescriptors = 128;
+
+}  // namespace
+
+void Server::fit_connections_to_descriptor_limit() {
+  // Past the process's descriptor limit accept() fails, and libuv drops the
+  // connection with no answer at all. So raise the soft limit toward the
+  // hard one, and where even that is short, accept fewer connections: the
+  // rest are answered 503 "Too many connections" like any over the limit.
+  const std::size_t wanted = config_.max_connections + kReservedDescriptors;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min<rlim_t>(lim.rlim_max, wanted);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= wanted) return;
+  const std::size_t fits = lim.rlim_cur > 2 * kReservedDescriptors ? lim.rlim_cur - kReservedDescriptors
+                                                                     : std::max<std::size_t>(lim.rlim_cur / 2, 1);
+  log("http: the descriptor limit (" + std::to_string(lim.rlim_cur) + ") allows " + std::to_string(fits) +
+      " connections, not " + std::to_string(config_.max_connections) + ": max_connections lowered; raise 'ulimit -n'");
+  config_.max_connections = fits;
+}
+
 void Server::listen() {
   if (state_ != State::kCreated) throw std::logic_error("http: listen() called twice or after shutdown");
+  fit_connections_to_descriptor_limit();
   std::string host = config_.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host == "localhost") host = "127.0.0.1";
@@ -94,7 +127,12 @@ void Server::listen() {
 void Server::on_connection(uv_stream_t* listener, int status) noexcept {
   auto* server = static_cast<Server*>(listener->data);
   if (status < 0) {
-    server->log(std::string("http: accept failed: ") + uv_strerror(status));
+    // Out of descriptors this repeats per connection: the first and then
+    // every 1,000th are logged, every one counted.
+    if (server->stats_.accept_errors++ % 1000 == 0) {
+      server->log(std::string("http: accept failed: ") + uv_strerror(status) + " (" +
+                  std::to_string(server->stats_.accept_errors) + " so far)");
+    }
     return;
   }
   try {

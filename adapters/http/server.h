@@ -51,6 +51,7 @@ struct Exchange;
 struct ServerStats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_rejected = 0;  // over max_connections: answered 503
+  std::uint64_t accept_errors = 0;         // accept() failed (out of descriptors): dropped unanswered
   std::uint64_t connections_open = 0;      // accepted and not yet closed, rejected ones excluded
   std::uint64_t requests = 0;              // complete requests handed to dispatch
   std::uint64_t bad_requests = 0;          // 400, 411, 413, 414, 431 answered by the server
@@ -121,6 +122,7 @@ class Server {
   static void on_handle_closed(uv_handle_t* handle) noexcept;
 
   void accept_one();
+  void fit_connections_to_descriptor_limit();
   void dispatch(const std::shared_ptr<detail::Exchange>& exchange, Request request);
   void forget(detail::Connection* connection) noexcept;
   void maybe_finish() noexcept;

@@ -26,7 +26,11 @@ struct ServerConfig {
   // Connections beyond this are accepted, answered 503 {"detail": "Too many
   // connections"} with Connection: close, and closed; they never reach a
   // handler. Refusing at accept() instead would leave them in the kernel's
-  // backlog, where a client sees a hang rather than an answer.
+  // backlog, where a client sees a hang rather than an answer. listen()
+  // raises the process's descriptor limit toward its hard limit if it is
+  // short of this (plus 128 for the rest), and lowers this, with a log line,
+  // if even that is short: else accept() would fail and libuv drop the
+  // connections beyond the limit unanswered.
   std::size_t max_connections = 1024;
 
   // Request line plus header fields, in bytes: beyond it 431 (414 when the

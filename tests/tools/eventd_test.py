@@ -833,6 +833,77 @@ def redis_refusing_writes_is_steadily_unhealthy_quietly_logged_and_recovers(ctx)
 
 
 @test
+def a_short_descriptor_limit_lowers_max_connections_and_the_rest_get_503(ctx):
+    # With 'ulimit -n 300' the 1,024 connections allowed by default cannot
+    # all be accepted: eventd must say so and answer the excess 503, never
+    # drop connections without an answer.
+    d = Eventd("prlimit", ctx.redis.url, args=("--nofile=300:300", EVENTD))
+    socks = []
+    try:
+        d.wait_healthy()
+        check("descriptor limit (300)" in d.output(), d.output())
+        answers = {"503": 0, "stream": 0, "none": 0}
+        for _ in range(260):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            socks.append(s)
+            s.sendall(b"GET /events/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            try:
+                head = s.recv(4096)
+            except OSError:
+                head = b""
+            if head.startswith(b"HTTP/1.1 503") and b"Too many connections" in head + s.recv(4096):
+                answers["503"] += 1
+            elif head.startswith(b"HTTP/1.1 200"):
+                answers["stream"] += 1
+            else:
+                answers["none"] += 1
+        eq(answers["none"], 0, f"connections without an answer: {answers}")
+        check(answers["503"] > 0 and answers["stream"] > 100, f"{answers}")
+        for s in socks:
+            s.close()
+        socks = []
+        wait_until(lambda: d.request("GET", "/health")[0] == 200, 10, "serving again after they leave")
+    finally:
+        for s in socks:
+            s.close()
+        d.close()
+
+
+@test
+def a_stream_client_that_reads_nothing_is_disconnected_after_the_stall_time(ctx):
+    # One client never reads; the other does. Large events fill the idle
+    # one's socket buffers within a second; 1.5 s later it must be gone.
+    d = Eventd(EVENTD, ctx.redis.url, env={"EVENT_SERVICE_STREAM_STALL_MS": "1500"})
+    try:
+        d.wait_healthy()
+        idle = socket.socket()
+        idle.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        idle.connect(("127.0.0.1", d.port))
+        idle.sendall(b"GET /events/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        reader = SseClient(d.port, "/events/stream?event_type=risk_alert")
+        big = {"x": "y" * 200000}
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 4:
+            publish(type("C", (), {"eventd": d})(), {"event_type": "risk_alert", "data": big})
+            reader.next_event(5)
+        _, _, text = d.request("GET", "/metrics", raw=True)
+        check("event_service_stream_clients_stalled_total 1" in text, "one stalled client counted")
+        # The idle client's connection is gone: what it can still read ends.
+        idle.settimeout(5)
+        got = 0
+        while chunk := idle.recv(65536):
+            got += len(chunk)
+        check(got > 0, "it had been sent something")
+        # The client that reads is untouched.
+        publish(type("C", (), {"eventd": d})(), {"event_type": "risk_alert", "data": {"after": 1}})
+        eq(json.loads(reader.next_event(5)["data"])["data"], {"after": 1}, "the reading client still gets events")
+        idle.close()
+        reader.close()
+    finally:
+        d.close()
+
+
+@test
 def hung_redis_answers_503_at_the_deadline_and_persists_after_resume(ctx):
     redis = RedisServer()
     d = Eventd(EVENTD, redis.url, env={"EVENT_SERVICE_PUBLISH_TIMEOUT_MS": "700"})

@@ -79,6 +79,43 @@ const std::vector<Setting>& settings() {
        [](Config& c, std::string_view name, std::string_view v) {
          c.shutdown_grace = std::chrono::milliseconds(parse_number(name, v, 0, 600000));
        }},
+      {"EVENT_SERVICE_MAX_CONNECTIONS", "--max-connections",
+       "open HTTP connections; more are answered 503 (1024; lowered to what the fd limit allows)",
+       [](Config& c, std::string_view name, std::string_view v) { c.max_connections = parse_number(name, v, 1, 1000000); }},
+      {"EVENT_SERVICE_MAX_BODY_BYTES", "--max-body-bytes", "request body; larger is 413 (1048576)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.max_body_bytes = parse_number(name, v, 1024, std::uint64_t{1} << 30);
+       }},
+      {"EVENT_SERVICE_MAX_HEADER_BYTES", "--max-header-bytes", "request line and headers; larger is 431 (16384)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.max_header_bytes = parse_number(name, v, 1024, std::uint64_t{1} << 20);
+       }},
+      {"EVENT_SERVICE_MAX_UNSENT_BYTES", "--max-unsent-bytes",
+       "answers a client has not read before its connection stops being read (4194304)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.max_unsent_bytes = parse_number(name, v, 4096, std::uint64_t{1} << 30);
+       }},
+      {"EVENT_SERVICE_STREAM_UNSENT_BYTES", "--stream-unsent-bytes",
+       "events a stream client has not read before it misses events (1048576)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.stream_unsent_bytes = parse_number(name, v, 4096, std::uint64_t{1} << 30);
+       }},
+      {"EVENT_SERVICE_IDLE_TIMEOUT_MS", "--idle-timeout-ms", "a connection waiting for a request is closed after (5000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.idle_timeout = std::chrono::milliseconds(parse_number(name, v, 100, 3600000));
+       }},
+      {"EVENT_SERVICE_REQUEST_TIMEOUT_MS", "--request-timeout-ms",
+       "a request must arrive whole within this, however it trickles; else 408 (30000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.request_timeout = std::chrono::milliseconds(parse_number(name, v, 100, 3600000));
+       }},
+      {"EVENT_SERVICE_STREAM_STALL_MS", "--stream-stall-ms",
+       "a stream client that reads nothing for this long is disconnected (60000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.stream_stall_timeout = std::chrono::milliseconds(parse_number(name, v, 100, 86400000));
+       }},
+      {"EVENT_SERVICE_READ_MAX_SCAN", "--read-max-scan", "most stream entries one GET /events reads (100000)",
+       [](Config& c, std::string_view name, std::string_view v) { c.read_max_scan = parse_number(name, v, 1, 100000000); }},
   };
   return table;
 }

@@ -35,6 +35,19 @@ struct Config {
   std::chrono::milliseconds publish_timeout{5000};
   std::chrono::milliseconds heartbeat{15000};
   std::chrono::milliseconds shutdown_grace{5000};
+  // HTTP limits (see adapters/http/server_config.h for what each answers).
+  std::size_t max_connections = 1024;
+  std::size_t max_body_bytes = std::size_t{1} << 20;
+  std::size_t max_header_bytes = std::size_t{16} << 10;
+  std::size_t max_unsent_bytes = std::size_t{4} << 20;
+  std::size_t stream_unsent_bytes = std::size_t{1} << 20;
+  std::chrono::milliseconds idle_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};
+  // A stream client that has taken nothing for this long (its unsent output
+  // full, not even a heartbeat going out) is disconnected.
+  std::chrono::milliseconds stream_stall_timeout{60000};
+  // Most events one GET /events reads from Redis to find its matches.
+  std::size_t read_max_scan = 100000;
   bool help = false;
 };
 

@@ -73,6 +73,9 @@ std::string Metrics::render(const ScrapeInputs& in) const {
                               "Events delivered to live stream (/events/stream) subscribers", c.consumed));
   families.push_back(single("event_service_active_subscribers", "Live stream subscribers connected now",
                             MetricType::Gauge, static_cast<double>(in.stream_clients)));
+  families.push_back(single("event_service_stream_clients_stalled_total",
+                            "Stream subscribers disconnected for reading nothing for the stall time",
+                            MetricType::Counter, static_cast<double>(c.stream_clients_stalled)));
   if (in.stream_length) {
     families.push_back(single("event_service_stream_length", "Entries in the Redis stream at scrape time (XLEN)",
                               MetricType::Gauge, static_cast<double>(*in.stream_length)));

@@ -65,8 +65,10 @@ Service::Service(Config config)
   so.url = config_.redis_url;
   so.stream = config_.stream;
   so.timeout = std::chrono::milliseconds(1000);
+  so.max_scan = config_.read_max_scan;
   readers_ = std::make_unique<RedisReaders>(so, kReaderThreads, post);
-  hub_ = std::make_unique<SseHub>(&loop_, replay_bus_, *readers_, counters_, config_.heartbeat, post);
+  hub_ = std::make_unique<SseHub>(&loop_, replay_bus_, *readers_, counters_, config_.heartbeat,
+                                  config_.stream_stall_timeout, post);
 
   // Every entry of the stream, whoever wrote it, from where it ends now.
   redis::StreamTailOptions to;
@@ -86,6 +88,13 @@ Service::Service(Config config)
   sc.host = config_.host;
   sc.port = config_.port;
   sc.log = [](std::string_view line) { log_line(line); };
+  sc.max_connections = config_.max_connections;
+  sc.max_body_bytes = config_.max_body_bytes;
+  sc.max_header_bytes = config_.max_header_bytes;
+  sc.max_unsent_bytes = config_.max_unsent_bytes;
+  sc.max_stream_unsent_bytes = config_.stream_unsent_bytes;
+  sc.idle_timeout = config_.idle_timeout;
+  sc.request_timeout = config_.request_timeout;
   server_ = std::make_unique<http::Server>(&loop_, sc,
                                            Routes::build({.config = config_,
                                                           .replay_bus = replay_bus_,

@@ -35,6 +35,7 @@ struct ServiceCounters {
   std::uint64_t stream_missed_ring = 0;   // stream clients overrun in the ring (lossy)
   std::uint64_t stream_missed_slow = 0;   // stream clients whose socket could not keep up
   std::uint64_t stream_clients_total = 0;
+  std::uint64_t stream_clients_stalled = 0;  // disconnected after reading nothing for the stall time
 
   void reject(Rejection r) noexcept { ++rejected[static_cast<std::size_t>(r)]; }
 };

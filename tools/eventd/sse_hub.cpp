@@ -35,8 +35,12 @@ SseFramePtr encode_sse_frame(const EventFields& event, std::optional<StreamId> i
 }
 
 SseHub::SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters,
-               std::chrono::milliseconds heartbeat, Post post)
-    : readers_(readers), counters_(counters), heartbeat_(heartbeat), post_(std::move(post)) {
+               std::chrono::milliseconds heartbeat, std::chrono::milliseconds stall_timeout, Post post)
+    : readers_(readers),
+      counters_(counters),
+      heartbeat_(heartbeat),
+      stall_timeout_(stall_timeout),
+      post_(std::move(post)) {
   replayed_ = replays.subscribe({.mode = BackPressure::lossy});
   uv_timer_init(loop, &heartbeat_timer_);
   heartbeat_timer_.data = this;
@@ -322,6 +326,14 @@ void SseHub::heartbeat() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [id, c] : clients_) {
     if (c->gone) continue;
+    if (c->stream.stalled_for() >= stall_timeout_) {
+      // Output has waited that long without the client taking any: it
+      // reads nothing. Its connection goes; its slot is someone else's.
+      ++counters_.stream_clients_stalled;
+      c->gone = true;
+      c->stream.abort();
+      continue;
+    }
     if (!tell_missed(*c)) continue;
     if (now - c->last_write >= heartbeat_) {
       if (c->stream.comment("heartbeat") == http::StreamWrite::kQueued) c->last_write = now;

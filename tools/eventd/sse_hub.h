@@ -81,8 +81,11 @@ class SseHub {
   using Post = std::function<bool(http::Task)>;
 
   // `replays`: the bus /events/replay republishes into.
+  // `stall_timeout`: a client that has taken nothing for this long (its
+  // unsent output full, so not even a heartbeat goes out) is disconnected:
+  // clients that never read must not hold connections for good.
   SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters,
-         std::chrono::milliseconds heartbeat, Post post);
+         std::chrono::milliseconds heartbeat, std::chrono::milliseconds stall_timeout, Post post);
   ~SseHub();
   SseHub(const SseHub&) = delete;
   SseHub& operator=(const SseHub&) = delete;
@@ -148,6 +151,7 @@ class SseHub {
   RedisReaders& readers_;
   ServiceCounters& counters_;
   std::chrono::milliseconds heartbeat_;
+  std::chrono::milliseconds stall_timeout_;
   Post post_;
   std::function<void(std::optional<StreamId>)> restart_tail_;
   bool restarting_ = false;                  // the tail's restart point is being asked

@@ -422,6 +422,12 @@ std::size_t Connection::unsent_bytes(const Exchange& exchange) const noexcept {
   return n;
 }
 
+std::uint64_t Connection::output_stalled_ms() const noexcept {
+  if (writes_in_flight_ == 0) return 0;
+  const std::uint64_t t = now();
+  return t > output_since_ ? t - output_since_ : 0;
+}
+
 std::size_t Connection::unsent_total() const noexcept {
   return corked_out_.size() + uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
@@ -502,6 +508,8 @@ void Connection::shutdown_if_flushed() {
 void Connection::write_now(std::string bytes) {
   if (closing_ || shutdown_started_ || write_failed_ || bytes.empty()) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  // Nothing was waiting: whatever waits from here waits since now.
+  if (writes_in_flight_ == 0) output_since_ = now();
   // Most answers fit the socket buffer: try writing them at once and keep
   // only the remainder for an asynchronous write. Only with nothing queued,
   // or the bytes would overtake earlier ones.
@@ -544,6 +552,7 @@ void Connection::on_write(uv_write_t* req, int status) noexcept {
     return;
   }
   c->last_activity_ = c->now();
+  c->output_since_ = c->last_activity_;  // the client took a whole write
   c->shutdown_if_flushed();
   c->update_reading();
   c->arm_timer();

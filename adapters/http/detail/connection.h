@@ -54,6 +54,9 @@ class Connection {
   [[nodiscard]] StreamWrite stream_write(Exchange& exchange, std::string_view bytes);
   void finish_stream(Exchange& exchange);
   [[nodiscard]] std::size_t unsent_bytes(const Exchange& exchange) const noexcept;
+  // How long output has been waiting with none of it taken by the client
+  // (0 when nothing waits): a client that stopped reading.
+  [[nodiscard]] std::uint64_t output_stalled_ms() const noexcept;
   // Writes what was gathered while the server was corked.
   void flush_corked() noexcept;
   void count_dropped_responder() noexcept;
@@ -116,6 +119,7 @@ class Connection {
   std::deque<std::shared_ptr<Exchange>> queue_;  // awaiting or being written, in order
 
   std::uint64_t last_activity_ = 0;
+  std::uint64_t output_since_ = 0;  // loop ms: output started waiting, or last went out
   std::uint64_t message_started_ = 0;
   std::uint64_t linger_started_ = 0;
   std::size_t writes_in_flight_ = 0;
