@@ -179,6 +179,44 @@ int Connection::on_headers_complete(http_parser* p) noexcept {
   }
 }
 
+// The header fields that decide where a request ends, and Host, as RFC 9112
+// wants them (the parser is lenient): null when acceptable, else why not.
+const char* Connection::framing_fields_refused(const Request& request) const noexcept {
+  std::size_t hosts = 0;
+  std::size_t codings = 0;
+  bool chunked_last = false;
+  bool chunked_twice = false;
+  bool other_coding = false;
+  for (const auto& [field, value] : request.headers) {
+    if (iequals(field, "Host")) ++hosts;
+    if (!iequals(field, "Transfer-Encoding")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      std::string_view coding = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (coding.empty()) continue;
+      ++codings;
+      if (iequals(coding, "chunked")) {
+        chunked_twice = chunked_twice || chunked_last;
+        chunked_last = true;
+      } else {
+        other_coding = true;
+        chunked_last = false;
+      }
+    }
+  }
+  if (request.http_minor >= 1 && hosts != 1) return "Bad Request: an HTTP/1.1 request needs exactly one Host field";
+  if (hosts > 1) return "Bad Request: more than one Host field";
+  if (codings == 0) return nullptr;
+  if (request.http_minor == 0) return "Bad Request: Transfer-Encoding in an HTTP/1.0 request";
+  if (!chunked_last || chunked_twice) return "Bad Request: chunked must be the last transfer coding, once";
+  if (other_coding) return "Not Implemented: transfer codings other than chunked";
+  return nullptr;
+}
+
 int Connection::headers_complete() {
   const ServerConfig& config = server_.config_;
   in_headers_ = false;
@@ -191,6 +229,11 @@ int Connection::headers_complete() {
   request_.http_major = parser_.http_major;
   request_.http_minor = parser_.http_minor;
   split_target(request_);
+  if (const char* why = framing_fields_refused(request_)) {
+    error_status_ = std::string_view(why).starts_with("Not Implemented") ? 501 : 400;
+    error_detail_ = why;
+    return -1;
+  }
   if (parser_.flags & F_CHUNKED) {
     if (!config.accept_chunked_bodies) {
       error_status_ = 411;
@@ -201,6 +244,13 @@ int Connection::headers_complete() {
     error_status_ = 413;
     error_detail_ = "Request body too large";
     return -1;
+  }
+  if (parser_.flags & F_CHUNKED) {
+    framing_.body(FramingCheck::Body::chunked);
+  } else if (parser_.content_length != ULLONG_MAX) {
+    framing_.body(FramingCheck::Body::length, parser_.content_length);
+  } else {
+    framing_.body(FramingCheck::Body::none);
   }
   // A client that asked before sending its body gets the go-ahead, unless an
   // earlier answer is still owed: writing it now would break answer order,
@@ -256,11 +306,11 @@ int Connection::message_complete() {
   queue_.push_back(exchange);
   ++server_.stats_.requests;
   server_.dispatch(exchange, std::move(request_));
-  // Pausing stops the parser right after this request: at the pipelining
-  // limit (parsing resumes as answers go out), or when no request may follow.
-  if (no_more_requests_ || closing_ || queue_.size() >= server_.config_.max_pipelined) {
-    http_parser_pause(&parser_, 1);
-  }
+  // The parser stops right after each request: the framing check looks at
+  // the next one before it does, and at the pipelining limit parsing waits
+  // for answers to go out.
+  framing_.next_message();
+  http_parser_pause(&parser_, 1);
   arm_timer();
   return 0;
 }
@@ -270,7 +320,15 @@ void Connection::parse_backlog() {
   parsing_ = true;
   while (!backlog_.empty() && !no_more_requests_ && !closing_ &&
          queue_.size() < server_.config_.max_pipelined) {
-    const std::size_t parsed = http_parser_execute(&parser_, &kSettings, backlog_.data(), backlog_.size());
+    // The parser sees only what the framing check passed: at most one
+    // header section or one message at a time.
+    const FramingCheck::Verdict verdict = framing_.check(backlog_);
+    if (verdict.error != nullptr) {
+      fail(400, verdict.error);
+      break;
+    }
+    if (verdict.accepted == 0) break;
+    const std::size_t parsed = http_parser_execute(&parser_, &kSettings, backlog_.data(), verdict.accepted);
     const auto err = HTTP_PARSER_ERRNO(&parser_);
     backlog_.erase(0, parsed);
     if (err == HPE_PAUSED) {

@@ -21,6 +21,7 @@
 #include "adapters/http/request.h"
 #include "adapters/http/response.h"
 #include "adapters/http/detail/exchange.h"
+#include "adapters/http/detail/framing_check.h"
 
 namespace tradpal::http {
 class Server;
@@ -57,6 +58,7 @@ class Connection {
   // How long output has been waiting with none of it taken by the client
   // (0 when nothing waits): a client that stopped reading.
   [[nodiscard]] std::uint64_t output_stalled_ms() const noexcept;
+  [[nodiscard]] const char* framing_fields_refused(const Request& request) const noexcept;
   // Writes what was gathered while the server was corked.
   void flush_corked() noexcept;
   void count_dropped_responder() noexcept;
@@ -108,6 +110,7 @@ class Connection {
   int closed_handles_ = 0;
 
   http_parser parser_{};
+  FramingCheck framing_;  // what the parser may see (see framing_check.h)
   std::unique_ptr<char[]> read_buffer_;
   std::string backlog_;          // received bytes the parser has not consumed yet
   Request request_;              // the request being parsed

@@ -23,12 +23,14 @@ struct Held {
   std::vector<std::pair<std::string, Responder>> responders;
   std::vector<EventStream> streams;
   int streams_closed = 0;
+  std::atomic<int> echoed{0};
 };
 
 Router make_router(Held& held) {
   Router router;
   router.get("/hello", [](Request, Responder r) { r.send_json(200, R"({"hello":"world"})"); });
-  router.post("/echo", [](Request req, Responder r) {
+  router.post("/echo", [&held](Request req, Responder r) {
+    ++held.echoed;
     Response resp = Response::text(200, req.body);
     resp.set_header("X-Body-Length", std::to_string(req.body.size()));
     r.send(std::move(resp));
@@ -139,6 +141,35 @@ TEST(HttpServer, DecodesChunkedRequestBodies) {
   auto again = c.request(get("/hello"));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200);
+}
+
+// Syntax a front proxy could read otherwise than we do (RFC 9112): 400 and
+// close, and the echo handler never runs for the request hidden inside.
+TEST(HttpServer, RefusesAmbiguousFramingWith400AndCloses) {
+  Held held;
+  ServerThread st(make_router(held));
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"GET /hello HTTP/1.1\nHost: t\n\n", 400},
+      {"GET /hello HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n", 400},
+      {"GET /hello HTTP/1.1\r\nHost : t\r\n\r\n", 400},
+      {"GET /hello HTTP/1.1\r\n\r\n", 400},
+      {"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "5\r\nhello\r\n0\r\n\r\n", 400},
+      {"POST /echo HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400},
+      {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501},
+      {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", 400},
+      {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "5\r\nhelloGET /hello HTTP/1.1\r\nHost: t\r\n\r\n0\r\n\r\n", 400},
+  };
+  for (const auto& [wire, status] : cases) {
+    TestClient c(st.port());
+    auto r = c.request(wire);
+    ASSERT_TRUE(r) << wire;
+    EXPECT_EQ(r->status, status) << wire;
+    EXPECT_TRUE(c.wait_closed()) << wire;
+  }
+  EXPECT_EQ(held.echoed.load(), 0) << "a refused request reached a handler";
 }
 
 TEST(HttpServer, RefusesChunkedBodiesWith411WhenConfigured) {
