@@ -903,6 +903,72 @@ def a_stream_client_that_reads_nothing_is_disconnected_after_the_stall_time(ctx)
         d.close()
 
 
+def read_answers(sock, count):
+    """(status, body) of `count` answers with Content-Length read from `sock`."""
+    buf, out = b"", []
+    while len(out) < count:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            head = buf[:end].decode()
+            length = int(next(l.split(":", 1)[1] for l in head.split("\r\n") if l.lower().startswith("content-length:")))
+            if len(buf) >= end + 4 + length:
+                out.append((int(head.split(" ")[1]), buf[end + 4:end + 4 + length]))
+                buf = buf[end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed after {len(out)} of {count} answers")
+        buf += chunk
+    return out
+
+
+@test
+def a_full_ring_answers_503_and_writes_nothing_of_what_it_refused(ctx):
+    # Redis stops for a second; a burst of large events fills the persister's
+    # buffer (1 MiB here) and then the ring (1 MiB): the rest are answered
+    # 503 at once, and none of those reaches the stream afterwards.
+    redis = RedisServer()
+    d = Eventd(EVENTD, redis.url, env={"EVENT_SERVICE_RING_SIZE": "1048576",
+                                        "EVENT_SERVICE_PERSIST_BUFFER_BYTES": "1048576"})
+    results = []
+    try:
+        d.wait_healthy()
+
+        def burst(w):
+            # Pipelined: all twelve are taken before any is answered.
+            wire = b""
+            for n in range(12):
+                body = json.dumps({"event_type": "risk_alert", "data": {"w": w, "n": n, "pad": "p" * 100000}}).encode()
+                wire += (b"POST /events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            with socket.create_connection(("127.0.0.1", d.port), timeout=15) as s:
+                s.sendall(wire)
+                for n, (status, answer) in enumerate(read_answers(s, 12)):
+                    results.append(((w, n), status, json.loads(answer)))
+
+        redis.proc.send_signal(signal.SIGSTOP)
+        threads = [threading.Thread(target=burst, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        redis.proc.send_signal(signal.SIGCONT)
+        for t in threads:
+            t.join(30)
+        full = [key for key, status, r in results if status == 503 and "ring is full" in r.get("detail", "")]
+        ok = {key: r["message_id"] for key, status, r in results if status == 200}
+        check(full, f"some publishes met the full ring: {[(k, s) for k, s, _ in results]}")
+        eq(len(ok) + len(full), len(results), f"200 or ring-full 503: {[(k, s, r) for k, s, r in results if s not in (200, 503)]}")
+        stored = {(e["data"]["w"], e["data"]["n"]): i for i, e in redis.client().entries()}
+        eq({k: stored.get(k) for k in ok}, ok, "every 200 is in the stream under its id")
+        eq([k for k in full if k in stored], [], "nothing answered 'ring is full' was written")
+        d.wait_healthy(10)
+    finally:
+        if redis.proc:
+            redis.proc.send_signal(signal.SIGCONT)
+        d.close()
+        redis.close()
+
+
 @test
 def hung_redis_answers_503_at_the_deadline_and_persists_after_resume(ctx):
     redis = RedisServer()

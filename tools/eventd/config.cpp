@@ -63,6 +63,11 @@ const std::vector<Setting>& settings() {
        }},
       {"EVENT_SERVICE_BATCH_SIZE", "--batch-size", "most XADDs in one pipelined burst to Redis (1024)",
        [](Config& c, std::string_view name, std::string_view v) { c.batch_size = parse_number(name, v, 1, 65536); }},
+      {"EVENT_SERVICE_PERSIST_BUFFER_BYTES", "--persist-buffer-bytes",
+       "events waiting for Redis to acknowledge, in bytes, before the ring fills (67108864)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.persist_buffer_bytes = parse_number(name, v, std::uint64_t{1} << 20, std::uint64_t{1} << 36);
+       }},
       {"EVENT_SERVICE_TOKEN", "--token", "when set, POST endpoints need 'Authorization: Bearer <token>'",
        [](Config& c, std::string_view, std::string_view v) { c.token = v; }},
       {"EVENT_SERVICE_PUBLISH_TIMEOUT_MS", "--publish-timeout-ms",

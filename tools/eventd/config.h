@@ -31,6 +31,9 @@ struct Config {
   std::string group = "tradpal_consumers";
   std::size_t ring_bytes = std::size_t{16} << 20;
   std::size_t batch_size = 1024;
+  // Encoded events taken from the ring and not yet acknowledged, in bytes;
+  // past it the ring fills and POSTs are answered 503 (back-pressure).
+  std::size_t persist_buffer_bytes = std::size_t{64} << 20;
   std::string token;  // empty: POST endpoints need no Authorization
   std::chrono::milliseconds publish_timeout{5000};
   std::chrono::milliseconds heartbeat{15000};

@@ -46,6 +46,7 @@ Service::Service(Config config)
   po.connection.url = config_.redis_url;
   po.stream = config_.stream;
   po.max_batch = config_.batch_size;
+  po.max_buffered_bytes = config_.persist_buffer_bytes;
   po.max_in_flight = std::max<std::size_t>(2048, 2 * config_.batch_size);
   po.listener = &inbox_;
   // Every publish comes from this loop (PendingPublishes), which wakes the
