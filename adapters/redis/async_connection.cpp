@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "adapters/redis/log.h"
 #include "adapters/redis/sigpipe.h"
@@ -238,6 +239,7 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   // Runs inside hiredis' cleanup hook: the context is valid until we return
   // but may not be used to send anything.
   const bool was_ready = ready_;
+  const bool breaker_counted = std::exchange(breaker_counted_, false);
   std::string why = fail_reason_;
   if (why.empty()) {
     why = ac != nullptr && ac->c.errstr[0] != '\0' ? std::string(ac->c.errstr) : std::string("connection closed");
@@ -259,7 +261,7 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   } catch (...) {
   }
   failures_.fetch_add(1, std::memory_order_release);
-  breaker_.record_failure();
+  if (!breaker_counted) breaker_.record_failure();
   // A server that stays away would log once per attempt; the first failure
   // and every tenth repeat are enough to see what is happening.
   // A refusal reconnects each time: log it when it changes, else as rarely.
@@ -390,6 +392,16 @@ void AsyncConnection::fail(std::string why) noexcept {
 
 void AsyncConnection::refuse(std::string why) noexcept {
   if (ac_ == nullptr) return;
+  // The breaker moves now, not when hiredis frees the context after this
+  // callback: whoever sees refusing() must not find the breaker closed.
+  if (!breaker_counted_) {
+    try {
+      set_error(why);  // the reason before the breaker moves, as in context_gone()
+    } catch (...) {
+    }
+    breaker_.record_failure();
+    breaker_counted_ = true;
+  }
   refusing_.store(true, std::memory_order_relaxed);
   fail(std::move(why));
 }

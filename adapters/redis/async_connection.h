@@ -168,6 +168,7 @@ class AsyncConnection {
   std::string fail_reason_;      // set by us before we free the context
 
   std::string last_logged_;      // the last failure logged, to thin out repeats
+  bool breaker_counted_ = false;  // refuse() has told the breaker of this failure
   std::atomic<bool> connected_{false};
   std::atomic<bool> refusing_{false};
   std::atomic<std::uint64_t> attempts_{0};

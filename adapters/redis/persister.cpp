@@ -266,7 +266,12 @@ void Persister::append_xadd(const Entry& e) {
 }
 
 void Persister::send_unsent() noexcept {
-  if (!connection_->ready() || recovering_ || !baseline_known_) return;
+  // Nothing goes out while a recovery is due or running, nor while a write
+  // probe is out after a refusal: a burst sent then would resend entries of
+  // the lost window that Redis may have written already.
+  if (!connection_->ready() || connection_->refusing() || recovering_ || needs_recovery_ || !baseline_known_) {
+    return;
+  }
   std::size_t burst = 0;
   try {
     while (sent_ < end_ && sent_ - acked_ < options_.max_in_flight && burst < options_.max_batch) {
@@ -512,7 +517,7 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
         last_id_ = reply->elements > 0 ? std::string(entry_id(reply->element[0])) : std::string("0-0");
         if (last_id_.empty()) last_id_ = "0-0";
         baseline_known_ = true;
-        pump();
+        begin_session();  // a recovery, if one is due, before anything is sent
       } else if (reply->type == REDIS_REPLY_ERROR) {
         connection_->refuse("cannot read the stream's last id: " + std::string(reply->str, reply->len));
       } else {
