@@ -11,9 +11,33 @@ int parse_number(std::string_view text, int min, int max, const char* what) {
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc{} || ptr != end || value < min || value > max) {
-    throw ConfigError(std::string("REDIS_URL: invalid ") + what + " '" + std::string(text) + "'");
+    // Echoed only when it is plainly a number: a password typed without its
+    // host (redis://user:pa?ss@) would otherwise come back as a "port".
+    const bool digits = text.size() <= 12 && text.find_first_not_of("0123456789-+") == std::string_view::npos;
+    throw ConfigError(std::string("REDIS_URL: invalid ") + what + (digits ? " '" + std::string(text) + "'" : "") +
+                      " (expected " + std::to_string(min) + " to " + std::to_string(max) + ")");
   }
   return value;
+}
+
+// A host name or an IPv4 literal: letters, digits, '.', '-', '_'. Anything
+// else (a '?', an '@', a control byte) is more likely a password typed
+// without escapes than a host, so the error does not echo it.
+void check_host(std::string_view host) {
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == '_';
+    if (!ok) throw ConfigError("REDIS_URL: invalid host (letters, digits, '.', '-' and '_' only; escape a password's '@', '/' or '?' as %40, %2F, %3F)");
+  }
+}
+
+// Inside [...]: hex digits, ':' and '.', and a zone after '%'.
+void check_ipv6(std::string_view host) {
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' ||
+                    c == '.' || c == '%';
+    if (!ok) throw ConfigError("REDIS_URL: invalid IPv6 address");
+  }
 }
 
 // Userinfo may carry percent-escapes (a password with '@' or ':' must be
@@ -107,6 +131,7 @@ RedisUrl RedisUrl::parse(std::string_view text) {
     const auto close = rest.find(']');
     if (close == std::string_view::npos) throw ConfigError("REDIS_URL: unterminated IPv6 address");
     url.host = std::string(rest.substr(1, close - 1));
+    check_ipv6(url.host);
     rest = rest.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') throw ConfigError("REDIS_URL: junk after IPv6 address");
@@ -114,9 +139,11 @@ RedisUrl RedisUrl::parse(std::string_view text) {
     }
   } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     url.host = std::string(rest.substr(0, colon));
+    check_host(url.host);
     url.port = parse_number(rest.substr(colon + 1), 1, 65535, "port");
   } else {
     url.host = std::string(rest);
+    check_host(url.host);
   }
   if (url.host.empty()) throw ConfigError("REDIS_URL: missing host");
   if (const auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);

@@ -56,8 +56,13 @@ void* create_string(const redisReadTask* task, char* str, std::size_t len) {
   return r;
 }
 
+// No reply of ours comes near this (a page is 1,000 entries); a header
+// announcing more would have the arena reserve gigabytes for it up front.
+constexpr std::size_t kMaxArrayElements = std::size_t{1} << 20;
+
 void* create_array(const redisReadTask* task, int elements) {
   const std::size_t n = elements > 0 ? static_cast<std::size_t>(elements) : 0;
+  if (n > kMaxArrayElements) return nullptr;  // hiredis then fails the read ("Out of memory")
   redisReply* r = make(task, n * sizeof(redisReply*));
   if (r == nullptr) return nullptr;
   r->type = REDIS_REPLY_ARRAY;

@@ -336,6 +336,12 @@ void Connection::parse_backlog() {
       continue;
     }
     if (closing_ || no_more_requests_) break;
+    if (err == HPE_OK && framing_.awaiting_body()) {
+      // The check saw the header section end here and the parser did not:
+      // they read the request differently, so it is not answered.
+      fail(400, "Bad Request: malformed request");
+      break;
+    }
     if (err != HPE_OK) {
       if (error_status_ == 0) {
         error_status_ = err == HPE_HEADER_OVERFLOW ? 431 : 400;

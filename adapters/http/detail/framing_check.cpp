@@ -101,16 +101,23 @@ FramingCheck::Verdict FramingCheck::check(std::string_view input) noexcept {
           return refuse("Bad Request: malformed request line");
         }
         break;
-      case State::kVersion:
-        if (c == kCR) {
-          if (token_len_ == 0) return refuse("Bad Request: malformed request line");
+      case State::kVersion: {
+        // Exactly HTTP/<digit>.<digit>: the parser, built lenient, would
+        // take "H" as a version and then swallow what follows.
+        static constexpr std::string_view kShape = "HTTP/0.0";
+        if (c == kCR && token_len_ == kShape.size()) {
           state_ = State::kLineLF;
-        } else if (c > 0x20 && c < 0x7f) {
-          ++token_len_;
-        } else {
-          return refuse(c == kLF ? "Bad Request: a line ends in LF without CR" : "Bad Request: malformed request line");
+          break;
         }
+        const bool digit = token_len_ < kShape.size() && kShape[token_len_] == '0';
+        const bool fits = token_len_ < kShape.size() &&
+                          (digit ? (c >= '0' && c <= '9') : c == static_cast<unsigned char>(kShape[token_len_]));
+        if (!fits) {
+          return refuse(c == kLF ? "Bad Request: a line ends in LF without CR" : "Bad Request: malformed HTTP version");
+        }
+        ++token_len_;
         break;
+      }
       case State::kLineLF:
         if (c != kLF) return refuse("Bad Request: CR without LF");
         state_ = State::kFieldStart;

@@ -11,7 +11,7 @@
 // first byte it refuses.
 //
 // What it checks, byte by byte and across reads:
-//   request line   method SP target SP version CRLF: one space each, no
+//   request line   method SP target SP HTTP/d.d CRLF: one space each, no
 //                  control characters (empty lines before it are skipped)
 //   field lines    token ":" value CRLF: the name a token, no whitespace
 //                  before the colon, no line starting with whitespace (obs-

@@ -91,6 +91,12 @@ std::vector<Case> cases() {
       {"double space", "GET  / HTTP/1.1\r\nHost: t\r\n\r\n", -1},
       {"space after version", "GET / HTTP/1.1 \r\nHost: t\r\n\r\n", -1},
       {"tab in request line", "GET\t/ HTTP/1.1\r\nHost: t\r\n\r\n", -1},
+      // Found by fuzzing: http-parser, built lenient, takes "H" for a version
+      // and then swallows whatever follows.
+      {"truncated version", "GET /health H\r\n\r\n", -1},
+      {"version letters", "GET / HTTP/x.1\r\nHost: t\r\n\r\n", -1},
+      {"long version", "GET / HTTP/1.11\r\nHost: t\r\n\r\n", -1},
+      {"lower-case version", "GET / http/1.1\r\nHost: t\r\n\r\n", -1},
       {"chunk size then space", post + "Transfer-Encoding: chunked\r\n\r\n" + hex + " \r\n" + body + "\r\n0\r\n\r\n", -1},
       {"chunk size 0x", post + "Transfer-Encoding: chunked\r\n\r\n0x" + hex + "\r\n" + body + "\r\n0\r\n\r\n", -1},
       {"chunk size negative", post + "Transfer-Encoding: chunked\r\n\r\n-1\r\n\r\n0\r\n\r\n", -1},

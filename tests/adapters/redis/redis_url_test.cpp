@@ -80,6 +80,23 @@ TEST(RedisUrlTest, PasswordNeverAppearsInErrorsOrRedactedForm) {
       EXPECT_EQ(std::string(e.what()).find("cr3t"), std::string::npos) << e.what();
     }
   }
+  // Found by fuzzing: a password holding '?' (unescaped) ends the search
+  // for '@' early, so it was read as a host or a port and echoed.
+  for (const char* bad : {"redis://re:se?cr3t@t@", "redis://se?cr3t@0.r", "redis://bob:x?cr3t@h:1"}) {
+    try {
+      const auto url = RedisUrl::parse(bad);
+      EXPECT_EQ(url.redacted().find("cr3t"), std::string::npos) << bad << " -> " << url.redacted();
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).find("cr3t"), std::string::npos) << e.what();
+    }
+  }
+  // A plain bad number is still quoted, to help.
+  try {
+    (void)RedisUrl::parse("redis://h:70000");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("70000"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -112,6 +112,18 @@ TEST(ReplyArena, AReplyCutShortIsReleasedWithItsReader) {
   r->fn->freeObject(reply);
 }
 
+// Found by fuzzing: an array header announcing ~800 million elements had the
+// arena reserve 6 GB before a single element arrived.
+TEST(ReplyArena, AnArrayHeaderOfAbsurdSizeFailsTheReadWithoutReservingIt) {
+  ReplyArena arena;
+  auto r = reader_on(arena);
+  const std::string wire = "*777777782\r\n$1\r\nx\r\n";
+  ASSERT_EQ(redisReaderFeed(r.get(), wire.data(), wire.size()), REDIS_OK);
+  void* out = nullptr;
+  EXPECT_EQ(redisReaderGetReply(r.get(), &out), REDIS_ERR);
+  EXPECT_LT(arena.held(), std::size_t{1} << 20);
+}
+
 TEST(ReplyArena, AProtocolErrorFailsTheReadCleanly) {
   ReplyArena arena;
   auto r = reader_on(arena);
