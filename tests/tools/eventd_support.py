@@ -150,8 +150,8 @@ class RedisServer:
 
 
 class Eventd:
-    def __init__(self, binary, redis_url, env=None, args=()):
-        self.port = free_port()
+    def __init__(self, binary, redis_url, env=None, args=(), port=None):
+        self.port = port or free_port()
         e = dict(os.environ)
         e.update({"REDIS_URL": redis_url, "EVENT_SERVICE_PORT": str(self.port), "EVENT_SERVICE_HEARTBEAT_MS": "200"})
         e.update(env or {})
