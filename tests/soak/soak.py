@@ -18,16 +18,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "faults"))
-from eventd_support import Eventd, RedisServer, SseClient, wait_until  # noqa: E402
+from eventd_support import Eventd, RedisServer, SseClient, rss_kib  # noqa: E402
 from load import Load, reconcile  # noqa: E402
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def main():

@@ -22,6 +22,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def rss_kib(pid):
+    """Resident memory of process `pid` in KiB (0 if unknown)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def wait_until(condition, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while True:

@@ -17,7 +17,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Eventd, RedisServer, SseClient, wait_until  # noqa: E402
+from eventd_support import Eventd, RedisServer, SseClient, rss_kib, wait_until  # noqa: E402
 
 EVENTD = sys.argv[1]
 FIXTURES = sys.argv[2]
@@ -594,14 +594,6 @@ def slow_stream_client_is_told_how_many_it_missed(ctx):
     _, _, text = ctx.eventd.request("GET", "/metrics", raw=True)
     m = re.search(r'event_service_events_dropped_total\{reason="stream_client_slow"\} (\S+)', text)
     check(m and float(m.group(1)) > 0, "slow drops counted")
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 @test

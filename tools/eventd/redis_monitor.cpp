@@ -72,7 +72,7 @@ HealthStatus RedisMonitor::status() const noexcept {
   const double fill = ring_fill();
   // A refusing Redis accepts connections: without this, health would turn
   // healthy between refusals while nothing can be written.
-  if (!health_.connected || health_.refusing || persister_.refusing() ||
+  if (!health_.connected || persister_.refusing() ||
       health_.breaker == redis::BreakerState::open || fill >= kUnhealthyFill) {
     return HealthStatus::unhealthy;
   }
@@ -94,7 +94,7 @@ std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pe
   w.key("service").string("event_service");
   w.key("redis").begin_object();
   w.key("connected").boolean(health_.connected);
-  w.key("refusing_writes").boolean(health_.refusing || persister_.refusing());
+  w.key("refusing_writes").boolean(persister_.refusing());
   w.key("breaker").string(redis::to_string(persister_.breaker_state()));
   w.key("last_error");
   if (health_.last_error.empty()) {

@@ -58,12 +58,12 @@ class Connection {
   // How long output has been waiting with none of it taken by the client
   // (0 when nothing waits): a client that stopped reading.
   [[nodiscard]] std::uint64_t output_stalled_ms() const noexcept;
-  [[nodiscard]] const char* framing_fields_refused(const Request& request) const noexcept;
   // Writes what was gathered while the server was corked.
   void flush_corked() noexcept;
   void count_dropped_responder() noexcept;
 
  private:
+  [[nodiscard]] const char* framing_fields_refused(const Request& request) const noexcept;
   static const http_parser_settings kSettings;
   static int on_message_begin(http_parser* p) noexcept;
   static int on_url(http_parser* p, const char* at, std::size_t len) noexcept;
