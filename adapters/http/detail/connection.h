@@ -1,14 +1,47 @@
 // adapters/http/detail/connection.h
 //
-// Connection: one accepted TCP connection: reads and parses requests
-// (http_parser), queues them in arrival order, writes their answers strictly
-// in that order whenever handlers complete, enforces the limits and timeouts
-// of ServerConfig, and closes gracefully (flush, FIN, drain the client's
-// unread bytes) or at once. Loop thread only. Owned by the Server; freed in
-// the close callback of its last libuv handle, never earlier.
+// Connection: one accepted TCP connection's life. Its RequestReader turns
+// received bytes into requests; each request gets an Exchange in the answer
+// queue and goes to the Server's dispatch; answers are written through its
+// Output strictly in request order, whenever handlers complete. Loop thread
+// only. Owned by the Server; freed in the close callback of its last libuv
+// handle, never earlier.
+//
+// Its life is one explicit Phase:
+//
+//   kOpen ──► kFinishing ──► kFlushing ──► kShutdown ──► kLingering ──► kClosed
+//     │            (no more requests:  (every answer   (FIN      (our FIN is out;
+//     │             answering those     handed to the   requested) client bytes
+//     │             queued)             socket)                   dropped)
+//     └── any phase ──► kAborting (a write failed) ──► kClosed, next loop turn
+//     └── any phase ──► kClosed   (client hung up, timeout, server closes now)
+//
+//   kOpen → kFinishing: a request that ends the connection (Connection:
+//   close, HTTP/1.0, Upgrade), a request refused (4xx/5xx answer, then
+//   close), a request timeout (408) or the server draining.
+//
+// One timer holds the deadline of the current phase, nothing else:
+//   reading a header section   header_timeout from the request's first byte
+//   reading a request          request_timeout from its first byte (408)
+//   waiting for the client     idle_timeout since its last byte in or out
+//   (between requests, for a body, to take our last answer)
+//   waiting for a handler      none: the handler's business
+//   kLingering                 linger_timeout
+// Work that must not run inside the caller's frame (parsing requests that
+// waited behind the pipeline limit, closing after a failed write) goes to a
+// uv_idle handle that runs on the next loop turn.
+//
+// Bounds and their homes:
+//   header section, body              RequestReader (see request_reader.h)
+//   requests awaiting answers         max_pipelined: read_requests() stops
+//   answers the client has not read   max_unsent_bytes: update_reading()
+//                                     stops reading its requests
+//   a stream's unsent output          max_stream_unsent_bytes: stream_write()
+//   a stream's stalled output         Output::stalled_ms(), enforced by the
+//                                     stream's owner (output_stalled_ms())
+//   time                              the deadlines above
 #pragma once
 
-#include <http_parser.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -21,7 +54,8 @@
 #include "adapters/http/request.h"
 #include "adapters/http/response.h"
 #include "adapters/http/detail/exchange.h"
-#include "adapters/http/detail/framing_check.h"
+#include "adapters/http/detail/output.h"
+#include "adapters/http/detail/request_reader.h"
 
 namespace tradpal::http {
 class Server;
@@ -29,8 +63,18 @@ class Server;
 
 namespace tradpal::http::detail {
 
-class Connection {
+class Connection final : private Output::Listener {
  public:
+  enum class Phase : std::uint8_t {
+    kOpen,        // reading requests, answering them in order
+    kFinishing,   // no request is read any more; answering those queued
+    kFlushing,    // every answer handed to the socket; FIN once it is out
+    kShutdown,    // FIN requested
+    kLingering,   // FIN out: client bytes read and dropped until it closes
+    kAborting,    // a write failed: closes on the next loop turn
+    kClosed,      // handles closing; every Exchange detached
+  };
+
   // `reject`: the server is over max_connections; the connection only gets
   // a 503 and is closed.
   Connection(Server& server, bool reject);
@@ -40,11 +84,12 @@ class Connection {
 
   uv_tcp_t* tcp() noexcept { return &tcp_; }
   [[nodiscard]] bool rejecting() const noexcept { return reject_; }
+  [[nodiscard]] Phase phase() const noexcept { return phase_; }
 
   // After uv_accept succeeded: start reading and timing.
   void start();
-  // Server shutdown: answer what is queued with Connection: close, end
-  // streams, take no new request, then close.
+  // Server shutdown: answer what is queued (the last answer with
+  // Connection: close), end streams, take no new request, then close.
   void drain();
   // Closes now: pending writes are cancelled, every Exchange is detached.
   void close_now() noexcept;
@@ -57,90 +102,78 @@ class Connection {
   [[nodiscard]] std::size_t unsent_bytes(const Exchange& exchange) const noexcept;
   // How long output has been waiting with none of it taken by the client
   // (0 when nothing waits): a client that stopped reading.
-  [[nodiscard]] std::uint64_t output_stalled_ms() const noexcept;
+  [[nodiscard]] std::uint64_t output_stalled_ms() const noexcept { return output_.stalled_ms(); }
   // Writes what was gathered while the server was corked.
   void flush_corked() noexcept;
   void count_dropped_responder() noexcept;
 
  private:
-  [[nodiscard]] const char* framing_fields_refused(const Request& request) const noexcept;
-  static const http_parser_settings kSettings;
-  static int on_message_begin(http_parser* p) noexcept;
-  static int on_url(http_parser* p, const char* at, std::size_t len) noexcept;
-  static int on_header_field(http_parser* p, const char* at, std::size_t len) noexcept;
-  static int on_header_value(http_parser* p, const char* at, std::size_t len) noexcept;
-  static int on_headers_complete(http_parser* p) noexcept;
-  static int on_body(http_parser* p, const char* at, std::size_t len) noexcept;
-  static int on_message_complete(http_parser* p) noexcept;
+  enum class Deadline : std::uint8_t { kNone, kHeaders, kRequest, kIdle, kLinger };
+  struct Due {
+    Deadline kind = Deadline::kNone;
+    std::uint64_t at = 0;
+  };
+
+  // Output::Listener
+  void output_taken() noexcept override;
+  void output_failed() noexcept override;
 
   static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
-  static void on_write(uv_write_t* req, int status) noexcept;
   static void on_shutdown(uv_shutdown_t* req, int status) noexcept;
   static void on_timer(uv_timer_t* timer) noexcept;
+  static void on_soon(uv_idle_t* idle) noexcept;
   static void on_handle_closed(uv_handle_t* handle) noexcept;
 
-  int headers_complete();
-  int refuse_oversized_headers() noexcept;
-  int message_complete();
-  void parse_backlog();
-  void fail(int status, std::string_view detail);
-  void pump(bool resume_parsing);
-  void write_bytes(std::string bytes);
-  void write_now(std::string bytes);
-  // Output the client has not taken: gathered, queued in libuv, not sent.
-  [[nodiscard]] std::size_t unsent_total() const noexcept;
-  void fail_soon() noexcept;
-  void schedule_resume() noexcept;
-  void close_after_flush();
-  // Starts the closing handshake once a close waits and nothing is left to write.
-  void shutdown_if_flushed();
-  void start_shutdown();
-  void arm_timer() noexcept;
+  [[nodiscard]] bool answering() const noexcept { return phase_ == Phase::kOpen || phase_ == Phase::kFinishing; }
+
+  // Input.
+  void received(std::string_view bytes);
+  void read_requests();
+  void take_request();
   void update_reading() noexcept;
-  void timed_out();
-  std::string serialize_head(Exchange& exchange, Response& response, bool streaming);
+
+  // Answers.
+  void fail(int status, std::string_view detail);
+  void pump(bool resume_reading);
+  void send(std::string bytes);
+  [[nodiscard]] std::string head_for(Exchange& exchange, Response& response, bool streaming);
+
+  // Phase changes.
+  void finish() noexcept;           // kOpen → kFinishing
+  void begin_flush();               // → kFlushing
+  void shutdown_if_flushed();       // kFlushing → kShutdown once the output is out
+  void abort_soon() noexcept;       // → kAborting
+  void run_soon() noexcept;
+  // Tells a stream's owner it ended; what the callback throws is logged.
+  void run_stream_close(std::function<void()> callback) noexcept;
+
+  // Deadlines.
+  [[nodiscard]] Due due() const noexcept;
+  void arm_timer() noexcept;
+  void timed_out(Deadline kind);
   [[nodiscard]] std::uint64_t now() const noexcept;
 
   Server& server_;
   const bool reject_;
+  Phase phase_ = Phase::kOpen;
   uv_tcp_t tcp_{};
   uv_timer_t timer_{};
+  uv_idle_t soon_{};
   uv_shutdown_t shutdown_req_{};
   int closed_handles_ = 0;
 
-  http_parser parser_{};
-  FramingCheck framing_;  // what the parser may see (see framing_check.h)
+  RequestReader reader_;
+  Output output_;
   std::unique_ptr<char[]> read_buffer_;
-  std::string backlog_;          // received bytes the parser has not consumed yet
-  Request request_;              // the request being parsed
-  std::size_t header_bytes_ = 0;
-  bool last_was_value_ = false;
-  int error_status_ = 0;         // set by a callback that refused the request
-  std::string_view error_detail_;
-
   std::deque<std::shared_ptr<Exchange>> queue_;  // awaiting or being written, in order
 
-  std::uint64_t last_activity_ = 0;
-  std::uint64_t output_since_ = 0;  // loop ms: output started waiting, or last went out
-  std::uint64_t message_started_ = 0;
+  std::uint64_t last_activity_ = 0;  // loop ms: the client's last byte in, or our last out
   std::uint64_t linger_started_ = 0;
-  std::size_t writes_in_flight_ = 0;
-  std::string corked_out_;       // written while the server was corked
+  bool reading_ = false;         // uv_read_start is on
+  bool in_read_requests_ = false;  // read_requests() is on the stack
+  bool resume_soon_ = false;     // read_requests() is due on the next loop turn
   bool in_cork_list_ = false;
-
-  bool reading_ = false;
-  bool parsing_ = false;
-  bool in_message_ = false;      // between message begin and complete
-  bool in_headers_ = false;      // between message begin and headers complete
-  bool no_more_requests_ = false;
-  bool draining_ = false;
-  bool flush_then_close_ = false;
-  bool shutdown_started_ = false;
-  bool lingering_ = false;
-  bool write_failed_ = false;
-  bool resume_pending_ = false;  // the timer is due at once to parse the backlog
-  bool closing_ = false;
 };
 
 }  // namespace tradpal::http::detail
