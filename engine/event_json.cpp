@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/json.h"
+#include "engine/detail/json_value.h"
 
 namespace tradpal {
 namespace {
@@ -78,11 +79,11 @@ DecodeError read_object(simdjson::ondemand::document& doc, simdjson::ondemand::v
   simdjson::ondemand::json_type type;
   if (value.type().get(type)) return DecodeError::not_json;
   if (type != simdjson::ondemand::json_type::object) {
-    return is_valid_json_value(value, 1) ? DecodeError::data_not_object : DecodeError::not_json;
+    return detail::is_valid_json_value(value, 1) ? DecodeError::data_not_object : DecodeError::not_json;
   }
   const char* begin = value.raw_json_token().data();
   // Depth 1: the object sits one level below the root for kMaxJsonDepth.
-  if (!is_valid_json_value(value, 1)) return DecodeError::not_json;
+  if (!detail::is_valid_json_value(value, 1)) return DecodeError::not_json;
   // The root object is still open, so a token follows and the location is
   // inside the buffer.
   const char* end = nullptr;
@@ -152,7 +153,7 @@ DecodeError decode_event_view(std::string_view json, EventFields& out) {
       const auto err = value.get_string().get(s);
       if (err == simdjson::INCORRECT_TYPE) {
         // Not a string: still JSON to be read through.
-        if (!is_valid_json_value(value, 1)) return DecodeError::not_json;
+        if (!detail::is_valid_json_value(value, 1)) return DecodeError::not_json;
         note(DecodeError::missing_field);
         continue;
       }
@@ -196,7 +197,7 @@ DecodeError decode_event_view(std::string_view json, EventFields& out) {
         continue;
       }
       (is_data ? have_data : have_metadata) = true;
-    } else if (!is_valid_json_value(value, 1)) {
+    } else if (!detail::is_valid_json_value(value, 1)) {
       // Extra keys from newer producers are allowed, but must be JSON.
       return DecodeError::not_json;
     }

@@ -1,5 +1,7 @@
 #include "engine/json.h"
 
+#include "engine/detail/json_value.h"
+
 #include <cstdint>
 
 namespace tradpal {
@@ -104,7 +106,9 @@ std::string_view trim_json(std::string_view text) noexcept {
   return text;
 }
 
-bool is_valid_json_value(simdjson::ondemand::value value, int depth) noexcept {
+std::string_view json_kernel() noexcept { return TRADPAL_JSON_KERNEL_STRING(SIMDJSON_BUILTIN_IMPLEMENTATION); }
+
+bool detail::is_valid_json_value(simdjson::ondemand::value value, int depth) noexcept {
   // On-Demand validates only what it reads; skipped atoms such as `tru` would
   // pass unnoticed, so every scalar is read here. The depth bound stays
   // under what Python's json.loads accepts (about 990 levels).
@@ -165,7 +169,7 @@ bool is_whole_object(simdjson::ondemand::document& doc) noexcept {
   if (doc.type().get(type) || type != simdjson::ondemand::json_type::object) return false;
   simdjson::ondemand::value root;
   if (doc.get_value().get(root)) return false;
-  if (!is_valid_json_value(root, 0)) return false;
+  if (!detail::is_valid_json_value(root, 0)) return false;
   return fully_consumed(doc);
 }
 

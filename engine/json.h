@@ -57,8 +57,21 @@ inline constexpr int kMaxJsonDepth = 512;
 // (looks_like_object); whoever stores or forwards events validates with
 // this, so nothing unreadable is ever written where others read it.
 [[nodiscard]] bool has_valid_json(const EventView& view);
-// Reads every value below `value`; false at the first invalid one.
-[[nodiscard]] bool is_valid_json_value(simdjson::ondemand::value value, int depth = 0) noexcept;
+
+// simdjson's On-Demand code is compiled into whoever calls it, for the CPU
+// that code was compiled for: its types live in a namespace named after the
+// kernel (icelake, haswell, westmere, fallback). So no function of this
+// library takes or returns an On-Demand type (a program built with other
+// flags could not link it), and parse_data() above runs the caller's kernel.
+// The kernel the library's own parsing (validation, decoding) was built for:
+[[nodiscard]] std::string_view json_kernel() noexcept;
+// The kernel the calling code gets: "fallback" unless it was compiled with
+// -march=native (or at least -mavx2 -mbmi -mpclmul for "haswell").
+#define TRADPAL_JSON_KERNEL_STRING_(k) #k
+#define TRADPAL_JSON_KERNEL_STRING(k) TRADPAL_JSON_KERNEL_STRING_(k)
+[[nodiscard]] inline std::string_view caller_json_kernel() noexcept {
+  return TRADPAL_JSON_KERNEL_STRING(SIMDJSON_BUILTIN_IMPLEMENTATION);
+}
 
 // Size of `text` as a quoted JSON string in json.dumps' default style
 // (ensure_ascii): quotes included.

@@ -3,6 +3,7 @@
 #include "adapters/http/json_writer.h"
 #include "adapters/http/response.h"
 #include "engine/json.h"
+#include "engine/detail/json_value.h"
 
 namespace tradpal::eventd {
 namespace {
@@ -39,7 +40,7 @@ bool JsonBody::parse(std::string_view body, std::vector<FieldError>& errors) {
   if (auto err = parser.iterate(padded_).get(doc)) return not_json(simdjson::error_message(err));
   {
     simdjson::ondemand::value root;
-    if (doc.get_value().get(root) || !is_valid_json_value(root) || !fully_consumed(doc)) {
+    if (doc.get_value().get(root) || !tradpal::detail::is_valid_json_value(root) || !fully_consumed(doc)) {
       return not_json("the body is not valid JSON");
     }
     doc.rewind();
