@@ -1,6 +1,7 @@
 #include "engine/bus.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -83,7 +84,13 @@ Subscription Bus::subscribe(const SubscribeOptions& options) {
   std::string error;
   const auto slot = ring_.attach(options.mode, options.types, options.start, &error);
   if (!slot) throw std::runtime_error("cannot subscribe: " + error);
-  return Subscription(this, &ring_, *slot);
+  try {
+    return Subscription(this, &ring_, *slot, options.on_exception);
+  } catch (...) {
+    ring_.detach(*slot);
+    ring_.release(*slot);
+    throw;
+  }
 }
 
 std::size_t Bus::thread_shard() noexcept {
@@ -129,6 +136,29 @@ std::uint64_t Subscription::consumed_total() const noexcept {
   std::uint64_t n = 0;
   for (const auto& c : ring_->counters(slot_).consumed) n += c.load(std::memory_order_relaxed);
   return n;
+}
+
+void Subscription::handler_threw(const EventView& event) noexcept {
+  const std::uint64_t n = failures_->count.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (failures_->on_exception) {
+    failures_->on_exception(event, std::current_exception());
+    return;
+  }
+  if (n != 1) return;
+  const std::string_view type = to_string(event.type());
+  const auto report = [&](const char* what) {
+    std::fprintf(stderr,
+                 "tradpal: a subscription handler threw (%s) on a %.*s event; it counts as consumed, "
+                 "and further failures are only counted (Subscription::handler_failures())\n",
+                 what, static_cast<int>(type.size()), type.data());
+  };
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    report(e.what());
+  } catch (...) {
+    report("an exception not derived from std::exception");
+  }
 }
 
 void Subscription::close() noexcept {
