@@ -98,7 +98,8 @@ def reconcile_group(readers, redis):
             seen[i] = seen.get(i, 0) + 1
     twice = [i for i, n in seen.items() if n > 1]
     missing = [i for i in ids if i not in seen]
-    strangers = [i for i in seen if i not in set(ids)]
+    known = set(ids)
+    strangers = [i for i in seen if i not in known]
     print(f"soak: consumer group: {len(ids)} entries, handled {sum(seen.values())} "
           f"({', '.join(f'{n} {len(got)}' for n, got in handled.items())}), "
           f"twice {len(twice)}, missing {len(missing)}")
