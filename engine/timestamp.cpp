@@ -55,12 +55,6 @@ std::int64_t read_digits(std::string_view text, std::size_t pos, std::size_t wid
 
 }  // namespace
 
-TimestampNs now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<TimestampNs>(ts.tv_sec) * kNsPerSecond + ts.tv_nsec;
-}
-
 void format_iso_timestamp(TimestampNs ts, char* out) noexcept {
   std::int64_t seconds = ts / kNsPerSecond;
   std::int64_t nanos = ts % kNsPerSecond;

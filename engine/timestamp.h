@@ -21,6 +21,8 @@ namespace tradpal {
 // Nanoseconds since 1970-01-01T00:00:00Z.
 using TimestampNs = std::int64_t;
 
+// The wall clock (CLOCK_REALTIME), read through the TSC where that is safe:
+// see engine/clock.h.
 [[nodiscard]] TimestampNs now_ns() noexcept;
 
 inline constexpr std::size_t kIsoTimestampSize = 26;  // "YYYY-MM-DDTHH:MM:SS.ffffff"

@@ -2,8 +2,37 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "engine/clock.h"
+
 namespace tradpal {
 namespace {
+
+// now_ns() read between two clock_gettime calls lies between them, give or
+// take the TSC extrapolation's error; across 1.3 s it re-anchors at least once.
+TEST(Clock, FollowsClockRealtimeAcrossReanchors) {
+  const std::string_view source = clock_source();
+  EXPECT_TRUE(source == "tsc" || source == "clock_gettime") << source;
+  constexpr TimestampNs kTolerance = 100'000;  // 100 µs: 1e-4 of the re-anchor period
+  const TimestampNs start = detail::realtime_ns();
+  TimestampNs last = 0;
+  int reads = 0;
+  while (detail::realtime_ns() - start < 1'300'000'000) {
+    const TimestampNs before = detail::realtime_ns();
+    const TimestampNs t = now_ns();
+    const TimestampNs after = detail::realtime_ns();
+    ASSERT_GE(t, before - kTolerance) << "read " << reads << " from " << source;
+    ASSERT_LE(t, after + kTolerance) << "read " << reads << " from " << source;
+    // Steps back only by the re-anchor's correction, never by more.
+    ASSERT_GE(t, last - kTolerance) << "read " << reads;
+    last = t;
+    ++reads;
+    if (reads % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  EXPECT_GT(reads, 1000);
+}
 
 constexpr TimestampNs kBase = 1795969628LL * 1'000'000'000;  // 2026-11-29T16:27:08Z
 
