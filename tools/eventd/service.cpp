@@ -108,6 +108,10 @@ Service::Service(Config config)
                                                           .tail = *tail_,
                                                           .server = server_}));
   server_->listen();
+  memory_release_ = std::make_unique<MemoryRelease>(&loop_, [this] {
+    const http::ServerStats& st = server_->stats();
+    return st.connections_accepted + st.connections_rejected - st.connections_open;
+  });
   tail_->start();
   // Whatever the persister pushed before the server could carry it.
   inbox_.drain();
@@ -183,6 +187,7 @@ void Service::begin_shutdown(int signum) {
            ": no new connections, finishing in-flight requests");
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  if (memory_release_) memory_release_->close();
   // Acknowledgements keep arriving through the inbox while the server
   // drains; the deadline timer still answers what Redis does not.
   // Every publish taken is answered before its connection is cut: 200 once

@@ -32,6 +32,7 @@
 #include "adapters/redis/stream_tail.h"
 #include "engine/bus.h"
 #include "tools/eventd/config.h"
+#include "tools/eventd/memory_release.h"
 #include "tools/eventd/metrics.h"
 #include "tools/eventd/pending_publishes.h"
 #include "tools/eventd/persister_inbox.h"
@@ -76,6 +77,7 @@ class Service {
   std::unique_ptr<SseHub> hub_;
   std::unique_ptr<redis::StreamTail> tail_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<MemoryRelease> memory_release_;
 
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};

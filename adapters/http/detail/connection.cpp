@@ -91,7 +91,10 @@ void Connection::received(std::string_view bytes) {
 void Connection::read_requests() {
   if (in_read_requests_) return;
   in_read_requests_ = true;
-  while (phase_ == Phase::kOpen && queue_.size() < server_.config_.max_pipelined) {
+  // Both bounds hold for what was already read too: requests beyond them
+  // wait, unparsed, until answers have gone out (output_taken resumes).
+  while (phase_ == Phase::kOpen && queue_.size() < server_.config_.max_pipelined &&
+         output_.unsent() <= server_.config_.max_unsent_bytes) {
     const RequestReader::Step step = reader_.read(now());
     if (step == RequestReader::Step::kNeedInput) break;
     if (step == RequestReader::Step::kRefused) {
@@ -313,15 +316,28 @@ void Connection::flush_corked() noexcept {
     abort_soon();
     return;
   }
+  // A flush that went out whole brings no output_taken() to resume them.
+  resume_if_room();
   update_reading();
   // A close that waited for this output may go ahead now.
   shutdown_if_flushed();
+}
+
+// Requests read before the client stopped taking answers wait, unparsed,
+// for their output to go: read them on the next loop turn once it has.
+void Connection::resume_if_room() noexcept {
+  if (phase_ == Phase::kOpen && reader_.has_input() && !in_read_requests_ &&
+      output_.unsent() <= server_.config_.max_unsent_bytes) {
+    resume_soon_ = true;
+    run_soon();
+  }
 }
 
 void Connection::output_taken() noexcept {
   if (phase_ == Phase::kClosed || phase_ == Phase::kAborting) return;
   last_activity_ = now();
   shutdown_if_flushed();
+  resume_if_room();
   update_reading();
   arm_timer();
 }

@@ -34,8 +34,10 @@
 // Bounds and their homes:
 //   header section, body              RequestReader (see request_reader.h)
 //   requests awaiting answers         max_pipelined: read_requests() stops
-//   answers the client has not read   max_unsent_bytes: update_reading()
-//                                     stops reading its requests
+//   answers the client has not read   max_unsent_bytes: read_requests() stops
+//                                     taking requests (those already read
+//                                     wait unparsed) and update_reading()
+//                                     stops reading the socket
 //   a stream's unsent output          max_stream_unsent_bytes: stream_write()
 //   a stream's stalled output         Output::stalled_ms(), enforced by the
 //                                     stream's owner (output_stalled_ms())
@@ -132,6 +134,7 @@ class Connection final : private Output::Listener {
   void read_requests();
   void take_request();
   void update_reading() noexcept;
+  void resume_if_room() noexcept;
 
   // Answers.
   void fail(int status, std::string_view detail);

@@ -95,9 +95,11 @@ FramingCheck::Verdict FramingCheck::check(std::string_view input) noexcept {
           if (token_len_ == 0) return refuse("Bad Request: malformed request line");
           token_len_ = 0;
           state_ = State::kVersion;
-        } else if (is_visible(c)) {
+        } else if (c > 0x20 && c < 0x7f) {
           ++token_len_;
         } else {
+          // Control characters, and bytes >= 0x80 (RFC 9112 3: a target is
+          // ASCII; clients percent-encode the rest).
           return refuse("Bad Request: malformed request line");
         }
         break;

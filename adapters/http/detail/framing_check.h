@@ -11,7 +11,8 @@
 // first byte it refuses.
 //
 // What it checks, byte by byte and across reads:
-//   request line   method SP target SP HTTP/d.d CRLF: one space each, no
+//   request line   method SP target SP HTTP/d.d CRLF: one space each, an
+//                  ASCII target (bytes >= 0x80 refused, RFC 9112 3), no
 //                  control characters (empty lines before it are skipped)
 //   field lines    token ":" value CRLF: the name a token, no whitespace
 //                  before the colon, no line starting with whitespace (obs-

@@ -86,7 +86,15 @@ RequestReader::RequestReader(const ServerConfig& config) : config_(config) {
 }
 
 void RequestReader::append(std::string_view bytes) {
-  if (!stopped_) backlog_.append(bytes);
+  if (stopped_) return;
+  if (taken_ == backlog_.size()) {
+    backlog_.clear();
+    taken_ = 0;
+  } else if (taken_ > 0) {
+    backlog_.erase(0, taken_);
+    taken_ = 0;
+  }
+  backlog_.append(bytes);
 }
 
 void RequestReader::stop() noexcept {
@@ -94,6 +102,7 @@ void RequestReader::stop() noexcept {
   phase_ = Phase::kBetween;
   backlog_.clear();
   backlog_.shrink_to_fit();
+  taken_ = 0;
 }
 
 RequestReader::Step RequestReader::refused(int status, std::string_view detail) noexcept {
@@ -105,13 +114,18 @@ RequestReader::Step RequestReader::refused(int status, std::string_view detail) 
 
 RequestReader::Step RequestReader::read(std::uint64_t now) noexcept {
   now_ = now;
-  while (!stopped_ && !backlog_.empty()) {
-    const FramingCheck::Verdict verdict = framing_.check(backlog_);
+  while (!stopped_ && has_input()) {
+    const std::string_view input = std::string_view(backlog_).substr(taken_);
+    const FramingCheck::Verdict verdict = framing_.check(input);
     if (verdict.error != nullptr) return refused(400, verdict.error);
     if (verdict.accepted == 0) break;
-    const std::size_t parsed = http_parser_execute(&parser_, &kSettings, backlog_.data(), verdict.accepted);
+    const std::size_t parsed = http_parser_execute(&parser_, &kSettings, input.data(), verdict.accepted);
     const auto err = HTTP_PARSER_ERRNO(&parser_);
-    backlog_.erase(0, parsed);
+    taken_ += parsed;
+    if (taken_ == backlog_.size()) {
+      backlog_.clear();
+      taken_ = 0;
+    }
     if (err == HPE_PAUSED) {
       // Paused by on_message_complete: one whole request.
       http_parser_pause(&parser_, 0);

@@ -71,7 +71,7 @@ class RequestReader {
 
   // Bytes received. Throws std::bad_alloc.
   void append(std::string_view bytes);
-  [[nodiscard]] bool has_input() const noexcept { return !backlog_.empty(); }
+  [[nodiscard]] bool has_input() const noexcept { return taken_ < backlog_.size(); }
 
   // Reads the input up to the next step. `now` (any monotonic clock in ms)
   // stamps when a request begins: began_at().
@@ -110,7 +110,8 @@ class RequestReader {
   const ServerConfig& config_;
   http_parser parser_{};
   FramingCheck framing_;     // what the parser may see (see framing_check.h)
-  std::string backlog_;      // received bytes the parser has not taken yet
+  std::string backlog_;      // received bytes; those from taken_ on are not parsed yet
+  std::size_t taken_ = 0;    // a read pipelining many requests is not moved once per request
   Phase phase_ = Phase::kBetween;
   bool stopped_ = false;
   bool headers_done_ = false;  // set by the parser's callback, reported as kHeaders
