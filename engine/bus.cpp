@@ -1,6 +1,7 @@
 #include "engine/bus.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -32,6 +33,59 @@ PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
   count_published(spec.type);
   claim.commit();
   return PublishStatus::ok;
+}
+
+Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Published* out) noexcept {
+  BatchResult result;
+  std::array<ClaimRequest, kMaxBatch> requests;
+  std::array<Claim, kMaxBatch> claims;
+  while (result.published < specs.size()) {
+    // The next chunk: what fits one claim.
+    std::size_t n = 0;
+    std::uint64_t bytes = 0;
+    for (std::size_t i = result.published; i < specs.size() && n < kMaxBatch; ++i, ++n) {
+      const EventSpec& spec = specs[i];
+      if (!looks_like_object(spec.data) || !looks_like_object(spec.metadata)) {
+        if (n == 0) {
+          result.status = PublishStatus::invalid;
+          return result;
+        }
+        break;
+      }
+      const std::uint64_t size = detail::frame_length(spec.source.size(), spec.data.size(), spec.metadata.size(),
+                                                      spec.stream_id ? detail::kStreamIdSize : 0);
+      if (n > 0 && bytes + size > ring_.max_claim_bytes()) break;
+      bytes += size;
+      requests[n] = ClaimRequest{.type = spec.type,
+                                 .source = spec.source,
+                                 .data_size = spec.data.size(),
+                                 .metadata_size = spec.metadata.size(),
+                                 .origin = spec.origin,
+                                 .correlation = spec.correlation,
+                                 .timestamp_ns = spec.timestamp_ns,
+                                 .event_id = spec.event_id,
+                                 .stream_id = spec.stream_id};
+    }
+    const PublishStatus s = ring_.try_claim_batch(std::span(requests.data(), n), std::span(claims.data(), n));
+    if (s != PublishStatus::ok) {
+      result.status = s;
+      return result;
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      const EventSpec& spec = specs[result.published + k];
+      Claim& claim = claims[k];
+      std::memcpy(claim.data(), spec.data.data(), spec.data.size());
+      std::memcpy(claim.metadata(), spec.metadata.data(), spec.metadata.size());
+      if (out != nullptr) {
+        out[result.published + k].sequence = claim.sequence();
+        out[result.published + k].event_id = claim.event_id();
+      }
+      count_published(spec.type);
+      claim.commit();
+    }
+    result.published += n;
+  }
+  return result;
 }
 
 PublishStatus Bus::try_claim(const ClaimRequest& request, Claim& out) noexcept {

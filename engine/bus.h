@@ -71,6 +71,41 @@ class Bus {
     return retry<Wait>([&] { return try_publish(spec, out); });
   }
 
+  // Publishes `specs` in order with one claim of the ring per chunk (one
+  // move of its tail, one time stamp shared by every spec that leaves
+  // timestamp_ns at zero), so its per-event cost is the copy and the header.
+  // A chunk is as many specs as fit one max_event_size frame and kMaxBatch;
+  // each chunk goes in whole or not at all. `out`, when given, has room for
+  // specs.size() entries. Returns how many were published and the status
+  // that stopped it (ok when all were; back_pressured, too_large, invalid or
+  // closed for the first spec not published).
+  struct BatchResult {
+    PublishStatus status = PublishStatus::ok;
+    std::size_t published = 0;
+  };
+  static constexpr std::size_t kMaxBatch = 64;
+  BatchResult try_publish_batch(std::span<const EventSpec> specs, Published* out = nullptr) noexcept;
+
+  // The same, waiting with Wait while back-pressured.
+  template <typename Wait = Backoff>
+  BatchResult publish_batch(std::span<const EventSpec> specs, Published* out = nullptr) noexcept {
+    BatchResult total;
+    while (total.published < specs.size()) {
+      BatchResult r;
+      const PublishStatus s = retry<Wait>([&] {
+        r = try_publish_batch(specs.subspan(total.published), out != nullptr ? out + total.published : nullptr);
+        return r.published > 0 ? PublishStatus::ok : r.status;
+      });
+      total.published += r.published;
+      total.status = s != PublishStatus::ok ? s : r.status;
+      if (s != PublishStatus::ok || (r.status != PublishStatus::ok && r.status != PublishStatus::back_pressured)) {
+        break;
+      }
+    }
+    if (total.published == specs.size()) total.status = PublishStatus::ok;
+    return total;
+  }
+
   // Zero-copy form: claim, write data and metadata in place, commit.
   // Counts the event as published when claimed successfully.
   PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;

@@ -86,10 +86,11 @@ class TscClock {
     for (;;) {
       const std::uint32_t v = version_.load(std::memory_order_acquire);
       if ((v & 1) != 0) return detail::realtime_ns();  // being re-anchored right now
-      const TimestampNs ns0 = anchor_ns_.load(std::memory_order_relaxed);
-      const std::uint64_t tsc0 = anchor_tsc_.load(std::memory_order_relaxed);
-      const std::uint64_t mult = mult_.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      // Acquire loads (plain moves on x86) keep the second look at the
+      // version after them, without a fence ThreadSanitizer cannot see.
+      const TimestampNs ns0 = anchor_ns_.load(std::memory_order_acquire);
+      const std::uint64_t tsc0 = anchor_tsc_.load(std::memory_order_acquire);
+      const std::uint64_t mult = mult_.load(std::memory_order_acquire);
       if (version_.load(std::memory_order_relaxed) != v) continue;
       const std::uint64_t tsc = ticks();
       // A TSC read on another core may lag the anchor by a few ticks.
@@ -107,19 +108,19 @@ class TscClock {
     return static_cast<std::uint64_t>(ns / (b.tsc - a.tsc));
   }
 
+  // Release stores: each is ordered after the odd version that announced it.
   void store(const Pair& anchor, std::uint64_t mult) noexcept {
-    anchor_ns_.store(anchor.ns, std::memory_order_relaxed);
-    anchor_tsc_.store(anchor.tsc, std::memory_order_relaxed);
-    mult_.store(mult, std::memory_order_relaxed);
+    anchor_ns_.store(anchor.ns, std::memory_order_release);
+    anchor_tsc_.store(anchor.tsc, std::memory_order_release);
+    mult_.store(mult, std::memory_order_release);
   }
 
   // One reader takes version v → v+1, measures, stores, and ends on v+2;
   // readers that lose the race read clock_gettime meanwhile.
   TimestampNs reanchor(std::uint32_t v, const Pair& old) noexcept {
-    if (!version_.compare_exchange_strong(v, v + 1, std::memory_order_acquire, std::memory_order_relaxed)) {
+    if (!version_.compare_exchange_strong(v, v + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) {
       return detail::realtime_ns();
     }
-    std::atomic_thread_fence(std::memory_order_release);
     const Pair now = read_pair();
     const std::uint64_t mult = per_tick(old, now);
     // A clock set backwards or a wild reading keeps the old rate.

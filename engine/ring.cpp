@@ -97,21 +97,11 @@ Ring::~Ring() { std::free(memory_); }
 
 // ---- claiming -------------------------------------------------------------------
 
-PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept {
-  out.abort();
-  if (request.source.size() > UINT16_MAX) return PublishStatus::invalid;
-  // A stream id counts toward the event's size, so no frame passes max_frame_.
-  const std::size_t trailer = request.stream_id ? detail::kStreamIdSize : 0;
-  const std::size_t body = request.source.size() + request.data_size + request.metadata_size + trailer;
-  if (body > max_event_size_ || request.data_size > max_event_size_ || request.metadata_size > max_event_size_) {
-    return PublishStatus::too_large;
-  }
+// Claims [start, start + size) of contiguous memory (padding the end of the
+// ring first when it does not fit there): see the header comment.
+PublishStatus Ring::claim_space(std::uint64_t size, Sequence& start) noexcept {
   if (closed_.load(std::memory_order_relaxed)) return PublishStatus::closed;
-  const std::uint64_t size =
-      detail::frame_length(request.source.size(), request.data_size, request.metadata_size, trailer);
-
   Sequence t = tail_.load(std::memory_order_seq_cst);
-  Sequence start = 0;
   std::uint64_t pad = 0;
   for (;;) {
     if ((t & kClosedBit) != 0) return PublishStatus::closed;
@@ -154,7 +144,6 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
     refresh_floor(floor, version, end);
     break;
   }
-
   if (pad != 0) {
     FrameHeader* p = frame_at(start);
     p->descriptor.store(detail::make_descriptor(static_cast<std::uint32_t>(pad), FrameKind::padding,
@@ -163,7 +152,28 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
     p->commit.store(start ^ commit_key_, std::memory_order_release);
     start += pad;
   }
+  return PublishStatus::ok;
+}
 
+// Checks a request and returns its frame length, or 0 with `why` set.
+std::uint64_t Ring::frame_size(const ClaimRequest& request, PublishStatus& why) const noexcept {
+  if (request.source.size() > UINT16_MAX) {
+    why = PublishStatus::invalid;
+    return 0;
+  }
+  // A stream id counts toward the event's size, so no frame passes max_frame_.
+  const std::size_t trailer = request.stream_id ? detail::kStreamIdSize : 0;
+  const std::size_t body = request.source.size() + request.data_size + request.metadata_size + trailer;
+  if (body > max_event_size_ || request.data_size > max_event_size_ || request.metadata_size > max_event_size_) {
+    why = PublishStatus::too_large;
+    return 0;
+  }
+  return detail::frame_length(request.source.size(), request.data_size, request.metadata_size, trailer);
+}
+
+// Fills `out` for the frame of `request` at `start` (claimed, not committed).
+void Ring::prepare_claim(const ClaimRequest& request, Sequence start, std::uint64_t size, TimestampNs now,
+                         Claim& out) noexcept {
   FrameHeader* f = frame_at(start);
   if (!request.source.empty()) std::memcpy(f->body(), request.source.data(), request.source.size());
   if (request.stream_id) {
@@ -172,8 +182,8 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
     std::memcpy(at, &request.stream_id->ms, 8);
     std::memcpy(at + 8, &request.stream_id->seq, 8);
   }
-  out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now_ns();
-  out.event_id_ = request.event_id == Uuid{} ? Uuid::generate_v4() : request.event_id;
+  out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now;
+  out.event_id_ = request.event_id.is_nil() ? Uuid::generate_v4() : request.event_id;
   out.correlation_ = request.correlation;
   out.source_size_ = static_cast<std::uint16_t>(request.source.size());
   out.data_size_ = static_cast<std::uint32_t>(request.data_size);
@@ -184,6 +194,44 @@ PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept 
   out.descriptor_ =
       detail::make_descriptor(static_cast<std::uint32_t>(size), FrameKind::event, request.type, request.origin,
                               request.stream_id.has_value());
+}
+
+PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept {
+  out.abort();
+  PublishStatus why = PublishStatus::ok;
+  const std::uint64_t size = frame_size(request, why);
+  if (size == 0) return why;
+  Sequence start = 0;
+  const PublishStatus s = claim_space(size, start);
+  if (s != PublishStatus::ok) return s;
+  prepare_claim(request, start, size, request.timestamp_ns != 0 ? request.timestamp_ns : now_ns(), out);
+  return PublishStatus::ok;
+}
+
+PublishStatus Ring::try_claim_batch(std::span<const ClaimRequest> requests, std::span<Claim> out) noexcept {
+  if (out.size() < requests.size()) return PublishStatus::invalid;
+  for (std::size_t i = 0; i < requests.size(); ++i) out[i].abort();
+  if (requests.empty()) return PublishStatus::ok;
+  std::uint64_t total = 0;
+  for (const ClaimRequest& r : requests) {
+    PublishStatus why = PublishStatus::ok;
+    const std::uint64_t size = frame_size(r, why);
+    if (size == 0) return why;
+    total += size;
+  }
+  // One claim may not exceed the largest single frame: the ring's sizing
+  // (four of those per lap) is what keeps claims from starving each other.
+  if (total > max_frame_) return PublishStatus::too_large;
+  Sequence start = 0;
+  const PublishStatus s = claim_space(total, start);
+  if (s != PublishStatus::ok) return s;
+  const TimestampNs now = now_ns();  // one time stamp for the batch
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    PublishStatus ignored = PublishStatus::ok;
+    const std::uint64_t size = frame_size(requests[i], ignored);
+    prepare_claim(requests[i], start, size, now, out[i]);
+    start += size;
+  }
   return PublishStatus::ok;
 }
 

@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -167,6 +168,17 @@ class Ring {
 
   // Claims space for one event. Never blocks, never allocates.
   PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;
+  // Claims one frame per request, contiguous, with one move of the tail (one
+  // CAS instead of one per event) and one time stamp for every request that
+  // leaves timestamp_ns at zero. All or nothing: on anything but ok no claim
+  // is active. The frames together may not exceed one max_event_size frame
+  // (too_large: split the batch). Each Claim is then written and committed
+  // (or aborted) on its own, as a single one; subscribers see the frames in
+  // order, each as soon as it and those before it are committed.
+  // `out` needs at least requests.size() Claims; it may live on the stack.
+  PublishStatus try_claim_batch(std::span<const ClaimRequest> requests, std::span<Claim> out) noexcept;
+  // The most bytes one claim may take: the frame of a max_event_size event.
+  [[nodiscard]] std::uint64_t max_claim_bytes() const noexcept { return max_frame_; }
 
   // After close(), claims fail with `closed`; subscribers drain what is left.
   // On a single_producer ring, close() from the producer thread (or after it
@@ -249,6 +261,10 @@ class Ring {
     mutable std::atomic<bool> armed{false};
   };
 
+  PublishStatus claim_space(std::uint64_t size, Sequence& start) noexcept;
+  std::uint64_t frame_size(const ClaimRequest& request, PublishStatus& why) const noexcept;
+  void prepare_claim(const ClaimRequest& request, Sequence start, std::uint64_t size, TimestampNs now,
+                     Claim& out) noexcept;
   [[nodiscard]] detail::FrameHeader* frame_at(Sequence s) const noexcept {
     return reinterpret_cast<detail::FrameHeader*>(memory_ + (s & mask_));
   }

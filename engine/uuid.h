@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +32,14 @@ struct Uuid {
   [[nodiscard]] std::string to_string() const;
 
   [[nodiscard]] int version() const noexcept { return bytes[6] >> 4; }
+  // All zero: two 8-byte loads and an OR, no byte-wise compare with a
+  // temporary.
+  [[nodiscard]] bool is_nil() const noexcept {
+    std::uint64_t lo = 0, hi = 0;
+    std::memcpy(&lo, bytes.data(), 8);
+    std::memcpy(&hi, bytes.data() + 8, 8);
+    return (lo | hi) == 0;
+  }
   friend bool operator==(const Uuid&, const Uuid&) = default;
 };
 

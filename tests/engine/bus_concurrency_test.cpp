@@ -2,10 +2,12 @@
 // of events (scaled down under ThreadSanitizer through TRADPAL_TEST_SCALE).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -110,6 +112,52 @@ TEST(BusConcurrency, DeliversEveryEventToEverySubscriberInOneGlobalOrder) {
     EXPECT_EQ(o.digest, observers[0].digest) << "subscribers saw different global orders";
   }
   EXPECT_EQ(bus.published_total(), kProducers * per_producer);
+}
+
+// Batches of 1..40 events from two producers while a single-event producer
+// claims between them: every subscriber sees every event once, each
+// producer's in order, all in one global order.
+TEST(BusConcurrency, BatchPublishersAndSinglePublishersShareOneOrder) {
+  const std::uint64_t per_producer = scaled(300'000);
+  Bus bus({.ring = {.capacity = 1 << 18, .max_event_size = 1024}});
+  std::vector<Observer> observers(2, Observer(3));
+  std::vector<SubscriberThread> threads;
+  for (auto& o : observers) {
+    threads.push_back(SubscriberThread::start<Yield>(bus.subscribe(), [&o](const EventView& v, bool e) { o(v, e); }));
+  }
+  auto batcher = [&](unsigned producer) {
+    std::vector<std::string> data(40, std::string(kDataSize, ' '));
+    std::vector<EventSpec> specs(40);
+    std::uint64_t n = 0;
+    unsigned size = 1;
+    Yield wait;
+    while (n < per_producer) {
+      const std::size_t count = std::min<std::uint64_t>(size, per_producer - n);
+      for (std::size_t i = 0; i < count; ++i) {
+        write_data(data[i].data(), producer, n + i);
+        specs[i] = {.type = EventType::trading_signal, .source = "b", .data = data[i]};
+      }
+      const auto r = bus.publish_batch<Yield>(std::span(specs.data(), count));
+      ASSERT_EQ(r.status, PublishStatus::ok);
+      ASSERT_EQ(r.published, count);
+      n += count;
+      size = size % 40 + 1;
+    }
+  };
+  std::thread b0(batcher, 0), b1(batcher, 1);
+  std::thread single([&] { produce(bus, 2, per_producer); });
+  b0.join();
+  b1.join();
+  single.join();
+  bus.close();
+  for (auto& t : threads) t.join();
+  for (const Observer& o : observers) {
+    EXPECT_EQ(o.errors, 0u) << "a loss, duplicate or reordering within one producer";
+    EXPECT_EQ(o.received, 3 * per_producer);
+    EXPECT_TRUE(o.ordered);
+    EXPECT_EQ(o.digest, observers[0].digest) << "subscribers saw different global orders";
+  }
+  EXPECT_EQ(bus.published_total(), 3 * per_producer);
 }
 
 TEST(BusConcurrency, FiltersAndPolledSubscribersUnderTraffic) {

@@ -225,5 +225,26 @@ TEST(ZeroAlloc, SubscriberThreadDeliversWithoutAllocating) {
   EXPECT_EQ(deallocations, 0u);
 }
 
+TEST(ZeroAlloc, BatchPublishAllocatesNothing) {
+  const std::vector<std::string> payloads = make_payloads();
+  Bus bus({.ring = kSmallRing});
+  SubscriberThread thread = SubscriberThread::start<Yield>(bus.subscribe(), [](const EventView&, bool) {}, 256);
+  std::vector<EventSpec> specs;
+  for (std::size_t i = 0; i < 100; ++i) {
+    specs.push_back({.type = EventType::trading_signal, .source = "b", .data = payloads[i % 6]});
+  }
+  std::vector<Published> out(specs.size());
+  ASSERT_EQ(bus.publish_batch(specs, out.data()).status, PublishStatus::ok);  // first use outside the window
+  const AllocationWindow window;
+  for (int round = 0; round < 2000; ++round) {
+    const auto r = bus.publish_batch(specs, out.data());
+    ASSERT_EQ(r.status, PublishStatus::ok);
+    ASSERT_EQ(r.published, specs.size());
+  }
+  const std::uint64_t allocations = window.allocations();
+  thread.stop();
+  EXPECT_EQ(allocations, 0u);
+}
+
 }  // namespace
 }  // namespace tradpal
