@@ -235,6 +235,85 @@ void QueueThroughput(benchmark::State& state, int producers) {
   state.SetBytesProcessed(state.iterations() * events * static_cast<std::int64_t>(Bytes));
 }
 
+// The floor for moving the bus's frames: a one-to-one ring of fixed records
+// as large as the bus's frame for the same event (header line, body, padding
+// line: frame_length()), laid out as the Disruptor lays its ring out. The
+// producer writes a record (a 64-byte header and the event's bytes), then
+// publishes its cursor; the consumer reads every record up to the cursor
+// (the first word of each event) and publishes its own cursor once per
+// batch. No claim CAS, no filters, no counters, no time stamp or id: what is
+// left is moving the same cache lines from one core to the other.
+template <std::size_t RecordBytes>
+class FixedRecordRing {
+ public:
+  static constexpr std::int64_t kRecords = static_cast<std::int64_t>(kRingBytes / RecordBytes);
+
+  FixedRecordRing() : records_(static_cast<std::size_t>(kRecords)) {}
+
+  struct alignas(64) Record {
+    std::array<char, RecordBytes> bytes;
+  };
+  Record& at(std::int64_t sequence) noexcept { return records_[static_cast<std::size_t>(sequence % kRecords)]; }
+
+  alignas(64) std::atomic<std::int64_t> published{-1};
+  alignas(64) std::atomic<std::int64_t> consumed{-1};
+
+ private:
+  std::vector<Record> records_;
+};
+
+template <std::size_t EventBytes>
+void FixedRingThroughput(benchmark::State& state) {
+  constexpr std::size_t kRecordBytes = tradpal::detail::frame_length(kSource.size(), EventBytes - kSource.size() -
+                                                                     kMetadata.size(), kMetadata.size());
+  using Ring = FixedRecordRing<kRecordBytes>;
+  const std::int64_t events = tradpal::bench::scaled(4'000'000);
+  const std::string data = make_data(EventBytes);
+  std::uint64_t sink = 0;
+  for (auto _ : state) {
+    auto ring = std::make_unique<Ring>();
+    auto publish = [&](int, auto& wait_for_go) {
+      SpinThenYield wait;
+      std::int64_t consumer_seen = -1;
+      wait_for_go();
+      for (std::int64_t next = 0; next < events; ++next) {
+        while (next - consumer_seen > Ring::kRecords) {
+          consumer_seen = ring->consumed.load(std::memory_order_acquire);
+          if (next - consumer_seen > Ring::kRecords) wait.idle();
+        }
+        wait.reset();
+        char* r = ring->at(next).bytes.data();
+        std::memcpy(r, &next, sizeof next);  // the header line: sequence, sizes
+        std::memcpy(r + 8, &events, sizeof events);
+        std::memcpy(r + 64, kSource.data(), kSource.size());
+        std::memcpy(r + 64 + kSource.size(), data.data(), data.size());
+        std::memcpy(r + 64 + kSource.size() + data.size(), kMetadata.data(), kMetadata.size());
+        ring->published.store(next, std::memory_order_release);
+      }
+    };
+    auto consume = [&](auto& wait_for_go) {
+      std::uint64_t sum = 0;
+      SpinThenYield wait;
+      wait_for_go();
+      for (std::int64_t next = 0; next < events;) {
+        const std::int64_t available = ring->published.load(std::memory_order_acquire);
+        if (available < next) {
+          wait.idle();
+          continue;
+        }
+        wait.reset();
+        const std::int64_t last = std::min<std::int64_t>(available, next + static_cast<std::int64_t>(kBatch) - 1);
+        for (; next <= last; ++next) sum += first_word(ring->at(next).bytes.data() + 64 + kSource.size());
+        ring->consumed.store(last, std::memory_order_release);
+      }
+      sink += sum;
+    };
+    state.SetIterationTime(timed_run(1, true, publish, consume));
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(state.iterations() * events);
+}
+
 void configure(benchmark::internal::Benchmark* b) {
   b->UseManualTime()->Iterations(1)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(
       benchmark::kMillisecond);
@@ -252,6 +331,7 @@ int main(int argc, char** argv) {
   configure(benchmark::RegisterBenchmark("bus_1p1s_64B_tuned", BusThroughput, 1, 64, kRingBytes, tuned));
   configure(benchmark::RegisterBenchmark("bus_1p1s_64B_batch", BusThroughput, 1, 64, kRingBytes,
                                          BusSetup{.batch = true}));
+  configure(benchmark::RegisterBenchmark("fixed_record_ring_1p1s_64B", FixedRingThroughput<64>));
   configure(benchmark::RegisterBenchmark("bus_1p1s_250B", BusThroughput, 1, 250, kRingBytes, plain));
   configure(benchmark::RegisterBenchmark("moodycamel_1p1s_250B", QueueThroughput<250>, 1));
   configure(benchmark::RegisterBenchmark("bus_1p1s_250B_tuned", BusThroughput, 1, 250, kRingBytes, tuned));
@@ -279,6 +359,15 @@ int main(int argc, char** argv) {
   throughput("bus_1p1s_64B_throughput", "bus_1p1s_64B", "moodycamel_1p1s_64B", "moodycamel_token_bulk_64B", 1.5);
   throughput("bus_1p1s_64B_batch_throughput", "bus_1p1s_64B_batch", "moodycamel_1p1s_64B",
              "moodycamel_token_bulk_64B", 1.5);
+  tradpal::bench::add_if_measured(figures, {.name = "bus_1p1s_64B_batch_vs_fixed_record_ring",
+                                            .value = rate("bus_1p1s_64B_batch"),
+                                            .unit = "events/s",
+                                            .baseline = "fixed_record_ring_64B_frames",
+                                            .baseline_value = rate("fixed_record_ring_1p1s_64B"),
+                                            .target = ">= 0.8x",
+                                            .target_ratio = 0.8});
+  throughput("fixed_record_ring_1p1s_64B_frames", "fixed_record_ring_1p1s_64B", "moodycamel_1p1s_64B",
+             "moodycamel_token_bulk_64B", 0);
   throughput("bus_1p1s_250B_throughput", "bus_1p1s_250B", "moodycamel_1p1s_250B", "moodycamel_token_bulk_250B",
              1.5);
   throughput("bus_1p1s_64B_tuned_throughput", "bus_1p1s_64B_tuned", "moodycamel_1p1s_64B",
@@ -295,6 +384,8 @@ int main(int argc, char** argv) {
       "stamp, v4 id, sizes) and simdjson padding in the ring. The baseline moves structs of the same\n"
       "size through moodycamel::ConcurrentQueue (producer token, bulk dequeue of %zu) in the same run.\n"
       "batch: Bus::try_publish_batch of %zu events a call (one claim, one time stamp per call).\n"
+      "fixed_record_ring: a one-to-one ring of records as large as the bus's frame (the Disruptor's\n"
+      "layout): the floor for moving those cache lines between the two cores.\n"
       "Ratio > 1: the bus is faster. The last line compares the engine's default 16 MiB ring with\n"
       "the 1 MiB ring used above.\n",
       kRepetitions, kBatch, kPublishBatch);
