@@ -63,7 +63,9 @@ class EventView {
   [[nodiscard]] std::string_view metadata() const noexcept {
     return {frame_->body() + frame_->source_size + frame_->data_size, frame_->metadata_size};
   }
-  // Readable bytes from data().data() on: data + metadata + padding.
+  // Readable bytes from data().data() on: data + metadata + the
+  // SIMDJSON_PADDING bytes after them, which belong to whatever follows the
+  // frame in the ring (see detail/frame.h).
   [[nodiscard]] std::size_t data_capacity() const noexcept {
     return std::size_t{frame_->data_size} + frame_->metadata_size + detail::kJsonPadding;
   }

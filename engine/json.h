@@ -1,7 +1,8 @@
 // engine/json.h
 //
 // JSON helpers around simdjson On-Demand: parse an event's data or metadata in
-// place (no copy: the ring's frames carry the padding simdjson needs), check
+// place (no copy: the ring keeps readable bytes after every frame, as simdjson
+// needs; see detail/frame.h), check
 // that a text is a JSON object, and escape strings the way Python's
 // json.dumps does (non-ASCII as \uXXXX). Any thread; a parser is one thread's.
 #pragma once
@@ -17,7 +18,7 @@
 
 namespace tradpal {
 
-static_assert(detail::kJsonPadding >= simdjson::SIMDJSON_PADDING, "frames must carry simdjson's padding");
+static_assert(detail::kJsonPadding >= simdjson::SIMDJSON_PADDING, "the ring must keep simdjson's padding readable");
 
 // Parses the event's data object in place. The document borrows the ring's
 // bytes: use it only inside the handler that received `view`.

@@ -78,12 +78,15 @@ Ring::Ring(const RingOptions& options) {
   // clear so no sequence XOR the key equals the all-ones fill below.
   std::random_device rd;
   commit_key_ = ((std::uint64_t{rd()} << 32) ^ rd()) & ~(std::uint64_t{1} << 63);
-  memory_ = static_cast<char*>(std::aligned_alloc(4096, cap));
+  // One page past the end: the guard that keeps simdjson's reads past the
+  // last frame's text inside the ring (frame.h); nothing is written there.
+  static_assert(kGuardBytes >= detail::kJsonPadding && kGuardBytes % 4096 == 0);
+  memory_ = static_cast<char*>(std::aligned_alloc(4096, cap + kGuardBytes));
   if (memory_ == nullptr) throw std::bad_alloc();
   // 0xff in every commit word: no sequence ever equals it, so no frame reads
   // as committed before a producer wrote it. The memset also faults every
   // page in now rather than on the first lap.
-  std::memset(memory_, 0xff, cap);
+  std::memset(memory_, 0xff, cap + kGuardBytes);
   slots_ = std::make_unique<Slot[]>(slot_count_);
   counters_ = std::make_unique<SubscriberCounters[]>(slot_count_);
   for (std::uint32_t i = 0; i < slot_count_; ++i) {

@@ -308,6 +308,7 @@ class Ring {
   // Slots at or above this index have never been attached: scans stop here.
   std::atomic<std::uint32_t> slots_in_use_{0};
   static constexpr Sequence kReclaimAhead = 64 * 1024;
+  static constexpr std::size_t kGuardBytes = 4096;  // >= kJsonPadding, keeps aligned_alloc's size a page multiple
   std::atomic<std::uint64_t> registry_version_{0};
   std::atomic<bool> closed_{false};
   WakeUp wake_;

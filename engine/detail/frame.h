@@ -12,9 +12,9 @@
 //   | correlation   | data  | meta  |src | reserved |   header: 64 bytes
 //   +---------------+-------+-------+----+----------+
 //   64
-//   +--------+----------------+-----------------+-----------+---------------------+
-//   | source | data JSON      | metadata JSON   | stream id | >= 64 bytes padding |
-//   +--------+----------------+-----------------+-----------+---------------------+
+//   +--------+----------------+-----------------+-----------+-----------------+
+//   | source | data JSON      | metadata JSON   | stream id | to the next 64  |
+//   +--------+----------------+-----------------+-----------+-----------------+
 //   frame length: a multiple of 64, so every frame starts on a cache line.
 //   The stream id (16 bytes: ms, seq) is there only when the descriptor's
 //   has-stream-id bit says so: events read from the shared Redis stream carry
@@ -32,9 +32,14 @@
 // that a producer evicting a lossy reader can walk old frames with atomic
 // loads while the bytes after the header may be rewritten.
 //
-// The padding after the metadata is what simdjson's On-Demand parser needs
-// (SIMDJSON_PADDING bytes readable past the end of the text); data's padding
-// is the metadata that follows it plus that same tail.
+// simdjson's On-Demand parser reads up to SIMDJSON_PADDING bytes past the end
+// of the text it parses; their content does not change what it reads. A
+// frame carries no padding of its own for that: the bytes after it (the next
+// frames, or the guard of kJsonPadding bytes past the ring's end) are always
+// readable memory of the ring. They may be a frame another producer is
+// writing at that moment; the parser's reads of them are then a benign race
+// (they never decide anything), the price of a 64-byte event taking two
+// cache lines instead of three.
 #pragma once
 
 #include <atomic>
@@ -112,7 +117,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "frames rely on l
 // `trailer` bytes after the metadata (the stream id, when there is one).
 [[nodiscard]] constexpr std::uint64_t frame_length(std::size_t source, std::size_t data, std::size_t metadata,
                                                    std::size_t trailer = 0) noexcept {
-  return align_frame(kFrameHeaderSize + source + data + metadata + trailer + kJsonPadding);
+  return align_frame(kFrameHeaderSize + source + data + metadata + trailer);
 }
 
 }  // namespace detail

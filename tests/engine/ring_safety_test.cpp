@@ -21,20 +21,20 @@ using namespace std::chrono_literals;
 
 using testing::small_ring;
 
-// Source "p" + 100 bytes of data + "{}" make a frame of exactly 256 bytes.
-const std::string kData100 = "{\"x\": \"" + std::string(90, 'a') + "\"}";
+// Source "p" + 160 bytes of data + "{}" make a frame of exactly 256 bytes.
+const std::string kData160 = "{\"x\": \"" + std::string(151, 'a') + "\"}";
 
 PublishStatus publish256(Bus& bus, EventType t = EventType::order_executed) {
-  return bus.try_publish({.type = t, .source = "p", .data = kData100});
+  return bus.try_publish({.type = t, .source = "p", .data = kData160});
 }
 
 std::size_t drain(Subscription& s) { return s.poll([](const EventView&, bool) {}); }
 
 TEST(RingSafety, AnOpenClaimOneLapBackHoldsProducersBack) {
   Bus bus(small_ring());
-  ASSERT_EQ(detail::frame_length(1, 100, 2), 256u);
+  ASSERT_EQ(detail::frame_length(1, 160, 2), 256u);
   Claim open;
-  ASSERT_EQ(bus.try_claim({.type = EventType::order_executed, .source = "p", .data_size = 100, .metadata_size = 2},
+  ASSERT_EQ(bus.try_claim({.type = EventType::order_executed, .source = "p", .data_size = 160, .metadata_size = 2},
                           open),
             PublishStatus::ok);
   auto sub = bus.subscribe();  // starts after the open claim
@@ -44,7 +44,7 @@ TEST(RingSafety, AnOpenClaimOneLapBackHoldsProducersBack) {
   }
   // The next frame would reuse the open claim's memory.
   EXPECT_EQ(publish256(bus), PublishStatus::back_pressured);
-  std::memset(open.data(), ' ', 100);
+  std::memset(open.data(), ' ', 160);
   std::memcpy(open.data(), "{}", 2);
   std::memcpy(open.metadata(), "{}", 2);
   open.commit();
@@ -52,7 +52,7 @@ TEST(RingSafety, AnOpenClaimOneLapBackHoldsProducersBack) {
   std::vector<std::string> got;
   sub.poll([&](const EventView& v, bool) { got.emplace_back(v.data()); });
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0], kData100);
+  EXPECT_EQ(got[0], kData160);
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(publish256(bus), PublishStatus::ok);
     EXPECT_EQ(drain(sub), 1u);
@@ -63,7 +63,7 @@ TEST(RingSafety, TryClaimReturnsInsteadOfWaitingForAnOpenClaim) {
   Bus bus(small_ring());
   auto lossy = bus.subscribe({.mode = BackPressure::lossy});
   Claim open;
-  ASSERT_EQ(bus.try_claim({.type = EventType::order_executed, .source = "p", .data_size = 100, .metadata_size = 2},
+  ASSERT_EQ(bus.try_claim({.type = EventType::order_executed, .source = "p", .data_size = 160, .metadata_size = 2},
                           open),
             PublishStatus::ok);
   for (int i = 0; i < 15; ++i) ASSERT_EQ(publish256(bus), PublishStatus::ok);
@@ -175,13 +175,13 @@ TEST(RingSafety, SingleProducerRingDeliversAndStartsAtPastSequences) {
   Bus bus(o);
   auto sub = bus.subscribe();
   Published first;
-  ASSERT_EQ(bus.try_publish({.source = "p", .data = kData100}, &first), PublishStatus::ok);
+  ASSERT_EQ(bus.try_publish({.source = "p", .data = kData160}, &first), PublishStatus::ok);
   for (int round = 0; round < 100; ++round) {
     ASSERT_EQ(publish256(bus), PublishStatus::ok);
     ASSERT_EQ(drain(sub), round == 0 ? 2u : 1u);
   }
   Published recent;
-  ASSERT_EQ(bus.try_publish({.source = "p", .data = kData100}, &recent), PublishStatus::ok);
+  ASSERT_EQ(bus.try_publish({.source = "p", .data = kData160}, &recent), PublishStatus::ok);
   auto from_recent = bus.subscribe({.start = recent.sequence});
   EXPECT_EQ(drain(from_recent), 1u);
   EXPECT_THROW(bus.subscribe({.start = first.sequence}), std::runtime_error);
