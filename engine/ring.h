@@ -33,6 +33,12 @@
 // may publish into the ring it reads (up to about one ring of events per
 // call: the frame in its hand stays pinned).
 //
+// A frame ends at the next 64-byte boundary after its text; simdjson's reads
+// past the text land in the frames after it (or the guard past the ring's
+// end), whose content it ignores, possibly while a producer writes them: a
+// benign race the ring accepts so a 64-byte event takes two cache lines, not
+// three (detail/frame.h).
+//
 // Memory orders: a producer writes the frame and then stores commit = sequence
 // with release; a reader's acquire load of commit pairs with it. A subscriber
 // publishes its position with release after its handler ran; producers load
