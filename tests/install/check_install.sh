@@ -31,9 +31,8 @@ pkgconf() { PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$root$
 # Every installed header, alone in a translation unit, with only the flags
 # of the pkg-config file that installs it.
 include_root="$root$prefix/include/tradpal-events"
-headers=0
-while IFS= read -r header; do
-  rel="${header#"$include_root"/}"
+compile_alone() {  # compile_alone HEADER: one header, alone, with its .pc's flags
+  local rel="${1#"$include_root"/}" name
   case "$rel" in
     adapters/redis/*) name=tradpal-events-redis ;;
     adapters/http/*) name=tradpal-events-http ;;
@@ -42,10 +41,25 @@ while IFS= read -r header; do
   # shellcheck disable=SC2046
   if ! printf '#include <%s>\n' "$rel" | "$cxx" -std=c++20 -Wall -Wextra -fsyntax-only -x c++ - $(pkgconf --cflags "$name"); then
     echo "installed header $rel does not compile on its own with pkg-config $name" >&2
-    exit 1
+    return 1
   fi
+}
+# One compiler per CPU; each job's status is collected by its pid.
+headers=0
+failed=0
+pids=()
+mapfile -t all_headers < <(find "$include_root" -name '*.h' | sort)
+for header in "${all_headers[@]}"; do
+  compile_alone "$header" &
+  pids+=("$!")
   headers=$((headers + 1))
-done < <(find "$include_root" -name '*.h' | sort)
+  if [ "${#pids[@]}" -ge "$(nproc)" ]; then
+    wait "${pids[0]}" || failed=1
+    pids=("${pids[@]:1}")
+  fi
+done
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" -eq 0 ] || exit 1
 echo "installed headers compiling on their own: $headers"
 
 build() {  # build NAME SOURCE OUT
