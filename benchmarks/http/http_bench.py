@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# benchmarks/http/http_bench.py (installed as build/benchmarks/http/http_bench)
+# benchmarks/http/http_bench.py (installed as build-release/benchmarks/http/http_bench)
 #
 # eventd under wrk: starts a redis-server and eventd of its own, then runs
 # wrk with 2 threads and 32 connections against GET /health (the server's
