@@ -10,20 +10,25 @@
 
 namespace tradpal {
 
-PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
-  if (!looks_like_object(spec.data) || !looks_like_object(spec.metadata)) return PublishStatus::invalid;
-  Claim claim;
-  const PublishStatus s = ring_.try_claim({.type = spec.type,
-                                           .source = spec.source,
-                                           .data_size = spec.data.size(),
-                                           .metadata_size = spec.metadata.size(),
-                                           .origin = spec.origin,
-                                           .correlation = spec.correlation,
-                                           .timestamp_ns = spec.timestamp_ns,
-                                           .event_id = spec.event_id,
-                                           .stream_id = spec.stream_id},
-                                          claim);
-  if (s != PublishStatus::ok) return s;
+namespace {
+
+// The claim an EventSpec asks for: its sizes, and everything but the bytes.
+ClaimRequest claim_request(const EventSpec& spec) noexcept {
+  return {.type = spec.type,
+          .source = spec.source,
+          .data_size = spec.data.size(),
+          .metadata_size = spec.metadata.size(),
+          .origin = spec.origin,
+          .correlation = spec.correlation,
+          .timestamp_ns = spec.timestamp_ns,
+          .event_id = spec.event_id,
+          .stream_id = spec.stream_id};
+}
+
+}  // namespace
+
+// Writes the spec's data and metadata into its claim, reports it, commits.
+void Bus::publish_claimed(const EventSpec& spec, Claim& claim, Published* out) noexcept {
   std::memcpy(claim.data(), spec.data.data(), spec.data.size());
   std::memcpy(claim.metadata(), spec.metadata.data(), spec.metadata.size());
   if (out != nullptr) {
@@ -32,6 +37,14 @@ PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
   }
   count_published(spec.type);
   claim.commit();
+}
+
+PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
+  if (!looks_like_object(spec.data) || !looks_like_object(spec.metadata)) return PublishStatus::invalid;
+  Claim claim;
+  const PublishStatus s = ring_.try_claim(claim_request(spec), claim);
+  if (s != PublishStatus::ok) return s;
+  publish_claimed(spec, claim, out);
   return PublishStatus::ok;
 }
 
@@ -56,15 +69,7 @@ Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Publis
                                                       spec.stream_id ? detail::kStreamIdSize : 0);
       if (n > 0 && bytes + size > ring_.max_claim_bytes()) break;
       bytes += size;
-      requests[n] = ClaimRequest{.type = spec.type,
-                                 .source = spec.source,
-                                 .data_size = spec.data.size(),
-                                 .metadata_size = spec.metadata.size(),
-                                 .origin = spec.origin,
-                                 .correlation = spec.correlation,
-                                 .timestamp_ns = spec.timestamp_ns,
-                                 .event_id = spec.event_id,
-                                 .stream_id = spec.stream_id};
+      requests[n] = claim_request(spec);
     }
     const PublishStatus s = ring_.try_claim_batch(std::span(requests.data(), n), std::span(claims.data(), n));
     if (s != PublishStatus::ok) {
@@ -72,16 +77,7 @@ Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Publis
       return result;
     }
     for (std::size_t k = 0; k < n; ++k) {
-      const EventSpec& spec = specs[result.published + k];
-      Claim& claim = claims[k];
-      std::memcpy(claim.data(), spec.data.data(), spec.data.size());
-      std::memcpy(claim.metadata(), spec.metadata.data(), spec.metadata.size());
-      if (out != nullptr) {
-        out[result.published + k].sequence = claim.sequence();
-        out[result.published + k].event_id = claim.event_id();
-      }
-      count_published(spec.type);
-      claim.commit();
+      publish_claimed(specs[result.published + k], claims[k], out != nullptr ? out + result.published + k : nullptr);
     }
     result.published += n;
   }

@@ -207,6 +207,7 @@ class Bus {
     }
   }
   void retire(const SubscriberCounters& c) noexcept;
+  void publish_claimed(const EventSpec& spec, Claim& claim, Published* out) noexcept;
 
   struct alignas(64) Counter {
     std::atomic<std::uint64_t> value{0};
