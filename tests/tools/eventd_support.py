@@ -8,6 +8,7 @@
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -282,3 +283,23 @@ class SseClient:
 
     def close(self):
         self.sock.close()
+
+
+def read_answers(sock, count):
+    """(status, body) of `count` Content-Length answers read from `sock`."""
+    buf, out = b"", []
+    while len(out) < count:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            head = buf[:end].decode("latin-1")
+            m = re.search(r"(?im)^content-length:\s*(\d+)", head)
+            length = int(m.group(1)) if m else 0
+            if len(buf) >= end + 4 + length:
+                out.append((int(head.split(" ")[1]), buf[end + 4:end + 4 + length]))
+                buf = buf[end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed after {len(out)} of {count} answers")
+        buf += chunk
+    return out

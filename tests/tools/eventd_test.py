@@ -17,7 +17,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Eventd, RedisServer, SseClient, rss_kib, wait_until  # noqa: E402
+from eventd_support import Eventd, RedisServer, SseClient, read_answers, rss_kib, wait_until  # noqa: E402
 
 EVENTD = sys.argv[1]
 FIXTURES = sys.argv[2]
@@ -893,25 +893,6 @@ def a_stream_client_that_reads_nothing_is_disconnected_after_the_stall_time(ctx)
         reader.close()
     finally:
         d.close()
-
-
-def read_answers(sock, count):
-    """(status, body) of `count` answers with Content-Length read from `sock`."""
-    buf, out = b"", []
-    while len(out) < count:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            head = buf[:end].decode()
-            length = int(next(l.split(":", 1)[1] for l in head.split("\r\n") if l.lower().startswith("content-length:")))
-            if len(buf) >= end + 4 + length:
-                out.append((int(head.split(" ")[1]), buf[end + 4:end + 4 + length]))
-                buf = buf[end + 4 + length:]
-                continue
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed after {len(out)} of {count} answers")
-        buf += chunk
-    return out
 
 
 @test

@@ -30,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Eventd, RedisServer, SseClient, rss_kib, wait_until  # noqa: E402
+from eventd_support import Eventd, RedisServer, SseClient, read_answers, rss_kib, wait_until  # noqa: E402
 
 EVENTD = sys.argv[1]
 KiB = 1024
@@ -130,26 +130,6 @@ def settled_rss(pid, seconds=0.5):
         values.append(rss_kib(pid))
         time.sleep(SAMPLE_S)
     return sorted(values)[len(values) // 2]
-
-
-def read_answers(sock, count):
-    """(status, body) of `count` Content-Length answers read from `sock`."""
-    buf, out = b"", []
-    while len(out) < count:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            head = buf[:end].decode("latin-1")
-            m = re.search(r"(?im)^content-length:\s*(\d+)", head)
-            length = int(m.group(1)) if m else 0
-            if len(buf) >= end + 4 + length:
-                out.append((int(head.split(" ")[1]), buf[end + 4:end + 4 + length]))
-                buf = buf[end + 4 + length:]
-                continue
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed after {len(out)} of {count} answers")
-        buf += chunk
-    return out
 
 
 def post_wire(event_type, data):
