@@ -1,5 +1,8 @@
 #include "adapters/redis/sync_client.h"
 
+#include <algorithm>
+#include <cerrno>
+
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -59,11 +62,15 @@ void SyncClient::connect() {
 }
 
 ReplyPtr SyncClient::run(int argc, const char** argv, const std::size_t* lengths) {
+  closed_by_peer_ = false;
   if (context_ == nullptr) connect();
   auto* r = static_cast<redisReply*>(redisCommandArgv(context_, argc, argv, lengths));
   if (r == nullptr) {
     std::string why = "command on " + url_.redacted() + " failed: " +
                       (context_->errstr[0] != '\0' ? std::string(context_->errstr) : std::string("no reply"));
+    // Closed by the server, as opposed to slow (a timeout): see command().
+    closed_by_peer_ = context_->err == REDIS_ERR_EOF ||
+                      (context_->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
     // The connection's state is unknown after an I/O error: start afresh.
     redisFree(context_);
     context_ = nullptr;
@@ -72,7 +79,42 @@ ReplyPtr SyncClient::run(int argc, const char** argv, const std::size_t* lengths
   return ReplyPtr(r);
 }
 
+namespace {
+
+// Commands that change nothing, so sending one again cannot duplicate an
+// effect.
+bool read_only(std::string_view name) noexcept {
+  constexpr std::string_view kReads[] = {"XRANGE", "XREVRANGE", "XLEN",  "XINFO", "XPENDING",
+                                         "PING",   "INFO",      "EXISTS", "TYPE", "GET"};
+  for (std::string_view r : kReads) {
+    if (name.size() == r.size() && std::equal(name.begin(), name.end(), r.begin(), [](char a, char b) {
+          return (a >= 'a' && a <= 'z' ? a - 32 : a) == b;
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 ReplyPtr SyncClient::command(const std::vector<std::string_view>& args) {
+  // A connection that sat idle may have been closed by the server meanwhile
+  // (a Redis restart, a timeout): a read that fails on a reused connection
+  // goes out once more on a fresh one, so the caller sees an error only
+  // when Redis is really unavailable. Writes are never sent twice.
+  const bool reused = context_ != nullptr;
+  if (reused && !args.empty() && read_only(args.front())) {
+    try {
+      return send(args);
+    } catch (const RedisError&) {
+      if (!closed_by_peer_) throw;  // slow or refused, not a stale connection
+    }
+  }
+  return send(args);
+}
+
+ReplyPtr SyncClient::send(const std::vector<std::string_view>& args) {
   std::vector<const char*> argv;
   std::vector<std::size_t> len;
   argv.reserve(args.size());

@@ -3,7 +3,9 @@
 // SyncClient: a blocking hiredis connection with connect and command
 // timeouts, for the synchronous paths (EventStore reads, stats, tests and
 // tools). AUTH and SELECT follow the URL. One thread at a time; it
-// reconnects on the next command after an I/O error. Errors are
+// reconnects on the next command after an I/O error, and a read-only
+// command that fails on a connection the server has since closed is sent
+// once more on a fresh one (writes never are). Errors are
 // RedisError, whose text never contains the password.
 #pragma once
 
@@ -57,11 +59,13 @@ class SyncClient {
 
  private:
   void connect();
+  ReplyPtr send(const std::vector<std::string_view>& args);
   ReplyPtr run(int argc, const char** argv, const std::size_t* lengths);
 
   RedisUrl url_;
   std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
+  bool closed_by_peer_ = false;  // the last failure was the server closing the connection
 };
 
 }  // namespace tradpal::redis

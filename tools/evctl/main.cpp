@@ -1,209 +1,448 @@
 // tools/evctl/main.cpp
 //
-// evctl: a small client of eventd for people at a terminal.
+// evctl: eventd from a terminal or a script, on the C++ client library
+// (client/event_client.h, client/event_subscriber_client.h).
 //
-//   evctl health | types | stats | metrics
-//   evctl publish <event_type> [data-json] [--source S] [--metadata JSON]
-//   evctl list [--type T]... [--limit N] [--start ISO] [--end ISO]
-//   evctl replay [--type T]... [--start ISO] [--end ISO]
-//   evctl tail [--type T]... [--from STREAM_ID]
-//
-// Talks HTTP/1.0 over a plain socket to EVENT_SERVICE_URL (default
-// http://localhost:8011), so every answer ends with the connection and a
-// stream arrives as raw Server-Sent Events. Prints the body; exits 0 for a
-// 2xx answer, 1 otherwise, 2 for bad usage. EVENT_SERVICE_TOKEN, when set,
-// is sent as a bearer token.
-#include <netdb.h>
-#include <sys/socket.h>
+// Exit codes (a script can branch on them):
+//   0  done
+//   1  the service refused the request (4xx), or answered something evctl cannot read
+//   2  usage: a bad command, option, missing option value, type or JSON text
+//   3  the service is unreachable or did not answer in time
+//   4  the service answered that it is failing (5xx, or `health` says unhealthy)
+// Errors go to stderr; results to stdout (tables on a terminal, one JSON
+// object per line otherwise; --human / --json force either).
+#include <signal.h>
 #include <unistd.h>
 
-#include <cctype>
+#include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "client/event_client.h"
+#include "client/event_subscriber_client.h"
+#include "engine/json.h"
+#include "engine/stream_id.h"
+#include "tools/evctl/output.h"
+
 namespace {
 
-struct Target {
-  std::string host = "localhost";
-  std::string port = "8011";
+using tradpal::EventType;
+using tradpal::client::ClientError;
+using tradpal::client::ErrorKind;
+using tradpal::evctl::Format;
+
+constexpr std::string_view kVersion = "evctl (tradpal-events) 0.1.0";
+
+constexpr int kOk = 0, kRejected = 1, kUsage = 2, kUnreachable = 3, kFailing = 4;
+
+struct CommandHelp {
+  std::string_view name;
+  std::string_view synopsis;
+  std::string_view text;
 };
 
-int usage() {
+constexpr CommandHelp kCommands[] = {
+    {"health", "evctl health", "Asks the service whether it is healthy. Exit 0 when healthy, 4 when it answers unhealthy."},
+    {"types", "evctl types", "Lists the event types the service accepts."},
+    {"stats", "evctl stats", "Shows the stream's length, first and last entries and consumer groups."},
+    {"metrics", "evctl metrics", "Prints the service's Prometheus metrics as text."},
+    {"publish", "evctl publish <event_type> [data-json] [--source S] [--metadata JSON]",
+     "Publishes one event (data and metadata are JSON objects; data defaults to {}).\n"
+     "Prints its message id and event id once Redis has it."},
+    {"list", "evctl list [--type T]... [--limit N] [--start ISO] [--end ISO]",
+     "Lists stored events, oldest first, each with its message id (the id tail --from takes).\n"
+     "Without --start, the most recent N (100 by default, at most 1000)."},
+    {"replay", "evctl replay [--type T]... [--start ISO] [--end ISO]",
+     "Puts the matching stored events on the service's bus again; prints how many."},
+    {"tail", "evctl tail [--type T]... [--from MESSAGE_ID] [--give-up SECONDS]",
+     "Prints events as they are stored, from the stream's end (or after --from).\n"
+     "Follows eventd across restarts, resuming after the last event printed: nothing\n"
+     "is lost or printed twice. Gives up (exit 3) after SECONDS without a stream\n"
+     "(60 by default; 0: never). Stops cleanly on SIGINT or SIGTERM (exit 0)."},
+};
+
+const CommandHelp* find_command(std::string_view name) {
+  for (const CommandHelp& c : kCommands) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+void print_usage(std::FILE* out) {
+  std::fputs("usage: evctl [--url URL] [--timeout SECONDS] [--json | --human] <command> [options]\n\ncommands:\n", out);
+  for (const CommandHelp& c : kCommands) std::fprintf(out, "  %.*s\n", static_cast<int>(c.synopsis.size()), c.synopsis.data());
   std::fputs(
-      "usage: evctl health | types | stats | metrics\n"
-      "       evctl publish <event_type> [data-json] [--source S] [--metadata JSON]\n"
-      "       evctl list [--type T]... [--limit N] [--start ISO] [--end ISO]\n"
-      "       evctl replay [--type T]... [--start ISO] [--end ISO]\n"
-      "       evctl tail [--type T]... [--from STREAM_ID]\n"
-      "EVENT_SERVICE_URL (default http://localhost:8011), EVENT_SERVICE_TOKEN\n",
-      stderr);
-  return 2;
+      "\noptions:\n"
+      "  --url URL          eventd's address (default: EVENT_SERVICE_URL, else http://localhost:8011)\n"
+      "  --timeout SECONDS  connect and answer timeout (default 10)\n"
+      "  --json, --human    output as JSON lines or as text (default: text on a terminal)\n"
+      "  --help, -h         this help; `evctl <command> --help` for one command\n"
+      "  --version          the version\n"
+      "EVENT_SERVICE_TOKEN, when set, is sent as a bearer token.\n"
+      "exit codes: 0 ok, 1 refused by the service (4xx), 2 usage, 3 unreachable or timed out,\n"
+      "            4 the service is failing (5xx or unhealthy)\n",
+      out);
 }
 
-bool parse_url(std::string_view url, Target& t) {
-  if (!url.starts_with("http://")) return false;
-  url.remove_prefix(7);
-  if (const auto slash = url.find('/'); slash != std::string_view::npos) url = url.substr(0, slash);
-  if (const auto colon = url.rfind(':'); colon != std::string_view::npos) {
-    t.host = std::string(url.substr(0, colon));
-    t.port = std::string(url.substr(colon + 1));
+int usage_error(const std::string& why) {
+  std::fprintf(stderr, "evctl: %s\n(evctl --help for usage)\n", why.c_str());
+  return kUsage;
+}
+
+int exit_code(const ClientError& e) {
+  switch (e.kind()) {
+    case ErrorKind::usage: return kUsage;
+    case ErrorKind::rejected: return kRejected;
+    case ErrorKind::server: return kFailing;
+    case ErrorKind::unreachable:
+    case ErrorKind::timed_out:
+    case ErrorKind::closed: return kUnreachable;
+    case ErrorKind::protocol: return kRejected;
+  }
+  return kRejected;
+}
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>, std::less<>> options;  // repeated ones keep every value
+  std::optional<Format> format;
+  std::string url;
+  std::optional<double> timeout;
+  bool help = false;
+  bool version = false;
+};
+
+// Options that take a value, and which commands take them.
+struct OptionSpec {
+  std::string_view name;
+  std::string_view commands;  // space-separated, or "*" for every command
+};
+constexpr OptionSpec kValueOptions[] = {
+    {"--type", "list replay tail"}, {"--limit", "list"},     {"--start", "list replay"},
+    {"--end", "list replay"},       {"--from", "tail"},      {"--give-up", "tail"},
+    {"--source", "publish"},        {"--metadata", "publish"},
+};
+
+bool option_allowed(std::string_view commands, std::string_view command) {
+  std::size_t at = 0;
+  while (at < commands.size()) {
+    const std::size_t end = std::min(commands.find(' ', at), commands.size());
+    if (commands.substr(at, end - at) == command) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+// Parses argv into `a`; returns an error text for a usage error.
+std::optional<std::string> parse_args(int argc, char** argv, Args& a) {
+  std::vector<std::pair<std::string, std::string>> pending;  // value options, checked once the command is known
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string_view) -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--help" || arg == "-h") {
+      a.help = true;
+    } else if (arg == "--version") {
+      a.version = true;
+    } else if (arg == "--json") {
+      a.format = Format::json;
+    } else if (arg == "--human") {
+      a.format = Format::human;
+    } else if (arg == "--url" || arg == "--timeout") {
+      auto v = value(arg);
+      if (!v || v->empty()) return std::string(arg) + " needs a value";
+      if (arg == "--url") {
+        a.url = *v;
+      } else {
+        double s = 0;
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), s);
+        if (ec != std::errc() || end != v->data() + v->size() || !(s > 0) || s > 86400) {
+          return "--timeout takes a number of seconds above 0, not: " + *v;
+        }
+        a.timeout = s;
+      }
+    } else if (arg.starts_with("--")) {
+      const std::string name(arg.substr(0, arg.find('=')));
+      bool known = false;
+      for (const OptionSpec& o : kValueOptions) known = known || o.name == name;
+      if (!known) return "unknown option " + std::string(arg);
+      std::optional<std::string> v;
+      if (arg.find('=') != std::string_view::npos) {
+        v = std::string(arg.substr(arg.find('=') + 1));
+      } else {
+        v = value(name);
+      }
+      if (!v) return name + " needs a value";
+      pending.emplace_back(name, *v);
+    } else if (a.command.empty()) {
+      a.command = arg;
+    } else {
+      a.positional.emplace_back(arg);
+    }
+  }
+  if (a.help || a.version) return std::nullopt;
+  if (a.command.empty()) return std::string("no command given");
+  if (find_command(a.command) == nullptr) return "unknown command '" + a.command + "'";
+  for (auto& [name, v] : pending) {
+    for (const OptionSpec& o : kValueOptions) {
+      if (o.name == name && !option_allowed(o.commands, a.command)) {
+        return "evctl " + a.command + " takes no " + name;
+      }
+    }
+    a.options[name].push_back(std::move(v));
+  }
+  return std::nullopt;
+}
+
+std::string one(const Args& a, std::string_view name) {
+  const auto it = a.options.find(name);
+  return it == a.options.end() ? std::string() : it->second.back();
+}
+
+std::optional<std::string> parse_query(const Args& a, tradpal::client::EventQuery& q) {
+  if (const auto it = a.options.find("--type"); it != a.options.end()) {
+    for (const std::string& t : it->second) {
+      const auto type = tradpal::parse_event_type(t);
+      if (!type) return "unknown event type '" + t + "' (evctl types lists them)";
+      q.types.push_back(*type);
+    }
+  }
+  if (const std::string limit = one(a, "--limit"); !limit.empty()) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
+    if (ec != std::errc() || end != limit.data() + limit.size() || n == 0 || n > 1000) {
+      return "--limit takes a whole number from 1 to 1000, not: " + limit;
+    }
+    q.limit = n;
+  }
+  q.start_time = one(a, "--start");
+  q.end_time = one(a, "--end");
+  return std::nullopt;
+}
+
+// ---- commands ------------------------------------------------------------------------
+
+int cmd_health(tradpal::client::EventClient& c, Format f) {
+  const auto h = c.health_check();
+  if (f == Format::json) {
+    std::printf("%s\n", tradpal::evctl::one_line(h.json).c_str());
   } else {
-    t.host = std::string(url);
-    t.port = "80";
+    std::printf("%s (%s)\n", h.status.c_str(), c.url().authority().c_str());
   }
-  return !t.host.empty() && !t.port.empty();
+  if (!h.healthy) std::fprintf(stderr, "evctl: the service reports %s\n", h.status.c_str());
+  return h.healthy ? kOk : kFailing;
 }
 
-std::string url_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
+int cmd_types(tradpal::client::EventClient& c, Format f) {
+  const auto types = c.event_types();
+  if (f == Format::json) {
+    std::string out = "{\"event_types\": [";
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      if (i > 0) out += ", ";
+      tradpal::append_quoted(out, types[i]);
     }
+    std::printf("%s]}\n", out.c_str());
+  } else {
+    for (const auto& t : types) std::printf("%s\n", t.c_str());
   }
-  return out;
+  return kOk;
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
+int cmd_stats(tradpal::client::EventClient& c, Format f) {
+  const auto s = c.get_event_stats();
+  if (f == Format::json) {
+    std::printf("%s\n", tradpal::evctl::one_line(s.json).c_str());
+  } else {
+    std::printf("stream_length    %llu\nconsumer_groups  %llu\n", static_cast<unsigned long long>(s.stream_length),
+                static_cast<unsigned long long>(s.consumer_groups));
   }
-  return out + "\"";
+  return kOk;
 }
 
-// Sends one request; with `stream` the body is copied to stdout as it
-// arrives. Returns the HTTP status (0 when the service cannot be reached).
-int request(const Target& t, std::string_view method, const std::string& path, const std::string& body, bool stream) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(t.host.c_str(), t.port.c_str(), &hints, &res) != 0) {
-    std::fprintf(stderr, "evctl: cannot resolve %s\n", t.host.c_str());
-    return 0;
+int cmd_publish(tradpal::client::EventClient& c, const Args& a, Format f) {
+  if (a.positional.empty() || a.positional.size() > 2) {
+    return usage_error("publish takes an event type and, optionally, the data as a JSON object");
   }
-  int fd = -1;
-  for (addrinfo* a = res; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
+  const auto type = tradpal::parse_event_type(a.positional[0]);
+  if (!type) return usage_error("unknown event type '" + a.positional[0] + "' (evctl types lists them)");
+  const std::string data = a.positional.size() == 2 ? a.positional[1] : "{}";
+  const std::string metadata = a.options.contains("--metadata") ? one(a, "--metadata") : "{}";
+  if (!tradpal::is_json_object(data)) return usage_error("the data must be a JSON object, not: " + data);
+  if (!tradpal::is_json_object(metadata)) return usage_error("--metadata must be a JSON object, not: " + metadata);
+  const std::string source = one(a, "--source");
+  if (a.options.contains("--source") && source.empty()) return usage_error("--source needs a non-empty value");
+  const auto r = c.publish_event(*type, data, source, metadata);
+  if (f == Format::json) {
+    std::string out = "{\"message_id\": ";
+    tradpal::append_quoted(out, r.message_id);
+    out += ", \"event_id\": ";
+    tradpal::append_quoted(out, r.event_id);
+    std::printf("%s, \"status\": \"published\"}\n", out.c_str());
+  } else {
+    std::printf("published %s  message_id %s  event_id %s\n", a.positional[0].c_str(), r.message_id.c_str(),
+                r.event_id.c_str());
+  }
+  return kOk;
+}
+
+int cmd_list(tradpal::client::EventClient& c, const Args& a, Format f) {
+  if (!a.positional.empty()) return usage_error("list takes no arguments besides its options");
+  tradpal::client::EventQuery q;
+  if (auto why = parse_query(a, q)) return usage_error(*why);
+  const auto events = c.get_events(q);
+  if (f == Format::json) {
+    for (const auto& e : events) {
+      std::printf("%s\n",
+                  tradpal::evctl::event_line(e, e.stream_id ? e.stream_id->to_string() : "", Format::json).c_str());
     }
+    return kOk;
   }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    std::fprintf(stderr, "evctl: cannot connect to %s:%s\n", t.host.c_str(), t.port.c_str());
-    return 0;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : events) {
+    rows.push_back({e.stream_id ? e.stream_id->to_string() : "-", tradpal::format_iso_timestamp(e.timestamp_ns),
+                    std::string(tradpal::to_string(e.type)), e.source, tradpal::evctl::one_line(e.data)});
   }
-  std::string req = std::string(method) + " " + path + " HTTP/1.0\r\nHost: " + t.host + "\r\n";
-  if (const char* token = std::getenv("EVENT_SERVICE_TOKEN"); token != nullptr && *token != '\0') {
-    req += "Authorization: Bearer " + std::string(token) + "\r\n";
+  std::fputs(tradpal::evctl::table({"MESSAGE_ID", "TIMESTAMP", "TYPE", "SOURCE", "DATA"}, rows).c_str(), stdout);
+  std::printf("(%zu events)\n", events.size());
+  return kOk;
+}
+
+int cmd_replay(tradpal::client::EventClient& c, const Args& a, Format f) {
+  if (!a.positional.empty()) return usage_error("replay takes no arguments besides its options");
+  tradpal::client::EventQuery q;
+  if (auto why = parse_query(a, q)) return usage_error(*why);
+  const auto n = c.replay_events(q);
+  if (f == Format::json) {
+    std::printf("{\"status\": \"replay_complete\", \"events_replayed\": %llu}\n", static_cast<unsigned long long>(n));
+  } else {
+    std::printf("replayed %llu events\n", static_cast<unsigned long long>(n));
   }
-  if (method == "POST") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  return kOk;
+}
+
+tradpal::client::EventSubscriberClient* g_tail = nullptr;
+
+extern "C" void stop_tail(int) {
+  if (g_tail != nullptr) g_tail->stop();  // stop() only writes to a pipe: async-signal-safe
+}
+
+int cmd_tail(const Args& a, Format f, const std::string& url, std::chrono::milliseconds timeout) {
+  if (!a.positional.empty()) return usage_error("tail takes no arguments besides its options");
+  tradpal::client::EventQuery q;
+  if (auto why = parse_query(a, q)) return usage_error(*why);
+  tradpal::client::SubscriberOptions o;
+  o.url = url;
+  o.connect_timeout = timeout;
+  o.from = one(a, "--from");
+  if (a.options.contains("--from") && o.from.empty()) return usage_error("--from needs a message id");
+  o.give_up_after = std::chrono::seconds(60);
+  if (const std::string g = one(a, "--give-up"); !g.empty()) {
+    unsigned s = 0;
+    const auto [end, ec] = std::from_chars(g.data(), g.data() + g.size(), s);
+    if (ec != std::errc() || end != g.data() + g.size()) return usage_error("--give-up takes whole seconds, not: " + g);
+    o.give_up_after = std::chrono::seconds(s);
   }
-  req += "\r\n" + body;
-  for (std::size_t sent = 0; sent < req.size();) {
-    const ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      close(fd);
-      return 0;
+  tradpal::client::EventSubscriberClient sub(o);
+  auto print = [f](const tradpal::client::StreamEvent& e) {
+    std::printf("%s\n", tradpal::evctl::event_line(e.event, e.message_id, f).c_str());
+    std::fflush(stdout);
+  };
+  if (q.types.empty()) {
+    sub.on_any(print);
+  } else {
+    for (const EventType t : q.types) sub.on(t, print);
+  }
+  // Only changes a person needs to see: one line when the stream is lost,
+  // one when it is back (failed attempts in between are not repeated).
+  bool was_live = false, down = false;
+  sub.on_state([&was_live, &down](tradpal::client::StreamState s, std::string_view detail) {
+    using tradpal::client::StreamState;
+    if (s == StreamState::disconnected && !down) {
+      down = true;
+      std::fprintf(stderr, "evctl: stream lost (%.*s); reconnecting\n", static_cast<int>(detail.size()),
+                   detail.data());
+    } else if (s == StreamState::live && detail.starts_with("the service says")) {
+      std::fprintf(stderr, "evctl: %.*s\n", static_cast<int>(detail.size()), detail.data());
+    } else if (s == StreamState::live) {
+      if (was_live && down) std::fprintf(stderr, "evctl: stream resumed\n");
+      was_live = true;
+      down = false;
     }
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string in;
-  bool head_done = false;
-  int status = 0;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    in.append(buf, static_cast<std::size_t>(n));
-    if (!head_done) {
-      const auto end = in.find("\r\n\r\n");
-      if (end == std::string::npos) continue;
-      if (in.size() > 12) status = std::atoi(in.c_str() + 9);
-      in.erase(0, end + 4);
-      head_done = true;
-    }
-    if (stream && head_done) {
-      std::fwrite(in.data(), 1, in.size(), stdout);
-      std::fflush(stdout);
-      in.clear();
-    }
-  }
-  close(fd);
-  if (!stream) {
-    std::fwrite(in.data(), 1, in.size(), stdout);
-    if (!in.empty() && in.back() != '\n') std::fputc('\n', stdout);
-  }
-  return status;
+  });
+  g_tail = &sub;
+  struct sigaction sa {};
+  sa.sa_handler = stop_tail;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sub.run();  // throws ClientError when it gives up
+  g_tail = nullptr;
+  return kOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return usage();
-  Target target;
-  const char* url = std::getenv("EVENT_SERVICE_URL");
-  if (!parse_url(url != nullptr && *url != '\0' ? url : "http://localhost:8011", target)) {
-    std::fprintf(stderr, "evctl: EVENT_SERVICE_URL must look like http://host:port\n");
-    return 2;
+  Args a;
+  if (auto why = parse_args(argc, argv, a)) {
+    if (argc == 1) {
+      print_usage(stderr);
+      return kUsage;
+    }
+    return usage_error(*why);
   }
-  const std::string_view cmd = argv[1];
-  std::vector<std::string_view> positional;
-  std::string query, source, metadata;
-  for (int i = 2; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&]() -> std::string_view { return i + 1 < argc ? std::string_view(argv[++i]) : std::string_view(); };
-    auto add = [&](const char* key, std::string_view v) {
-      query += (query.empty() ? "?" : "&") + std::string(key) + "=" + url_encode(v);
-    };
-    if (a == "--type") add("event_type", value());
-    else if (a == "--limit") add("limit", value());
-    else if (a == "--start") add("start_time", value());
-    else if (a == "--end") add("end_time", value());
-    else if (a == "--from") add("from", value());
-    else if (a == "--source") source = value();
-    else if (a == "--metadata") metadata = value();
-    else if (a.starts_with("--")) return usage();
-    else positional.push_back(a);
+  if (a.version) {
+    std::printf("%.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
+    return kOk;
   }
-  int status = 0;
-  if (cmd == "health") status = request(target, "GET", "/health", {}, false);
-  else if (cmd == "types") status = request(target, "GET", "/events/types", {}, false);
-  else if (cmd == "stats") status = request(target, "GET", "/events/stats", {}, false);
-  else if (cmd == "metrics") status = request(target, "GET", "/metrics", {}, false);
-  else if (cmd == "list") status = request(target, "GET", "/events" + query, {}, false);
-  else if (cmd == "replay") status = request(target, "POST", "/events/replay" + query, {}, false);
-  else if (cmd == "tail") status = request(target, "GET", "/events/stream" + query, {}, true);
-  else if (cmd == "publish") {
-    if (positional.empty() || positional.size() > 2) return usage();
-    std::string body = "{\"event_type\": " + json_string(positional[0]);
-    if (positional.size() == 2) body += ", \"data\": " + std::string(positional[1]);
-    if (!source.empty()) body += ", \"source\": " + json_string(source);
-    if (!metadata.empty()) body += ", \"metadata\": " + metadata;
-    body += "}";
-    status = request(target, "POST", "/events", body, false);
-  } else {
-    return usage();
+  if (a.help) {
+    if (const CommandHelp* c = find_command(a.command)) {
+      std::printf("usage: %.*s\n\n%.*s\n\n(evctl --help for the options every command takes)\n",
+                  static_cast<int>(c->synopsis.size()), c->synopsis.data(), static_cast<int>(c->text.size()),
+                  c->text.data());
+    } else {
+      print_usage(stdout);
+    }
+    return kOk;
   }
-  return status >= 200 && status < 300 ? 0 : 1;
+  const Format format = a.format.value_or(::isatty(STDOUT_FILENO) != 0 ? Format::human : Format::json);
+  const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout.value_or(10.0) * 1000));
+  const std::string url = a.url.empty() ? tradpal::client::ServiceUrl::from_environment() : a.url;
+  try {
+    if (a.command == "tail") return cmd_tail(a, format, url, timeout);
+    tradpal::client::ClientOptions o;
+    o.url = url;
+    o.connect_timeout = timeout;
+    o.request_timeout = timeout;
+    o.max_connections = 1;
+    tradpal::client::EventClient client(o);
+    if (a.command != "publish" && !a.positional.empty()) {
+      return usage_error(a.command + " takes no arguments");
+    }
+    if (a.command == "health") return cmd_health(client, format);
+    if (a.command == "types") return cmd_types(client, format);
+    if (a.command == "stats") return cmd_stats(client, format);
+    if (a.command == "metrics") {
+      std::fputs(client.metrics().c_str(), stdout);
+      return kOk;
+    }
+    if (a.command == "publish") return cmd_publish(client, a, format);
+    if (a.command == "list") return cmd_list(client, a, format);
+    if (a.command == "replay") return cmd_replay(client, a, format);
+    return usage_error("unknown command '" + a.command + "'");
+  } catch (const ClientError& e) {
+    std::fprintf(stderr, "evctl: %s\n", e.what());
+    if (e.request_sent() && (e.kind() == ErrorKind::unreachable || e.kind() == ErrorKind::timed_out) &&
+        a.command == "publish") {
+      std::fprintf(stderr, "evctl: the request had been sent: the event may have been published (evctl list)\n");
+    }
+    return exit_code(e);
+  }
 }

@@ -203,7 +203,13 @@ http::Router Routes::build(const RouteDeps& d) {
             append_event_json(event, e.event);
             w.raw(event);
           }
-          w.end_array().key("count").number(static_cast<std::uint64_t>(events.size())).end_object();
+          w.end_array().key("count").number(static_cast<std::uint64_t>(events.size()));
+          // Beside the recorded shape: each event's message id, in the same
+          // order (the id a stream client resumes after). An extra key, so
+          // clients that know only the recorded shape are unaffected.
+          w.key("message_ids").begin_array();
+          for (const auto& e : events) w.string(e.id);
+          w.end_array().end_object();
           http::Response response = http::Response::json(200, std::move(w).take());
           // The body keeps the recorded shape; the header says the read
           // stopped at its bound (fewer than `limit` may have matched).

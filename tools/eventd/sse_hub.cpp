@@ -135,7 +135,16 @@ void SseHub::send_error(Client& c, const std::string& detail) {
   (void)c.stream.send(w.str(), "error");
 }
 
-void SseHub::go_live(Client& c) { (void)c.stream.write("retry: 1000\n: connected\n\n"); }
+void SseHub::go_live(Client& c) {
+  // The id line names where this client starts (the stream's end when it
+  // came, or its own resume id): a message without data, so a browser's
+  // EventSource only records it as its Last-Event-ID, and a client that
+  // disconnects before its first event resumes from there, losing nothing.
+  std::string text = "retry: 1000\n";
+  if (c.last_sent) text += "id: " + c.last_sent->to_string() + "\n";
+  text += ": connected\n\n";
+  (void)c.stream.write(text);
+}
 
 void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
   // One write for the whole burst: a syscall per client, not per event.

@@ -1,0 +1,379 @@
+// tests/client/event_client_test.cpp
+//
+// EventClient and EventSubscriberClient against a real eventd (started as a
+// process, EVENTD_BINARY) on a real redis-server: every call, many requests
+// in flight, errors of every kind, and a subscriber that lives through a
+// kill -9 and restart of eventd with no loss and no duplicate.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/event_client.h"
+#include "client/event_subscriber_client.h"
+#include "engine/event_json.h"
+#include "engine/uuid.h"
+#include "redis_server.h"
+
+namespace tradpal::client {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RedisServer;
+
+// eventd as a child process on a fixed port, restartable on that port.
+class EventdProcess {
+ public:
+  EventdProcess(std::string redis_url, int port) : redis_url_(std::move(redis_url)), port_(port) { start(); }
+  ~EventdProcess() { stop(SIGTERM); }
+
+  void start() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string port = std::to_string(port_);
+      ::setenv("REDIS_URL", redis_url_.c_str(), 1);
+      ::setenv("EVENT_SERVICE_PORT", port.c_str(), 1);
+      ::setenv("EVENT_SERVICE_HOST", "127.0.0.1", 1);
+      ::execl(EVENTD_BINARY, "eventd", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    EventClient probe({.url = url(), .connect_timeout = 200ms, .request_timeout = 500ms});
+    const bool up = testing::eventually(
+        [&] {
+          try {
+            return probe.health_check().healthy;
+          } catch (const ClientError&) {
+            return false;
+          }
+        },
+        10s);
+    if (!up) throw std::runtime_error("eventd did not become healthy");
+  }
+  void stop(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string redis_url_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+class ClientTest : public ::testing::Test {
+ protected:
+  RedisServer redis_{RedisServer::Options{.appendfsync = "everysec"}};
+  EventdProcess eventd_{redis_.url(), RedisServer::free_port()};
+
+  ClientOptions options() const { return {.url = eventd_.url(), .request_timeout = 5s}; }
+
+  long long xlen() {
+    redisContext* c = redisConnect("127.0.0.1", redis_.port());
+    auto* r = static_cast<redisReply*>(redisCommand(c, "XLEN tradpal_events"));
+    const long long n = r != nullptr ? r->integer : -1;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+  }
+  // XADDs a wire event straight into the stream (as a Python service would);
+  // returns its id.
+  std::string xadd(EventType type, const std::string& data) {
+    Event e;
+    e.type = type;
+    e.event_id = Uuid::generate_v4();
+    e.timestamp_ns = 1'700'000'000'000'000'000;
+    e.source = "python_service";
+    e.data = data;
+    const std::string json = event_json(e);
+    redisContext* c = redisConnect("127.0.0.1", redis_.port());
+    auto* r = static_cast<redisReply*>(redisCommand(c, "XADD tradpal_events * event %b", json.data(), json.size()));
+    std::string id = r != nullptr && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : "";
+    freeReplyObject(r);
+    redisFree(c);
+    return id;
+  }
+};
+
+TEST_F(ClientTest, EveryCallOfThePythonClientWorksAgainstALiveService) {
+  EventClient client(options());
+  const HealthReport h = client.health_check();
+  EXPECT_TRUE(h.healthy);
+  EXPECT_EQ(h.status, "healthy");
+  const auto types = client.event_types();
+  ASSERT_EQ(types.size(), kEventTypeCount);
+  EXPECT_EQ(types.front(), "market_data_update");
+
+  const PublishReceipt a = client.publish_event(EventType::risk_alert, R"({"level": "high"})", "risk_service",
+                                                R"({"trace": "t1"})");
+  EXPECT_FALSE(a.message_id.empty());
+  EXPECT_TRUE(Uuid::parse(a.event_id));
+  const PublishReceipt b = client.publish_market_data("BTC/USDT", R"({"price": 50000.5})");
+  const PublishReceipt c = client.publish_trading_signal(R"({"symbol": "ETH", "action": "BUY"})", "bot");
+  const PublishReceipt d = client.publish_portfolio_update(R"({"cash": 10})");
+  for (const auto* r : {&b, &c, &d}) EXPECT_FALSE(r->message_id.empty());
+
+  const auto all = client.get_events();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].type, EventType::risk_alert);
+  EXPECT_EQ(all[0].source, "risk_service");
+  EXPECT_EQ(all[0].event_id.to_string(), a.event_id);
+  ASSERT_TRUE(all[0].stream_id);
+  EXPECT_EQ(all[0].stream_id->to_string(), a.message_id);
+  EXPECT_EQ(all[1].data, R"({"symbol": "BTC/USDT", "price": 50000.5})");
+  EXPECT_EQ(all[2].source, "bot");
+  EXPECT_EQ(all[3].stream_id->to_string(), d.message_id);
+
+  const auto signals = client.get_events({.types = {EventType::trading_signal, EventType::portfolio_update}, .limit = 1});
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].type, EventType::portfolio_update);
+
+  const EventStats s = client.get_event_stats();
+  EXPECT_EQ(s.stream_length, 4u);
+  EXPECT_NE(s.json.find(d.message_id), std::string::npos);
+  EXPECT_EQ(client.replay_events({.types = {EventType::risk_alert}}), 1u);
+  EXPECT_NE(client.metrics().find("event_service_stream_length"), std::string::npos);
+}
+
+TEST_F(ClientTest, ManyPublishesInFlightAllLandOnceWithDistinctIds) {
+  ClientOptions o = options();
+  o.max_connections = 4;
+  o.max_pipeline = 16;
+  EventClient client(o);
+  constexpr int kEvents = 600;
+  std::vector<std::future<PublishReceipt>> futures;
+  futures.reserve(kEvents);
+  for (int i = 0; i < kEvents; ++i) {
+    futures.push_back(client.publish_event_async(EventType::order_executed, "{\"n\": " + std::to_string(i) + "}"));
+  }
+  std::set<std::string> ids;
+  for (auto& f : futures) ids.insert(f.get().message_id);
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kEvents));
+  EXPECT_EQ(xlen(), kEvents);
+}
+
+TEST_F(ClientTest, BadJsonIsRefusedBeforeSendingAndNothingIsStored) {
+  EventClient client(options());
+  for (const char* bad : {R"({"price": })", "[1]", "", "{} {}"}) {
+    try {
+      (void)client.publish_event(EventType::market_data_update, bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const ClientError& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::usage) << bad;
+      EXPECT_FALSE(e.request_sent());
+    }
+  }
+  EXPECT_THROW((void)client.publish_trading_signal("{", "x"), ClientError);
+  EXPECT_EQ(xlen(), 0);
+}
+
+TEST_F(ClientTest, TheServersRefusalIsTypedWithItsStatusAndDetail) {
+  EventClient client(options());
+  try {
+    (void)client.get_events({.limit = 5000});
+    ADD_FAILURE() << "limit 5000 accepted";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::rejected);
+    EXPECT_EQ(e.status(), 422);
+    EXPECT_NE(e.detail().find("limit"), std::string::npos) << e.detail();
+  }
+  try {
+    (void)client.get_events({.start_time = "yesterday"});
+    ADD_FAILURE() << "a bad time accepted";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::rejected);
+    EXPECT_GE(e.status(), 400);
+  }
+}
+
+TEST_F(ClientTest, RedisDownIsAServerErrorAndTheClientRecoversAfter) {
+  EventClient client(options());
+  (void)client.publish_event(EventType::system_health, R"({"ok": true})");
+  redis_.stop();
+  try {
+    (void)client.get_events();
+    ADD_FAILURE() << "read with Redis down";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::server) << e.what();
+    EXPECT_EQ(e.status(), 503);
+  }
+  EXPECT_FALSE(client.health_check().healthy);
+  redis_.start();
+  EXPECT_TRUE(testing::eventually([&] { return client.health_check().healthy; }, 10s));
+  EXPECT_EQ(client.get_events().size(), 1u);
+}
+
+TEST(ClientErrors, NobodyListeningIsUnreachableAndNothingWasSent) {
+  EventClient client({.url = "http://127.0.0.1:" + std::to_string(RedisServer::free_port())});
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    (void)client.publish_event(EventType::risk_alert);
+    ADD_FAILURE() << "published to nobody";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unreachable) << e.what();
+    EXPECT_FALSE(e.request_sent());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_THROW(EventClient({.url = "https://127.0.0.1:1"}), ClientError);
+}
+
+// A server that accepts and never answers.
+struct SilentServer {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  SilentServer() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~SilentServer() { ::close(fd); }
+};
+
+TEST(ClientErrors, ASilentServerTimesOutAndThePublishMayHaveHappened) {
+  SilentServer silent;
+  EventClient client({.url = "http://127.0.0.1:" + std::to_string(silent.port), .request_timeout = 300ms});
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    (void)client.publish_event(EventType::risk_alert);
+    ADD_FAILURE() << "answered by a silent server";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::timed_out) << e.what();
+    EXPECT_TRUE(e.request_sent());
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 3s);
+}
+
+TEST(ClientErrors, CallsPendingWhenTheClientIsDestroyedFailAsClosed) {
+  SilentServer silent;
+  std::future<PublishReceipt> pending;
+  {
+    EventClient client({.url = "http://127.0.0.1:" + std::to_string(silent.port), .request_timeout = 30s});
+    pending = client.publish_event_async(EventType::risk_alert);
+  }
+  try {
+    (void)pending.get();
+    ADD_FAILURE() << "answered";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::closed);
+  }
+}
+
+TEST_F(ClientTest, TheSubscriberLivesThroughAKill9OfEventdWithNoLossAndNoDuplicate) {
+  SubscriberOptions so;
+  so.url = eventd_.url();
+  so.retry_min = 20ms;
+  so.retry_max = 200ms;
+  EventSubscriberClient sub(so);
+  std::mutex mu;
+  std::vector<std::string> seen_ids, seen_other;
+  std::atomic<bool> live{false};
+  sub.on(EventType::risk_alert, [&](const StreamEvent& e) {
+    std::lock_guard lock(mu);
+    seen_ids.emplace_back(e.message_id);
+    EXPECT_EQ(e.event.stream_id->to_string(), e.message_id);
+  });
+  sub.on(EventType::trading_signal, [&](const StreamEvent& e) {
+    std::lock_guard lock(mu);
+    seen_other.emplace_back(e.message_id);
+  });
+  sub.on_state([&](StreamState s, std::string_view) {
+    if (s == StreamState::live) live = true;
+  });
+  sub.start();
+  ASSERT_TRUE(testing::eventually([&] { return live.load() && !sub.last_id().empty(); }, 5s))
+      << "the stream names its start";
+
+  std::vector<std::string> expected;
+  {
+    EventClient client(options());
+    for (int i = 0; i < 50; ++i) {
+      expected.push_back(client.publish_event(EventType::risk_alert, "{\"n\": " + std::to_string(i) + "}").message_id);
+      if (i % 10 == 0) (void)client.publish_event(EventType::order_executed);  // not asked for
+    }
+  }
+  ASSERT_TRUE(testing::eventually([&] { return sub.handled() >= 50; }, 10s));
+  eventd_.stop(SIGKILL);
+  // While eventd is down, a Python service keeps writing to the stream.
+  for (int i = 0; i < 100; ++i) expected.push_back(xadd(EventType::risk_alert, "{\"down\": " + std::to_string(i) + "}"));
+  const std::string other = xadd(EventType::trading_signal, "{}");
+  eventd_.start();
+  {
+    EventClient client(options());
+    for (int i = 0; i < 50; ++i) {
+      expected.push_back(client.publish_event(EventType::risk_alert, "{\"after\": " + std::to_string(i) + "}").message_id);
+    }
+  }
+  ASSERT_TRUE(testing::eventually([&] { return sub.handled() >= 201; }, 15s)) << sub.handled();
+  std::this_thread::sleep_for(200ms);  // anything extra would show now
+  sub.stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen_ids, expected);
+  EXPECT_EQ(seen_other, std::vector<std::string>{other});
+  EXPECT_GE(sub.reconnects(), 1u);
+  EXPECT_EQ(sub.handler_failures(), 0u);
+}
+
+TEST_F(ClientTest, ASubscriberStartsAfterTheIdItIsGivenAndAThrowingHandlerIsCounted) {
+  EventClient client(options());
+  const std::string first = client.publish_event(EventType::ml_model_update, R"({"v": 1})").message_id;
+  const std::string second = client.publish_event(EventType::ml_model_update, R"({"v": 2})").message_id;
+  SubscriberOptions so;
+  so.url = eventd_.url();
+  so.from = first;
+  EventSubscriberClient sub(so);
+  std::vector<std::string> seen;
+  std::mutex mu;
+  sub.on_any([&](const StreamEvent& e) {
+    std::lock_guard lock(mu);
+    seen.emplace_back(e.message_id);
+    throw std::runtime_error("handler failure under test");
+  });
+  sub.start();
+  ASSERT_TRUE(testing::eventually([&] { return sub.handled() >= 1; }, 5s));
+  const std::string third = client.publish_event(EventType::ml_model_update, R"({"v": 3})").message_id;
+  ASSERT_TRUE(testing::eventually([&] { return sub.handled() >= 2; }, 5s));
+  sub.stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{second, third}));
+  EXPECT_EQ(sub.handler_failures(), 2u);
+  EXPECT_THROW(EventSubscriberClient({.url = eventd_.url(), .from = "not-an-id"}), ClientError);
+}
+
+TEST_F(ClientTest, ASubscriberAskingForABadTypeOrGivingUpSaysSo) {
+  // Nobody listens: it gives up after give_up_after with unreachable.
+  EventSubscriberClient gone({.url = "http://127.0.0.1:" + std::to_string(RedisServer::free_port()),
+                              .retry_min = 20ms,
+                              .retry_max = 50ms,
+                              .give_up_after = 300ms});
+  try {
+    gone.run();
+    ADD_FAILURE() << "did not give up";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unreachable) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tradpal::client
