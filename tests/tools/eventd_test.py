@@ -258,6 +258,7 @@ def get_events_returns_the_most_recent_matching_events_oldest_first(ctx):
     eq(status, 200, "status")
     eq(r["count"], 3, "count")
     eq([e["data"]["n"] for e in r["events"]], [2, 3, 4], "most recent three, oldest first")
+    eq(r["message_ids"], ids[2:], "each event's message id beside it, in the same order")
     for e in r["events"]:
         eq(set(e), {"event_type", "event_id", "timestamp", "source", "data", "metadata"}, "event keys")
     status, _, r = ctx.eventd.request("GET", "/events?limit=2")
@@ -269,7 +270,7 @@ def get_events_returns_the_most_recent_matching_events_oldest_first(ctx):
     eq(status, 200, f"start_time status {r}")
     check([e["data"]["n"] for e in r["events"]][0] <= 1, f"start_time: {r}")
     status, _, r = ctx.eventd.request("GET", "/events?start_time=2000-01-01T00:00:00&end_time=2000-01-02T00:00:00")
-    eq((status, r), (200, {"events": [], "count": 0}), "empty window")
+    eq((status, r), (200, {"events": [], "count": 0, "message_ids": []}), "empty window")
 
 
 @test
