@@ -5,7 +5,7 @@
 #   - compiles every installed header on its own;
 #   - builds and runs one program per pkg-config file (the Redis one against
 #     a throwaway redis-server on a unix socket);
-#   - runs the installed eventd and evctl.
+#   - runs the installed eventd, and evctl and a client program against it.
 #   check_install.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build_dir="$1"
@@ -14,6 +14,7 @@ cxx="${CXX:-c++}"
 root="$(mktemp -d)"
 redis_pid=""
 cleanup() {
+  [ -n "${eventd_pid:-}" ] && kill "$eventd_pid" 2>/dev/null && wait "$eventd_pid" 2>/dev/null
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
   rm -rf "$root"
 }
@@ -23,7 +24,7 @@ pc="$(find "$root" -name tradpal-events.pc | head -n 1)"
 [ -n "$pc" ] || { echo "tradpal-events.pc was not installed" >&2; exit 1; }
 pcdir="$(dirname "$pc")"
 prefix="$(pkg-config --variable=prefix "$pc")"
-for name in tradpal-events-redis tradpal-events-http; do
+for name in tradpal-events-redis tradpal-events-http tradpal-events-client; do
   [ -f "$pcdir/$name.pc" ] || { echo "$name.pc was not installed" >&2; exit 1; }
 done
 pkgconf() { PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$root$prefix" "$@"; }
@@ -36,6 +37,7 @@ compile_alone() {  # compile_alone HEADER: one header, alone, with its .pc's fla
   case "$rel" in
     adapters/redis/*) name=tradpal-events-redis ;;
     adapters/http/*) name=tradpal-events-http ;;
+    client/*) name=tradpal-events-client ;;
     *) name=tradpal-events ;;
   esac
   # shellcheck disable=SC2046
@@ -86,7 +88,22 @@ done
 "$root/redis_consumer" "unix://$root/redis.sock"
 
 "$root$prefix/bin/eventd" --help >/dev/null
-# evctl answers --help with its usage (exit 2 until it has a help command).
-evctl_help="$("$root$prefix/bin/evctl" --help 2>&1 || true)"
-grep -q "usage: evctl" <<<"$evctl_help" || { echo "installed evctl did not run: $evctl_help" >&2; exit 1; }
-echo "installed eventd and evctl run"
+# The installed eventd on that redis, and a client program against it.
+eventd_pid=""
+REDIS_URL="unix://$root/redis.sock" EVENT_SERVICE_PORT=0 "$root$prefix/bin/eventd" >"$root/eventd.log" 2>&1 &
+eventd_pid=$!
+port=""
+for _ in $(seq 100); do
+  port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$root/eventd.log" | head -n 1)"
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "installed eventd did not listen: $(cat "$root/eventd.log")" >&2; exit 1; }
+build tradpal-events-client "$src/client_consumer.cpp" "$root/client_consumer"
+"$root/client_consumer" "http://127.0.0.1:$port"
+"$root$prefix/bin/evctl" --url "http://127.0.0.1:$port" --json health | grep -q '"status":"healthy"' ||
+  { echo "installed evctl could not ask the installed eventd" >&2; exit 1; }
+"$root$prefix/bin/evctl" --version | grep -q evctl
+kill "$eventd_pid" && wait "$eventd_pid" || true
+eventd_pid=""
+echo "installed eventd, evctl and the client library run"
