@@ -8,7 +8,7 @@
 //   kind          what happened                                   evctl exit
 //   usage         the caller's input was refused before sending    2
 //   rejected      the server answered 4xx: fix the request          1
-//   server        the server answered 5xx                          1
+//   server        the server answered 5xx                          4
 //   unreachable   no connection, or it was lost before an answer   3
 //   timed_out     no answer within the request timeout             3
 //   protocol      the answer was not HTTP or not the JSON expected 1

@@ -263,11 +263,15 @@ EventSubscriberClient::Ended EventSubscriberClient::session(std::string& why, in
   char buf[64 * 1024];
   Clock::time_point last_byte = Clock::now();
   for (;;) {
+    // Until the answer's head: answer_timeout from the request; then the
+    // stall bound between any two bytes (heartbeats included).
+    const bool head = status != 0;
+    const auto bound = head ? options_.stall_timeout : options_.answer_timeout;
     const auto quiet = Clock::now() - last_byte;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(options_.stall_timeout - quiet);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(bound - quiet);
     if (left.count() <= 0) {
-      why = "no byte from " + url_.authority() + " for " + std::to_string(options_.stall_timeout.count()) +
-            " ms (timed out)";
+      why = (head ? "no byte from " : "no answer from ") + url_.authority() + " for " +
+            std::to_string(bound.count()) + " ms (timed out)";
       return Ended::dropped;
     }
     pollfd p[2] = {{sock.fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};

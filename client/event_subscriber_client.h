@@ -57,7 +57,12 @@ struct SubscriberOptions {
   std::string token;  // empty: EVENT_SERVICE_TOKEN, when set
   std::string from;   // start after this message id; empty: the stream's end at first connect
   std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds stall_timeout{45000};  // eventd's heartbeat is 15 s by default
+  // From the request to the answer's head: a server that accepts and never
+  // answers counts as down after this long.
+  std::chrono::milliseconds answer_timeout{10000};
+  // A live stream silent this long is dropped and resumed (eventd's
+  // heartbeat is 15 s by default).
+  std::chrono::milliseconds stall_timeout{45000};
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{5000};
   std::chrono::milliseconds give_up_after{0};  // 0: retry for ever

@@ -81,7 +81,7 @@ void print_usage(std::FILE* out) {
       "  --url URL          eventd's address (default: EVENT_SERVICE_URL, else http://localhost:8011)\n"
       "  --timeout SECONDS  connect and answer timeout (default 10)\n"
       "  --json, --human    output as JSON lines or as text (default: text on a terminal)\n"
-      "  --help, -h         this help; `evctl <command> --help` for one command\n"
+      "  --help, -h         this help; `evctl help <command>` or `evctl <command> --help` for one\n"
       "  --version          the version\n"
       "EVENT_SERVICE_TOKEN, when set, is sent as a bearer token.\n"
       "exit codes: 0 ok, 1 refused by the service (4xx), 2 usage, 3 unreachable or timed out,\n"
@@ -115,6 +115,7 @@ struct Args {
   std::string url;
   std::optional<double> timeout;
   bool help = false;
+  bool command_for_help = false;  // `evctl help <command>`
   bool version = false;
 };
 
@@ -156,10 +157,12 @@ std::optional<std::string> parse_args(int argc, char** argv, Args& a) {
       a.format = Format::json;
     } else if (arg == "--human") {
       a.format = Format::human;
-    } else if (arg == "--url" || arg == "--timeout") {
-      auto v = value(arg);
-      if (!v || v->empty()) return std::string(arg) + " needs a value";
-      if (arg == "--url") {
+    } else if (arg == "--url" || arg == "--timeout" || arg.starts_with("--url=") || arg.starts_with("--timeout=")) {
+      const std::string_view name = arg.substr(0, arg.find('='));
+      auto v = arg.find('=') != std::string_view::npos ? std::optional<std::string>(std::string(arg.substr(arg.find('=') + 1)))
+                                                       : value(name);
+      if (!v || v->empty()) return std::string(name) + " needs a value";
+      if (name == "--url") {
         a.url = *v;
       } else {
         double s = 0;
@@ -182,15 +185,18 @@ std::optional<std::string> parse_args(int argc, char** argv, Args& a) {
       }
       if (!v) return name + " needs a value";
       pending.emplace_back(name, *v);
+    } else if (a.command.empty() && arg == "help") {
+      a.help = true;  // `evctl help [command]`
+      a.command_for_help = true;
     } else if (a.command.empty()) {
       a.command = arg;
     } else {
       a.positional.emplace_back(arg);
     }
   }
+  if (!a.command.empty() && find_command(a.command) == nullptr) return "unknown command '" + a.command + "'";
   if (a.help || a.version) return std::nullopt;
   if (a.command.empty()) return std::string("no command given");
-  if (find_command(a.command) == nullptr) return "unknown command '" + a.command + "'";
   for (auto& [name, v] : pending) {
     for (const OptionSpec& o : kValueOptions) {
       if (o.name == name && !option_allowed(o.commands, a.command)) {
@@ -341,6 +347,7 @@ int cmd_tail(const Args& a, Format f, const std::string& url, std::chrono::milli
   tradpal::client::SubscriberOptions o;
   o.url = url;
   o.connect_timeout = timeout;
+  o.answer_timeout = timeout;
   o.from = one(a, "--from");
   if (a.options.contains("--from") && o.from.empty()) return usage_error("--from needs a message id");
   o.give_up_after = std::chrono::seconds(60);
