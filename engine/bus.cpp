@@ -39,8 +39,12 @@ void Bus::publish_claimed(const EventSpec& spec, Claim& claim, Published* out) n
   claim.commit();
 }
 
+bool Bus::acceptable(std::string_view object_json) const noexcept {
+  return full_check_ ? is_json_object_fast(object_json) : looks_like_object(object_json);
+}
+
 PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
-  if (!looks_like_object(spec.data) || !looks_like_object(spec.metadata)) return PublishStatus::invalid;
+  if (!acceptable(spec.data) || !acceptable(spec.metadata)) return PublishStatus::invalid;
   Claim claim;
   const PublishStatus s = ring_.try_claim(claim_request(spec), claim);
   if (s != PublishStatus::ok) return s;
@@ -58,7 +62,7 @@ Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Publis
     std::uint64_t bytes = 0;
     for (std::size_t i = result.published; i < specs.size() && n < kMaxBatch; ++i, ++n) {
       const EventSpec& spec = specs[i];
-      if (!looks_like_object(spec.data) || !looks_like_object(spec.metadata)) {
+      if (!acceptable(spec.data) || !acceptable(spec.metadata)) {
         if (n == 0) {
           result.status = PublishStatus::invalid;
           return result;
@@ -93,7 +97,8 @@ PublishStatus Bus::try_claim(const ClaimRequest& request, Claim& out) noexcept {
 PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_view data_json,
                                            std::string_view source, Published* out,
                                            std::uint64_t correlation) noexcept {
-  if (!looks_like_object(data_json)) return PublishStatus::invalid;
+  // The symbol is quoted here, so the whole object is valid when data is.
+  if (!acceptable(data_json)) return PublishStatus::invalid;
   // {"symbol": <symbol>, <members of data>} written straight into the frame.
   // A "symbol" key inside data comes later and wins, as in Python's
   // {"symbol": symbol, **data}.

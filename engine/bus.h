@@ -4,9 +4,16 @@
 // commit, and the TradPal convenience publishers with the defaults of the
 // wire contract), subscriptions, and per-type counters. Any thread may
 // publish (one thread only on a single_producer ring); try_* calls never
-// block, allocate or throw. publish() and the convenience publishers wait
-// with a wait strategy while back-pressured: from inside a handler prefer
-// try_* (a handler that waits on a full ring waits on itself).
+// block, allocate (once the thread's JSON check buffer is warm) or throw.
+// publish() and the convenience publishers wait with a wait strategy while
+// back-pressured, publish_until()/publish_for() until a deadline: from
+// inside a handler prefer try_* (a handler that waits on a full ring waits
+// on itself). Data and metadata are checked as JSON objects before anything
+// is written (BusOptions::json_check): bad text answers `invalid`.
+//
+// Lifetimes: a Subscription, a SubscriberThread and a Claim hold a pointer
+// to the bus's ring: destroy them before the Bus. Adapters that take a Bus&
+// (Persister, eventd's services) must be destroyed before it too.
 //
 //   tradpal::Bus bus;
 //   auto sub = bus.subscribe({.types = {tradpal::EventType::trading_signal}});
@@ -16,6 +23,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -30,8 +38,23 @@
 
 namespace tradpal {
 
+// How much of data and metadata a publish checks before anything is
+// written.
+enum class JsonCheck : std::uint8_t {
+  // Every byte: exactly one valid JSON object each (simdjson, about the
+  // cost of parsing it once). Bad text answers `invalid` and never reaches
+  // a subscriber or Redis. The default.
+  full,
+  // `{` ... `}` only: for publishers whose JSON comes from a serialiser they
+  // trust and who want those nanoseconds back. Whoever stores or forwards
+  // events (the persister, eventd) validates fully anyway, so a bad text is
+  // refused there (PersisterListener::refused), never written.
+  shape,
+};
+
 struct BusOptions {
   RingOptions ring;
+  JsonCheck json_check = JsonCheck::full;
 };
 
 // One event to publish. data and metadata are JSON objects as text.
@@ -58,7 +81,7 @@ struct NoWait {};
 
 class Bus {
  public:
-  explicit Bus(const BusOptions& options = {}) : ring_(options.ring) {}
+  explicit Bus(const BusOptions& options = {}) : ring_(options.ring), full_check_(options.json_check == JsonCheck::full) {}
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
 
@@ -69,6 +92,26 @@ class Bus {
   template <typename Wait = Backoff>
   PublishStatus publish(const EventSpec& spec, Published* out = nullptr) noexcept {
     return retry<Wait>([&] { return try_publish(spec, out); });
+  }
+
+  // As publish(), but gives up at `deadline`: timed_out when the ring was
+  // still back-pressured then (nothing was written). It may return up to one
+  // idle of Wait after the deadline (Backoff: 1 ms at most).
+  template <typename Wait = Backoff>
+  PublishStatus publish_until(const EventSpec& spec, std::chrono::steady_clock::time_point deadline,
+                              Published* out = nullptr) noexcept {
+    Wait wait;
+    for (;;) {
+      const PublishStatus s = try_publish(spec, out);
+      if (s != PublishStatus::back_pressured) return s;
+      if (std::chrono::steady_clock::now() >= deadline) return PublishStatus::timed_out;
+      wait.idle(ring_);
+    }
+  }
+  template <typename Wait = Backoff, typename Rep, typename Period>
+  PublishStatus publish_for(const EventSpec& spec, std::chrono::duration<Rep, Period> timeout,
+                            Published* out = nullptr) noexcept {
+    return publish_until<Wait>(spec, std::chrono::steady_clock::now() + timeout, out);
   }
 
   // Publishes `specs` in order with one claim of the ring per chunk (one
@@ -123,15 +166,39 @@ class Bus {
   template <typename Wait = Backoff>
   PublishStatus publish_trading_signal(std::string_view signal_json, std::string_view source = "trading_bot",
                                        Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish<Wait>(
-        {.type = EventType::trading_signal, .source = source, .data = signal_json, .correlation = correlation}, out);
+    return publish_typed<Wait>(EventType::trading_signal, signal_json, source, out, correlation);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_portfolio_update(std::string_view updates_json, std::string_view source = "risk_service",
                                          Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish<Wait>(
-        {.type = EventType::portfolio_update, .source = source, .data = updates_json, .correlation = correlation},
-        out);
+    return publish_typed<Wait>(EventType::portfolio_update, updates_json, source, out, correlation);
+  }
+  // The Python module's other publishers: data = the argument. Default
+  // sources name the service that usually sends each type.
+  template <typename Wait = Backoff>
+  PublishStatus publish_order_executed(std::string_view order_json, std::string_view source = "execution_service",
+                                       Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish_typed<Wait>(EventType::order_executed, order_json, source, out, correlation);
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_risk_alert(std::string_view alert_json, std::string_view source = "risk_service",
+                                   Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish_typed<Wait>(EventType::risk_alert, alert_json, source, out, correlation);
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_system_health(std::string_view health_json, std::string_view source = "monitoring_service",
+                                      Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish_typed<Wait>(EventType::system_health, health_json, source, out, correlation);
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_ml_model_update(std::string_view model_json, std::string_view source = "ml_service",
+                                        Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish_typed<Wait>(EventType::ml_model_update, model_json, source, out, correlation);
+  }
+  template <typename Wait = Backoff>
+  PublishStatus publish_backtest_complete(std::string_view results_json, std::string_view source = "backtest_service",
+                                          Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
+    return publish_typed<Wait>(EventType::backtest_complete, results_json, source, out, correlation);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_event(EventType type, std::string_view source, std::string_view data_json = "{}",
@@ -171,6 +238,14 @@ class Bus {
 
  private:
   friend class Subscription;
+  template <typename Wait>
+  PublishStatus publish_typed(EventType type, std::string_view data_json, std::string_view source, Published* out,
+                              std::uint64_t correlation) noexcept {
+    return publish<Wait>({.type = type, .source = source, .data = data_json, .correlation = correlation}, out);
+  }
+  // The check BusOptions::json_check asks for.
+  [[nodiscard]] bool acceptable(std::string_view object_json) const noexcept;
+
   // Calls attempt() until it answers anything but back_pressured, idling
   // with Wait in between (NoWait: once).
   template <typename Wait, typename Attempt>
@@ -214,6 +289,7 @@ class Bus {
   };
 
   Ring ring_;
+  bool full_check_;
   std::unique_ptr<Shard[]> published_ = std::make_unique<Shard[]>(kCounterShards);
   std::array<Counter, kEventTypeCount> retired_dropped_{};
 };

@@ -2,7 +2,11 @@
 
 #include "engine/detail/json_value.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
 
 namespace tradpal {
 namespace {
@@ -180,6 +184,28 @@ bool is_json_object(std::string_view text) {
   simdjson::padded_string padded(text);
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc)) return false;
+  return is_whole_object(doc);
+}
+
+bool is_json_object_fast(std::string_view text) noexcept {
+  // The usual metadata: no parse needed.
+  if (trim_json(text) == "{}") return true;
+  // Per thread: grows to the largest text checked, never shrinks.
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::unique_ptr<char[]> buffer;
+  thread_local std::size_t capacity = 0;
+  if (text.size() + simdjson::SIMDJSON_PADDING > capacity) {
+    const std::size_t want = std::max<std::size_t>(text.size() + simdjson::SIMDJSON_PADDING, 4096);
+    std::unique_ptr<char[]> grown(new (std::nothrow) char[want]);
+    if (!grown) return false;
+    buffer = std::move(grown);
+    capacity = want;
+  }
+  std::memcpy(buffer.get(), text.data(), text.size());
+  simdjson::ondemand::document doc;
+  // iterate() allocates only when the document outgrows what the parser
+  // has; a failure to grow is an error like any other: not valid.
+  if (parser.iterate(buffer.get(), text.size(), capacity).get(doc)) return false;
   return is_whole_object(doc);
 }
 

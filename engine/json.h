@@ -53,6 +53,12 @@ inline constexpr int kMaxJsonDepth = 512;
 
 // True when `text` is exactly one valid JSON object (every value read).
 [[nodiscard]] bool is_json_object(std::string_view text);
+// The same check for the publish path: noexcept, and allocation-free once
+// the calling thread has checked a text at least as large (it keeps a
+// padded copy buffer and a parser per thread; the copy is what makes the
+// caller's unpadded bytes safe to parse). false also when the buffer cannot
+// grow (out of memory).
+[[nodiscard]] bool is_json_object_fast(std::string_view text) noexcept;
 // True when the event's data and metadata are each exactly one valid JSON
 // object, read in place. The publish path only checks their shape
 // (looks_like_object); whoever stores or forwards events validates with

@@ -16,6 +16,7 @@ enum class [[nodiscard]] PublishStatus : std::uint8_t {
   too_large = 2,       // source + data + metadata exceed the ring's max_event_size
   closed = 3,          // the bus was closed; nothing more will be accepted
   invalid = 4,         // data or metadata is not a JSON object, or source is too long
+  timed_out = 5,       // publish_until/publish_for: still back-pressured at the deadline; nothing written
 };
 
 [[nodiscard]] constexpr std::string_view to_string(PublishStatus s) noexcept {
@@ -25,6 +26,7 @@ enum class [[nodiscard]] PublishStatus : std::uint8_t {
     case PublishStatus::too_large: return "too_large";
     case PublishStatus::closed: return "closed";
     case PublishStatus::invalid: return "invalid";
+    case PublishStatus::timed_out: return "timed_out";
   }
   return "unknown";
 }

@@ -74,6 +74,35 @@ void BusPublishPoll(benchmark::State& state, std::size_t event_bytes, bool prese
   benchmark::DoNotOptimize(sum);
 }
 
+// The copying publish (try_publish of an EventSpec), which checks data and
+// metadata first: JsonCheck::full (the default) parses both with simdjson,
+// JsonCheck::shape looks at their first and last bytes only.
+void BusTryPublishPoll(benchmark::State& state, std::size_t event_bytes, tradpal::JsonCheck check) {
+  const std::size_t data_size = event_bytes - kSource.size() - kMetadata.size();
+  std::string data = "{\"p\": \"";
+  data.append(data_size - data.size() - 2, 'x');
+  data += "\"}";
+  tradpal::Bus bus({.ring = {.capacity = kRingBytes}, .json_check = check});
+  tradpal::Subscription sub = bus.subscribe();
+  const tradpal::EventSpec spec{.type = tradpal::EventType::market_data_update,
+                                .source = kSource,
+                                .data = data,
+                                .metadata = kMetadata};
+  std::uint64_t sum = 0;
+  auto handler = [&sum](const tradpal::EventView& e, bool) { sum += first_word(e.data().data()); };
+  for (auto _ : state) {
+    if (bus.try_publish(spec) != tradpal::PublishStatus::ok) {
+      state.SkipWithError("publish failed");
+      break;
+    }
+    if (sub.poll(handler, 1) != 1) {
+      state.SkipWithError("poll delivered nothing");
+      break;
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+}
+
 template <std::size_t Bytes>
 void QueueEnqueueDequeue(benchmark::State& state) {
   moodycamel::ConcurrentQueue<Item<Bytes>> queue(1024);
@@ -140,6 +169,10 @@ int main(int argc, char** argv) {
   configure(benchmark::RegisterBenchmark("moodycamel_enqueue_dequeue_250B", QueueEnqueueDequeue<250>));
   configure(benchmark::RegisterBenchmark("memcpy_floor_250B", MemcpyFloor<250>));
   configure(benchmark::RegisterBenchmark("bus_preset_id_and_time_64B", BusPublishPoll, 64, true));
+  configure(benchmark::RegisterBenchmark("bus_try_publish_shape_check_64B", BusTryPublishPoll, 64,
+                                         tradpal::JsonCheck::shape));
+  configure(benchmark::RegisterBenchmark("bus_try_publish_full_check_64B", BusTryPublishPoll, 64,
+                                         tradpal::JsonCheck::full));
   configure(benchmark::RegisterBenchmark("clock_now_ns", ClockNowNs));
   configure(benchmark::RegisterBenchmark("clock_gettime_realtime", ClockGettime));
 
@@ -167,6 +200,10 @@ int main(int argc, char** argv) {
        "moodycamel_enqueue_dequeue_250B");
   cost("bus_publish_poll_250B_vs_memcpy", "bus_publish_poll_250B", "memcpy_floor_250B", "memcpy_floor_250B");
   cost("bus_preset_id_and_time_64B", "bus_preset_id_and_time_64B", "bus_publish_poll_64B", "bus_publish_poll_64B");
+  cost("bus_try_publish_shape_check_64B", "bus_try_publish_shape_check_64B", "moodycamel_enqueue_dequeue_64B",
+       "moodycamel_enqueue_dequeue_64B");
+  cost("bus_try_publish_full_check_64B", "bus_try_publish_full_check_64B", "bus_try_publish_shape_check_64B",
+       "bus_try_publish_shape_check_64B");
   tradpal::bench::add_if_measured(figures, {.name = std::string("clock_now_ns (") + std::string(tradpal::clock_source()) + ")",
                                             .value = ns("clock_now_ns"),
                                             .unit = "ns/read",
@@ -180,6 +217,8 @@ int main(int argc, char** argv) {
       "dequeue) and the memcpy floor (copy into a buffer, read back). The bus's extra work: a 64-byte\n"
       "header with a time stamp (now_ns: the TSC clock where invariant) and a v4 id, the claim CAS and\n"
       "per-type counters. clock_now_ns is one time stamp, beside the clock_gettime it replaces.\n"
-      "bus_preset_id_and_time passes both in the request; its ratio is the share they leave.\n");
+      "bus_preset_id_and_time passes both in the request; its ratio is the share they leave.\n"
+      "bus_try_publish_*: the copying publish of an EventSpec; full_check (the default) parses data and\n"
+      "metadata with simdjson first, its ratio to shape_check is the price of never storing bad JSON.\n");
   return tradpal::bench::report("engine_publish_poll", figures);
 }

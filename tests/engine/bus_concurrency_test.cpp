@@ -27,16 +27,18 @@ std::uint64_t scaled(std::uint64_t n) {
 
 // Events carry (producer, counter) at fixed offsets so checking them costs
 // no parsing: {"p":P,"n":NNNNNNNNNNNN}
-constexpr std::size_t kDataSize = 24;
+constexpr std::size_t kDataSize = 26;
+// The counter is a string: a JSON number may not have leading zeros, and
+// the bus checks data as JSON.
 void write_data(char* out, unsigned producer, std::uint64_t n) {
-  std::memcpy(out, "{\"p\":0,\"n\":000000000000}", kDataSize);
+  std::memcpy(out, "{\"p\":0,\"n\":\"000000000000\"}", kDataSize);
   out[5] = static_cast<char>('0' + producer);
-  for (int i = 22; i >= 11; --i, n /= 10) out[i] = static_cast<char>('0' + n % 10);
+  for (int i = 23; i >= 12; --i, n /= 10) out[i] = static_cast<char>('0' + n % 10);
 }
 void read_data(std::string_view data, unsigned& producer, std::uint64_t& n) {
   producer = static_cast<unsigned>(data[5] - '0');
   n = 0;
-  for (int i = 11; i < 23; ++i) n = n * 10 + static_cast<std::uint64_t>(data[i] - '0');
+  for (int i = 12; i < 24; ++i) n = n * 10 + static_cast<std::uint64_t>(data[i] - '0');
 }
 
 // Publishes counters first .. first + count - 1 for `producer`.

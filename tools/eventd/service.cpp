@@ -21,6 +21,9 @@ BusOptions bus_options(const Config& c) {
   o.ring.max_event_size = std::min<std::size_t>(std::size_t{1} << 20, c.ring_bytes / 8);
   // The persister; stream clients read the Redis stream, not this ring.
   o.ring.max_subscribers = 4;
+  // Every body was parsed whole before it is published (body_validation),
+  // and replays come decoded from Redis: a second full parse would buy nothing.
+  o.json_check = JsonCheck::shape;
   return o;
 }
 
