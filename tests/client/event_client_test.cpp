@@ -26,60 +26,19 @@
 #include "engine/event_json.h"
 #include "engine/uuid.h"
 #include "redis_server.h"
+#include "tests/client/eventd_process.h"
 
 namespace tradpal::client {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::EventdProcess;
 using testing::RedisServer;
-
-// eventd as a child process on a fixed port, restartable on that port.
-class EventdProcess {
- public:
-  EventdProcess(std::string redis_url, int port) : redis_url_(std::move(redis_url)), port_(port) { start(); }
-  ~EventdProcess() { stop(SIGTERM); }
-
-  void start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string port = std::to_string(port_);
-      ::setenv("REDIS_URL", redis_url_.c_str(), 1);
-      ::setenv("EVENT_SERVICE_PORT", port.c_str(), 1);
-      ::setenv("EVENT_SERVICE_HOST", "127.0.0.1", 1);
-      ::execl(EVENTD_BINARY, "eventd", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    EventClient probe({.url = url(), .connect_timeout = 200ms, .request_timeout = 500ms});
-    const bool up = testing::eventually(
-        [&] {
-          try {
-            return probe.health_check().healthy;
-          } catch (const ClientError&) {
-            return false;
-          }
-        },
-        10s);
-    if (!up) throw std::runtime_error("eventd did not become healthy");
-  }
-  void stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::string redis_url_;
-  int port_;
-  pid_t pid_ = -1;
-};
 
 class ClientTest : public ::testing::Test {
  protected:
   RedisServer redis_{RedisServer::Options{.appendfsync = "everysec"}};
-  EventdProcess eventd_{redis_.url(), RedisServer::free_port()};
+  EventdProcess eventd_{EVENTD_BINARY, redis_.url(), RedisServer::free_port()};
 
   ClientOptions options() const { return {.url = eventd_.url(), .request_timeout = 5s}; }
 
