@@ -2,8 +2,10 @@
 # Runs the demos from the build tree (tools/run demo builds it first):
 #   1. the in-process trading flow on one Bus (build/tools/trading_demo);
 #   2. eventd, the event service, against a temporary redis-server: a few
-#      events published over HTTP, then GET /events, /events/stats, /health
-#      and an excerpt of /metrics. Both processes are stopped cleanly.
+#      events published over HTTP while risk_monitor, a second process on
+#      the C++ client, follows the stream and answers with a risk alert;
+#      then GET /events, /events/stats, /health and an excerpt of /metrics.
+#      Every process is stopped cleanly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${TRADPAL_BUILD_DIR:-$ROOT/build}"
@@ -62,13 +64,32 @@ show() {
   echo
 }
 
+# A second participant in a process of its own, on the C++ client: it
+# follows the stream and answers confident trading signals with a risk alert.
+EVENT_SERVICE_URL="$URL" "$BUILD/tools/risk_monitor" --signals 2 >"$WORK/risk_monitor.out" 2>&1 &
+RISK_PID=$!
+wait_for risk_monitor grep -q "following the stream" "$WORK/risk_monitor.out"
+echo "risk_monitor (pid $RISK_PID) follows the stream over HTTP"
+
 show -X POST "$URL/events" -H 'Content-Type: application/json' \
   -d '{"event_type": "trading_signal", "source": "strategy_a", "data": {"symbol": "BTC/USDT", "action": "BUY", "confidence": 0.85}}'
 show -X POST "$URL/events/market-data" -H 'Content-Type: application/json' \
   -d '{"symbol": "ETH/USDT", "market_data": {"price": 2450.5, "volume": 812.3}}'
 show -X POST "$URL/events/portfolio-update" -H 'Content-Type: application/json' \
   -d '{"updates": {"pnl": 1250.0, "cash": 50000}, "source": "risk_service"}'
+show -X POST "$URL/events" -H 'Content-Type: application/json' \
+  -d '{"event_type": "trading_signal", "source": "strategy_b", "data": {"symbol": "SOL/USDT", "action": "SELL", "confidence": 0.42}}'
 show -X POST "$URL/events" -H 'Content-Type: application/json' -d '{"event_type": "not_a_type"}'
+
+echo
+echo "== risk_monitor, the other process, saw both signals and answered the confident one:"
+for _ in $(seq 1 200); do kill -0 "$RISK_PID" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$RISK_PID" 2>/dev/null; then kill "$RISK_PID"; fi
+wait "$RISK_PID" || true
+cat "$WORK/risk_monitor.out"
+echo
+echo "\$ evctl --url $URL --human list --type risk_alert"
+"$BUILD/tools/evctl" --url "$URL" --human list --type risk_alert
 show "$URL/events?limit=3"
 show "$URL/events/stats"
 show "$URL/health"

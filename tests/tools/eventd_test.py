@@ -678,6 +678,16 @@ def metrics_are_well_formed_and_move(ctx):
               "http requests by route")
     finally:
         sse.close()
+    # A subscriber that hung up is not counted: the gauge is true at scrape
+    # time, not at the next heartbeat's sweep. (An HTTP/1.1 client, as curl.)
+    s = socket.create_connection(("127.0.0.1", ctx.eventd.port), timeout=5)
+    s.sendall(b"GET /events/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+    got = b""
+    while b": connected" not in got:
+        got += s.recv(4096)
+    eq(scrape(ctx)["event_service_active_subscribers"], 1.0, "HTTP/1.1 subscriber counted")
+    s.close()
+    wait_until(lambda: scrape(ctx)["event_service_active_subscribers"] == 0.0, 2, "hung-up subscriber uncounted")
 
 
 # ---- the recorded Python requests ------------------------------------------------

@@ -38,6 +38,8 @@
 // everything else on the loop thread.
 #pragma once
 
+#include <algorithm>
+
 #include <uv.h>
 
 #include <atomic>
@@ -108,7 +110,12 @@ class SseHub {
   // Ends every stream and closes the heartbeat timer. Idempotent.
   void close() noexcept;
 
-  [[nodiscard]] std::size_t clients() const noexcept { return clients_.size(); }
+  // Connected clients now: one that hung up is left out at once, though it
+  // is removed from clients_ only at the next sweep.
+  [[nodiscard]] std::size_t clients() const noexcept {
+    return static_cast<std::size_t>(
+        std::count_if(clients_.begin(), clients_.end(), [](const auto& c) { return !c.second->gone; }));
+  }
 
  private:
   struct Client {
