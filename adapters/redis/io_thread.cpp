@@ -1,5 +1,8 @@
 #include "adapters/redis/io_thread.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -26,7 +29,16 @@ IoThread::IoThread() {
   thread_id_ = id.get();
 }
 
-IoThread::~IoThread() { stop(); }
+IoThread::~IoThread() {
+  if (const int held = leases_.load(std::memory_order_acquire); held != 0) {
+    std::fprintf(stderr,
+                 "tradpal-events: IoThread destroyed while %d Persister/StreamTail/RemoteSubscription still "
+                 "run on it; destroy them before their IoThread\n",
+                 held);
+    std::abort();
+  }
+  stop();
+}
 
 bool IoThread::post(Task task) {
   if (stopping_.load(std::memory_order_acquire)) return false;

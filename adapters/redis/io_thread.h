@@ -25,6 +25,7 @@ class IoThread {
   // Starts the thread. Throws std::runtime_error when libuv cannot set up.
   IoThread();
   // Stops the loop: runs the stop hooks, closes every handle, joins.
+  // Aborts (with a message) while a Lease is held: see Lease.
   ~IoThread();
   IoThread(const IoThread&) = delete;
   IoThread& operator=(const IoThread&) = delete;
@@ -46,6 +47,22 @@ class IoThread {
   // closed. Idempotent; the destructor calls it.
   void stop();
 
+  // Held for its whole life by whatever runs on this thread (Persister,
+  // StreamTail, RemoteSubscription). They must be destroyed before their
+  // IoThread: destroying it while a lease is held is a lifetime bug, and
+  // the destructor says so on stderr and aborts rather than let them use a
+  // dead loop.
+  class Lease {
+   public:
+    explicit Lease(IoThread& io) noexcept : io_(&io) { io.leases_.fetch_add(1, std::memory_order_relaxed); }
+    ~Lease() { io_->leases_.fetch_sub(1, std::memory_order_release); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+
+   private:
+    IoThread* io_;
+  };
+
  private:
   static void on_wake(uv_async_t* handle);
   void drain() noexcept;
@@ -55,6 +72,7 @@ class IoThread {
   moodycamel::ConcurrentQueue<Task> tasks_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> task_exceptions_{0};
+  std::atomic<int> leases_{0};
   std::thread::id thread_id_;
   std::thread thread_;
 };

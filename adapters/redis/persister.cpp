@@ -39,7 +39,7 @@ std::uint64_t wall_ms() noexcept {
 }  // namespace
 
 Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
-    : bus_(bus), io_(io), options_(std::move(options)) {
+    : bus_(bus), io_(io), io_lease_(io), options_(std::move(options)) {
   if (options_.max_length && options_.max_age) throw ConfigError("persister: MAXLEN and MINID retention are exclusive");
   if (options_.max_batch == 0 || options_.max_in_flight == 0 || options_.max_buffered == 0 ||
       options_.max_buffered_bytes == 0) {

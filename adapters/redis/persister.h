@@ -29,6 +29,10 @@
 // ever handed out for an entry every reader would skip. Threads: construct and destroy on any thread but the
 // IoThread's; health() and counters from any thread. Events with origin replayed or remote came
 // from Redis and are never written back.
+//
+// Lifetimes: the Bus and the IoThread must outlive the Persister (it is a
+// subscriber of the one and runs on the other; destroying the IoThread first
+// aborts with a message, see IoThread::Lease), and so must the listener.
 #pragma once
 
 #include <uv.h>
@@ -157,6 +161,7 @@ class Persister final : private ConnectionOwner {
 
   Bus& bus_;
   IoThread& io_;
+  IoThread::Lease io_lease_;  // this object must not outlive io_
   PersisterOptions options_;
   Subscription subscription_;
   std::unique_ptr<AsyncConnection> connection_;

@@ -25,7 +25,7 @@ std::uint64_t now_ms(uv_loop_t* loop) noexcept { return uv_now(loop); }
 }  // namespace
 
 RemoteSubscription::RemoteSubscription(IoThread& io, RemoteSubscriptionOptions options)
-    : io_(io), options_(std::move(options)) {
+    : io_(io), io_lease_(io), options_(std::move(options)) {
   if (options_.stream.empty() || options_.group.empty() || options_.consumer.empty()) {
     throw ConfigError("remote subscription: stream, group and consumer names are required");
   }

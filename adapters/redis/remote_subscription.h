@@ -18,6 +18,10 @@
 // retried after claim_idle. Undecodable entries are counted (skips()) and
 // dead-lettered at once. Handlers run on the I/O thread: keep them short.
 // Register handlers before start(); health accessors from any thread.
+//
+// Lifetimes: the IoThread must outlive the RemoteSubscription (destroying
+// it first aborts with a message, see IoThread::Lease), and so must the Bus
+// it republishes into and its handlers' captures.
 #pragma once
 
 #include <array>
@@ -107,6 +111,7 @@ class RemoteSubscription final : private ConnectionOwner {
   static std::vector<OwnedEntry> own(const redisReply* entries);
 
   IoThread& io_;
+  IoThread::Lease io_lease_;  // this object must not outlive io_
   RemoteSubscriptionOptions options_;
   std::array<Handler, kEventTypeCount> handlers_;
   Handler any_;

@@ -25,7 +25,7 @@ std::optional<StreamId> TailStart::position() const noexcept {
   return std::nullopt;
 }
 
-StreamTail::StreamTail(IoThread& io, StreamTailOptions options) : io_(io), options_(std::move(options)) {
+StreamTail::StreamTail(IoThread& io, StreamTailOptions options) : io_(io), io_lease_(io), options_(std::move(options)) {
   if (options_.stream.empty()) throw ConfigError("stream tail: empty stream name");
   if (options_.count == 0) throw ConfigError("stream tail: count must be positive");
   if (options_.block.count() < 1) throw ConfigError("stream tail: block must be at least 1 ms");

@@ -38,6 +38,10 @@
 // Threads: construct, start and stop from any thread but the IoThread's;
 // counters and position from any thread. Stop before the IoThread and the
 // bus go away.
+//
+// Lifetimes: the IoThread must outlive the StreamTail (destroying it first
+// aborts with a message, see IoThread::Lease), and so must the Bus it
+// republishes into and its handlers' captures.
 #pragma once
 
 #include <uv.h>
@@ -170,6 +174,7 @@ class StreamTail final : private ConnectionOwner {
   static void on_retry(uv_timer_t* timer);
 
   IoThread& io_;
+  IoThread::Lease io_lease_;  // this object must not outlive io_
   StreamTailOptions options_;
   Handler handler_;
   BatchDone batch_done_;

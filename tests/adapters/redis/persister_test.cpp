@@ -494,3 +494,25 @@ TEST(PersisterStartTest, HungServerAtConnectTimesOut) {
 
 }  // namespace
 }  // namespace tradpal::redis
+
+namespace tradpal::redis {
+namespace {
+
+// A lifetime bug is stopped at once with a message naming it, not left to
+// become a use of a dead loop.
+TEST(PersisterLifetime, DestroyingTheIoThreadBeforeItsPersisterAbortsWithAMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Bus bus;
+        auto io = std::make_unique<IoThread>();
+        PersisterOptions o;
+        o.connection = testing::fast_connection("redis://127.0.0.1:1");
+        [[maybe_unused]] auto* leaked = new Persister(bus, *io, o);
+        io.reset();
+      },
+      "IoThread destroyed while 1 Persister");
+}
+
+}  // namespace
+}  // namespace tradpal::redis
