@@ -2,8 +2,6 @@
 
 #include <simdjson.h>
 
-#include <cstdlib>
-
 #include "client/detail/answers.h"
 #include "client/detail/http_pool.h"
 #include "engine/event_json.h"
@@ -103,17 +101,10 @@ PublishReceipt receipt(const HttpResponse& r, std::string_view what) {
 }  // namespace
 
 EventClient::EventClient(ClientOptions options) : options_(std::move(options)) {
-  if (options_.url.empty()) options_.url = ServiceUrl::from_environment();
-  if (options_.token.empty()) {
-    if (const char* t = std::getenv("EVENT_SERVICE_TOKEN"); t != nullptr) options_.token = t;
-  }
-  std::string why;
-  auto url = ServiceUrl::parse(options_.url, &why);
-  if (!url) throw ClientError(ErrorKind::usage, why);
+  url_ = ServiceUrl::resolve(options_.url, options_.token);
   if (options_.max_connections == 0 || options_.max_pipeline == 0) {
     throw ClientError(ErrorKind::usage, "max_connections and max_pipeline must be at least 1");
   }
-  url_ = *url;
   detail::PoolOptions pool;
   pool.connect_timeout = options_.connect_timeout;
   pool.max_connections = options_.max_connections;

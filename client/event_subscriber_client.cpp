@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "client/detail/answers.h"
@@ -45,18 +44,11 @@ struct Fd {
 }  // namespace
 
 EventSubscriberClient::EventSubscriberClient(SubscriberOptions options) : options_(std::move(options)) {
-  if (options_.url.empty()) options_.url = ServiceUrl::from_environment();
-  if (options_.token.empty()) {
-    if (const char* t = std::getenv("EVENT_SERVICE_TOKEN"); t != nullptr) options_.token = t;
+  url_ = ServiceUrl::resolve(options_.url, options_.token);
+  if (!options_.from.empty()) {
+    last_ = StreamId::parse(options_.from);
+    if (!last_) throw ClientError(ErrorKind::usage, "not a stream id (<ms>-<seq>): " + options_.from);
   }
-  std::string why;
-  auto url = ServiceUrl::parse(options_.url, &why);
-  if (!url) throw ClientError(ErrorKind::usage, why);
-  url_ = *url;
-  if (!options_.from.empty() && !StreamId::parse(options_.from)) {
-    throw ClientError(ErrorKind::usage, "not a stream id (<ms>-<seq>): " + options_.from);
-  }
-  last_id_ = options_.from;
   if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     throw ClientError(ErrorKind::usage, std::string("cannot create the stop pipe: ") + std::strerror(errno));
   }
@@ -75,7 +67,7 @@ void EventSubscriberClient::on_state(StateHandler handler) { on_state_ = std::mo
 
 std::string EventSubscriberClient::last_id() const {
   std::lock_guard lock(mu_);
-  return last_id_;
+  return last_ ? last_->to_string() : std::string();
 }
 
 void EventSubscriberClient::stop() noexcept {
@@ -236,9 +228,10 @@ EventSubscriberClient::Ended EventSubscriberClient::session(std::string& why, in
     }
     if (!m.has_data) {
       // An id alone names where a new stream starts: resume after it.
-      if (m.has_id && !m.id.empty()) {
+      if (m.has_id) {
+        const auto start = StreamId::parse(m.id);
         std::lock_guard lock(mu_);
-        if (last_id_.empty()) last_id_ = m.id;
+        if (!last_) last_ = start;
       }
       return;
     }
@@ -323,10 +316,7 @@ void EventSubscriberClient::deliver(std::string_view id, std::string_view event_
   const auto sid = StreamId::parse(id);
   {
     std::lock_guard lock(mu_);
-    if (sid && !last_id_.empty()) {
-      const auto last = StreamId::parse(last_id_);
-      if (last && *sid <= *last) return;  // handled already
-    }
+    if (sid && last_ && *sid <= *last_) return;  // handled already
   }
   DecodeError err = DecodeError::none;
   auto event = decode_event_json(data, &err);
@@ -359,7 +349,7 @@ void EventSubscriberClient::deliver(std::string_view id, std::string_view event_
   }
   if (sid) {
     std::lock_guard lock(mu_);
-    last_id_ = std::string(id);
+    last_ = sid;
   }
 }
 

@@ -40,6 +40,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -49,6 +50,7 @@
 #include "client/service_url.h"
 #include "engine/event.h"
 #include "engine/event_type.h"
+#include "engine/stream_id.h"
 
 namespace tradpal::client {
 
@@ -124,7 +126,7 @@ class EventSubscriberClient {
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
-  std::string last_id_;  // guarded by mu_
+  std::optional<StreamId> last_;  // the last id handled (or the start); guarded by mu_
   std::atomic<std::uint64_t> handled_{0}, reconnects_{0}, handler_failures_{0};
   std::exception_ptr thread_error_;
 };

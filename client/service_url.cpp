@@ -1,5 +1,7 @@
 #include "client/service_url.h"
 
+#include "client/client_error.h"
+
 #include <charconv>
 #include <cstdlib>
 
@@ -99,6 +101,17 @@ std::optional<ServiceUrl> ServiceUrl::parse(std::string_view text, std::string* 
 std::string ServiceUrl::from_environment() {
   const char* v = std::getenv("EVENT_SERVICE_URL");
   return v != nullptr && *v != '\0' ? std::string(v) : std::string("http://localhost:8011");
+}
+
+ServiceUrl ServiceUrl::resolve(std::string& url, std::string& token) {
+  if (url.empty()) url = from_environment();
+  if (token.empty()) {
+    if (const char* t = std::getenv("EVENT_SERVICE_TOKEN"); t != nullptr) token = t;
+  }
+  std::string why;
+  auto parsed = parse(url, &why);
+  if (!parsed) throw ClientError(ErrorKind::usage, why);
+  return *parsed;
 }
 
 std::string ServiceUrl::authority() const {

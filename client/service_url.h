@@ -23,6 +23,10 @@ struct ServiceUrl {
   [[nodiscard]] static std::optional<ServiceUrl> parse(std::string_view text, std::string* why = nullptr);
   // EVENT_SERVICE_URL when set and not empty, else http://localhost:8011.
   [[nodiscard]] static std::string from_environment();
+  // What a client's options leave empty, filled from the environment (the
+  // URL as from_environment(), the token from EVENT_SERVICE_TOKEN), then the
+  // URL parsed. Throws ClientError(usage) when it is not of the form above.
+  [[nodiscard]] static ServiceUrl resolve(std::string& url, std::string& token);
 
   // host[:port] as a Host header wants it (IPv6 bracketed).
   [[nodiscard]] std::string authority() const;

@@ -281,8 +281,6 @@ int cmd_publish(tradpal::client::EventClient& c, const Args& a, Format f) {
   if (!type) return usage_error("unknown event type '" + a.positional[0] + "' (evctl types lists them)");
   const std::string data = a.positional.size() == 2 ? a.positional[1] : "{}";
   const std::string metadata = a.options.contains("--metadata") ? one(a, "--metadata") : "{}";
-  if (!tradpal::is_json_object(data)) return usage_error("the data must be a JSON object, not: " + data);
-  if (!tradpal::is_json_object(metadata)) return usage_error("--metadata must be a JSON object, not: " + metadata);
   const std::string source = one(a, "--source");
   if (a.options.contains("--source") && source.empty()) return usage_error("--source needs a non-empty value");
   const auto r = c.publish_event(*type, data, source, metadata);
