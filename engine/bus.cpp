@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "engine/json.h"
 
@@ -43,16 +44,89 @@ bool Bus::acceptable(std::string_view object_json) const noexcept {
   return full_check_ ? is_json_object_fast(object_json) : looks_like_object(object_json);
 }
 
+Bus::Bus(const BusOptions& options)
+    : ring_(options.ring), full_check_(options.json_check == JsonCheck::full), lane_options_(options.ring) {
+  if (options.max_publications > kMaxPublications) {
+    throw std::invalid_argument("max_publications " + std::to_string(options.max_publications) + " exceeds " +
+                                std::to_string(kMaxPublications));
+  }
+  max_lanes_ = options.max_publications;
+  lane_options_.single_producer = true;
+  // A bad publication_capacity throws std::invalid_argument (from Ring) at
+  // the first publication().
+  if (options.publication_capacity != 0) lane_options_.capacity = options.publication_capacity;
+}
+
+Bus::~Bus() = default;
+
+void Bus::close() noexcept {
+  ring_.close();
+  const std::uint32_t lanes = lane_count_.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < lanes; ++i) lanes_[i].ring->close();
+}
+
+Publication Bus::publication() {
+  std::lock_guard lock(registry_mutex_);
+  const std::uint32_t made = lane_count_.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < made; ++i) {
+    if (!lanes_[i].taken) {
+      lanes_[i].taken = true;
+      return Publication(this, lanes_[i].ring.get(), i);
+    }
+  }
+  if (made >= max_lanes_) {
+    throw std::runtime_error("no publication free: all " + std::to_string(max_lanes_) +
+                             " are taken (BusOptions::max_publications)");
+  }
+  auto ring = std::make_unique<Ring>(lane_options_);
+  ring->share_wake_up_of(ring_);
+  // Every live subscription reads the new ring from its start; on failure
+  // nothing of it was published, so detaching undoes it.
+  std::vector<std::uint32_t> attached;
+  attached.reserve(live_.size());
+  for (Subscription::Core* core : live_) {
+    std::string error;
+    const auto slot = ring->attach(core->mode, core->filter, std::nullopt, &error);
+    if (!slot) {
+      for (std::uint32_t s : attached) {
+        ring->detach(s);
+        ring->release(s);
+      }
+      throw std::runtime_error("cannot make a publication: " + error);
+    }
+    attached.push_back(*slot);
+  }
+  for (std::size_t k = 0; k < live_.size(); ++k) live_[k]->lanes[made] = {ring.get(), attached[k]};
+  if (ring_.closed()) ring->close();
+  lanes_[made].ring = std::move(ring);
+  lanes_[made].taken = true;
+  lane_count_.store(made + 1, std::memory_order_release);
+  return Publication(this, lanes_[made].ring.get(), made);
+}
+
+void Bus::release_lane(std::uint32_t lane) noexcept {
+  std::lock_guard lock(registry_mutex_);
+  lanes_[lane].taken = false;
+}
+
 PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
+  return try_publish_on(ring_, spec, out);
+}
+
+PublishStatus Bus::try_publish_on(Ring& ring, const EventSpec& spec, Published* out) noexcept {
   if (!acceptable(spec.data) || !acceptable(spec.metadata)) return PublishStatus::invalid;
   Claim claim;
-  const PublishStatus s = ring_.try_claim(claim_request(spec), claim);
+  const PublishStatus s = ring.try_claim(claim_request(spec), claim);
   if (s != PublishStatus::ok) return s;
   publish_claimed(spec, claim, out);
   return PublishStatus::ok;
 }
 
 Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Published* out) noexcept {
+  return try_publish_batch_on(ring_, specs, out);
+}
+
+Bus::BatchResult Bus::try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out) noexcept {
   BatchResult result;
   std::array<ClaimRequest, kMaxBatch> requests;
   std::array<Claim, kMaxBatch> claims;
@@ -71,11 +145,11 @@ Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Publis
       }
       const std::uint64_t size = detail::frame_length(spec.source.size(), spec.data.size(), spec.metadata.size(),
                                                       spec.stream_id ? detail::kStreamIdSize : 0);
-      if (n > 0 && bytes + size > ring_.max_claim_bytes()) break;
+      if (n > 0 && bytes + size > ring.max_claim_bytes()) break;
       bytes += size;
       requests[n] = claim_request(spec);
     }
-    const PublishStatus s = ring_.try_claim_batch(std::span(requests.data(), n), std::span(claims.data(), n));
+    const PublishStatus s = ring.try_claim_batch(std::span(requests.data(), n), std::span(claims.data(), n));
     if (s != PublishStatus::ok) {
       result.status = s;
       return result;
@@ -89,7 +163,11 @@ Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Publis
 }
 
 PublishStatus Bus::try_claim(const ClaimRequest& request, Claim& out) noexcept {
-  const PublishStatus s = ring_.try_claim(request, out);
+  return try_claim_on(ring_, request, out);
+}
+
+PublishStatus Bus::try_claim_on(Ring& ring, const ClaimRequest& request, Claim& out) noexcept {
+  const PublishStatus s = ring.try_claim(request, out);
   if (s == PublishStatus::ok) count_published(request.type);
   return s;
 }
@@ -136,16 +214,53 @@ PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_
 }
 
 Subscription Bus::subscribe(const SubscribeOptions& options) {
+  auto core = std::make_unique<Subscription::Core>();
+  core->on_exception = options.on_exception;
+  core->mode = options.mode;
+  core->filter = options.types;
+  core->lane_count = &lane_count_;
+  std::lock_guard lock(registry_mutex_);
+  live_.reserve(live_.size() + 1);  // so nothing below throws after the attaches
   std::string error;
   const auto slot = ring_.attach(options.mode, options.types, options.start, &error);
   if (!slot) throw std::runtime_error("cannot subscribe: " + error);
-  try {
-    return Subscription(this, &ring_, *slot, options.on_exception);
-  } catch (...) {
-    ring_.detach(*slot);
-    ring_.release(*slot);
-    throw;
+  // Each publication's ring from its tail now: what it published before this
+  // subscription existed is not this subscription's, as on the bus's ring.
+  const std::uint32_t lanes = lane_count_.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    Ring& lane = *lanes_[i].ring;
+    const auto lane_slot = lane.attach(options.mode, options.types, std::nullopt, &error);
+    if (!lane_slot) {
+      for (std::uint32_t k = 0; k < i; ++k) {
+        core->lanes[k].ring->detach(core->lanes[k].slot);
+        core->lanes[k].ring->release(core->lanes[k].slot);
+      }
+      ring_.detach(*slot);
+      ring_.release(*slot);
+      throw std::runtime_error("cannot subscribe to publication " + std::to_string(i) + ": " + error);
+    }
+    core->lanes[i] = {&lane, *lane_slot};
   }
+  live_.push_back(core.get());
+  return Subscription(this, &ring_, *slot, std::move(core));
+}
+
+void Bus::unsubscribe(Subscription& sub) noexcept {
+  std::lock_guard lock(registry_mutex_);
+  Subscription::Core* core = sub.core_.get();
+  live_.erase(std::remove(live_.begin(), live_.end(), core), live_.end());
+  const std::uint32_t lanes = lane_count_.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    const Subscription::Core::Lane& lane = core->lanes[i];
+    lane.ring->detach(lane.slot);
+    retire(lane.ring->counters(lane.slot));
+    lane.ring->release(lane.slot);
+  }
+  ring_.detach(sub.slot_);
+  // Between detach and release the slot is neither counted live by
+  // Bus::dropped() nor reusable, so its losses move to the bus totals once.
+  retire(ring_.counters(sub.slot_));
+  ring_.release(sub.slot_);
 }
 
 std::size_t Bus::thread_shard() noexcept {
@@ -168,10 +283,15 @@ std::uint64_t Bus::published_total() const noexcept {
 
 std::uint64_t Bus::dropped(EventType t) const noexcept {
   std::uint64_t n = retired_dropped_[to_index(t)].value.load(std::memory_order_relaxed);
-  for (std::uint32_t i = 0; i < ring_.max_subscribers(); ++i) {
-    if (!ring_.attached(i)) continue;  // a closed subscriber's losses are in retired_dropped_
-    n += ring_.counters(i).lost[to_index(t)].load(std::memory_order_relaxed);
-  }
+  auto live_losses = [&](const Ring& ring) {
+    for (std::uint32_t i = 0; i < ring.max_subscribers(); ++i) {
+      if (!ring.attached(i)) continue;  // a closed subscriber's losses are in retired_dropped_
+      n += ring.counters(i).lost[to_index(t)].load(std::memory_order_relaxed);
+    }
+  };
+  live_losses(ring_);
+  const std::uint32_t lanes = lane_count_.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < lanes; ++i) live_losses(*lanes_[i].ring);
   return n;
 }
 
@@ -187,16 +307,67 @@ void Bus::retire(const SubscriberCounters& c) noexcept {
   }
 }
 
-std::uint64_t Subscription::consumed_total() const noexcept {
-  std::uint64_t n = 0;
-  for (const auto& c : ring_->counters(slot_).consumed) n += c.load(std::memory_order_relaxed);
+std::uint64_t Subscription::consumed(EventType t) const noexcept {
+  std::uint64_t n = ring_->counters(slot_).consumed[to_index(t)].load(std::memory_order_relaxed);
+  const std::uint32_t lanes = this->lanes();
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    const Core::Lane& lane = core_->lanes[i];
+    n += lane.ring->counters(lane.slot).consumed[to_index(t)].load(std::memory_order_relaxed);
+  }
   return n;
 }
 
+std::uint64_t Subscription::consumed_total() const noexcept {
+  std::uint64_t n = 0;
+  for (std::size_t t = 0; t < kEventTypeCount; ++t) n += consumed(static_cast<EventType>(t));
+  return n;
+}
+
+std::uint64_t Subscription::lost(EventType t) const noexcept {
+  std::uint64_t n = ring_->counters(slot_).lost[to_index(t)].load(std::memory_order_relaxed);
+  const std::uint32_t lanes = this->lanes();
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    const Core::Lane& lane = core_->lanes[i];
+    n += lane.ring->counters(lane.slot).lost[to_index(t)].load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+std::uint64_t Subscription::lost_total() const noexcept {
+  std::uint64_t n = ring_->counters(slot_).lost_total.load(std::memory_order_acquire);
+  const std::uint32_t lanes = this->lanes();
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    const Core::Lane& lane = core_->lanes[i];
+    n += lane.ring->counters(lane.slot).lost_total.load(std::memory_order_acquire);
+  }
+  return n;
+}
+
+bool Subscription::available() const noexcept {
+  if (ring_->available(slot_)) return true;
+  const std::uint32_t lanes = this->lanes();
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    if (core_->lanes[i].ring->available(core_->lanes[i].slot)) return true;
+  }
+  return false;
+}
+
+bool Subscription::drained() const noexcept {
+  auto done = [](const Ring& ring, std::uint32_t slot) {
+    return ring.closed() && !ring.available(slot) && ring.position(slot) >= ring.tail();
+  };
+  if (!done(*ring_, slot_)) return false;
+  const std::uint32_t lanes = this->lanes();
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    if (!done(*core_->lanes[i].ring, core_->lanes[i].slot)) return false;
+  }
+  return true;
+}
+
 void Subscription::handler_threw(const EventView& event) noexcept {
-  const std::uint64_t n = failures_->count.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (failures_->on_exception) {
-    failures_->on_exception(event, std::current_exception());
+  const std::uint64_t n = core_->failure_count.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (core_->on_exception) {
+    core_->on_exception(event, std::current_exception());
     return;
   }
   if (n != 1) return;
@@ -218,11 +389,7 @@ void Subscription::handler_threw(const EventView& event) noexcept {
 
 void Subscription::close() noexcept {
   if (ring_ == nullptr) return;
-  ring_->detach(slot_);
-  // Between detach and release the slot is neither counted live by
-  // Bus::dropped() nor reusable, so its losses move to the bus totals once.
-  if (bus_ != nullptr) bus_->retire(ring_->counters(slot_));
-  ring_->release(slot_);
+  bus_->unsubscribe(*this);
   ring_ = nullptr;
 }
 

@@ -26,9 +26,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "engine/event_type.h"
 #include "engine/publish_status.h"
@@ -55,6 +58,12 @@ enum class JsonCheck : std::uint8_t {
 struct BusOptions {
   RingOptions ring;
   JsonCheck json_check = JsonCheck::full;
+  // Exclusive publications (engine/publication.h): at most this many at
+  // once (up to kMaxPublications), each a ring of its own of
+  // publication_capacity bytes (0: ring.capacity), made at the first
+  // publication() that finds none free and kept until the bus is destroyed.
+  std::size_t max_publications = 8;
+  std::size_t publication_capacity = 0;
 };
 
 // One event to publish. data and metadata are JSON objects as text.
@@ -79,9 +88,14 @@ struct Published {
 // The wait strategy that does not wait: publish<NoWait> behaves as try_publish.
 struct NoWait {};
 
+class Publication;
+
 class Bus {
  public:
-  explicit Bus(const BusOptions& options = {}) : ring_(options.ring), full_check_(options.json_check == JsonCheck::full) {}
+  // Throws std::invalid_argument for bad ring options (see Ring) or more
+  // than kMaxPublications publications.
+  explicit Bus(const BusOptions& options = {});
+  ~Bus();
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
 
@@ -218,6 +232,16 @@ class Bus {
                                         std::string_view source = "data_service", Published* out = nullptr,
                                         std::uint64_t correlation = 0) noexcept;
 
+  // ---- exclusive publications -------------------------------------------
+
+  // A ring of the bus that only the returned Publication claims from, so its
+  // claims are plain stores, never a locked instruction shared with other
+  // publishers (as Aeron's ExclusivePublication). Every subscription, earlier
+  // or later, reads it too; see subscription.h for the order it then gets.
+  // Throws std::runtime_error when max_publications are all taken. Not for
+  // the hot path (the first use of a ring takes a lock and allocates it).
+  [[nodiscard]] Publication publication();
+
   // ---- subscribing -------------------------------------------------------
 
   // Throws std::runtime_error when no slot is free or `start` is not in the ring.
@@ -225,10 +249,18 @@ class Bus {
 
   // ---- lifecycle and counters -----------------------------------------------
 
-  void close() noexcept { ring_.close(); }
+  // Closes the bus's ring and every publication's. Stop the publications
+  // first: one claiming while close() runs may still land its event (their
+  // rings are single-producer; see RingOptions::single_producer).
+  void close() noexcept;
   [[nodiscard]] bool closed() const noexcept { return ring_.closed(); }
   [[nodiscard]] Ring& ring() noexcept { return ring_; }
   [[nodiscard]] const Ring& ring() const noexcept { return ring_; }
+
+  // Publications' rings made so far (each stays until the bus is destroyed).
+  [[nodiscard]] std::size_t publication_rings() const noexcept {
+    return lane_count_.load(std::memory_order_acquire);
+  }
 
   [[nodiscard]] std::uint64_t published(EventType t) const noexcept;
   [[nodiscard]] std::uint64_t published_total() const noexcept;
@@ -238,6 +270,17 @@ class Bus {
 
  private:
   friend class Subscription;
+  friend class Publication;
+
+  // The publishing paths, on the bus's ring or a publication's.
+  PublishStatus try_publish_on(Ring& ring, const EventSpec& spec, Published* out) noexcept;
+  BatchResult try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out) noexcept;
+  PublishStatus try_claim_on(Ring& ring, const ClaimRequest& request, Claim& out) noexcept;
+  // Called by ~Publication: the lane is free for the next publication().
+  void release_lane(std::uint32_t lane) noexcept;
+  // Called by Subscription::close().
+  void unsubscribe(Subscription& sub) noexcept;
+
   template <typename Wait>
   PublishStatus publish_typed(EventType type, std::string_view data_json, std::string_view source, Published* out,
                               std::uint64_t correlation) noexcept {
@@ -292,6 +335,22 @@ class Bus {
   bool full_check_;
   std::unique_ptr<Shard[]> published_ = std::make_unique<Shard[]>(kCounterShards);
   std::array<Counter, kEventTypeCount> retired_dropped_{};
+
+  // Publications' rings ("lanes"). lanes_[i].ring is set, and every live
+  // subscription attached to it, before lane_count_ passes i (release);
+  // pollers read lane_count_ with acquire. Everything else: registry_mutex_.
+  struct Lane {
+    std::unique_ptr<Ring> ring;
+    bool taken = false;
+  };
+  RingOptions lane_options_;
+  std::size_t max_lanes_ = 0;
+  std::mutex registry_mutex_;
+  std::vector<Subscription::Core*> live_;  // subscriptions, to attach to new lanes
+  std::array<Lane, kMaxPublications> lanes_;
+  alignas(64) std::atomic<std::uint32_t> lane_count_{0};
 };
 
 }  // namespace tradpal
+
+#include "engine/publication.h"

@@ -464,8 +464,8 @@ std::size_t Ring::active_subscribers() const noexcept {
 // ---- Block wait strategy ------------------------------------------------------
 
 void Ring::wake_all() const noexcept {
-  wake_.epoch.fetch_add(1, std::memory_order_release);
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&wake_.epoch), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+  wake_->epoch.fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&wake_->epoch), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
           0);
 }
 

@@ -237,11 +237,16 @@ class Ring {
   [[nodiscard]] std::size_t active_subscribers() const noexcept;
 
   // Used by the Block wait strategy.
-  [[nodiscard]] std::atomic<std::uint32_t>& wake_word() const noexcept { return wake_.epoch; }
+  [[nodiscard]] std::atomic<std::uint32_t>& wake_word() const noexcept { return wake_->epoch; }
   void add_sleeper(int delta) const noexcept {
-    if (delta > 0 && !wake_.armed.load(std::memory_order_relaxed)) wake_.armed.store(true, std::memory_order_seq_cst);
-    wake_.sleepers.fetch_add(delta, std::memory_order_seq_cst);
+    if (delta > 0 && !wake_->armed.load(std::memory_order_relaxed)) wake_->armed.store(true, std::memory_order_seq_cst);
+    wake_->sleepers.fetch_add(delta, std::memory_order_seq_cst);
   }
+  // From now on commits to this ring wake the Block sleepers of `other`
+  // (and only those): a bus's publications (engine/publication.h) wake
+  // whoever waits on the bus's ring. Before this ring is used; `other` must
+  // outlive it.
+  void share_wake_up_of(const Ring& other) noexcept { wake_ = other.wake_; }
 
  private:
   friend class Claim;
@@ -284,8 +289,8 @@ class Ring {
     // the sleeper's own registration (an RMW on the same word) before its
     // last check, so either it sees our frame or we see it and wake it. (An
     // RMW rather than a fence: ThreadSanitizer understands it.)
-    if (!wake_.armed.load(std::memory_order_relaxed)) return;
-    if (wake_.sleepers.fetch_add(0, std::memory_order_seq_cst) != 0) wake_all();
+    if (!wake_->armed.load(std::memory_order_relaxed)) return;
+    if (wake_->sleepers.fetch_add(0, std::memory_order_seq_cst) != 0) wake_all();
   }
   void wake_all() const noexcept;
   template <typename Handler>
@@ -303,6 +308,7 @@ class Ring {
   std::uint64_t commit_key_ = 0;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<SubscriberCounters[]> counters_;
+  const WakeUp* wake_ = &own_wake_;  // own_wake_, or another ring's (share_wake_up_of)
 
   // Producers' hot line: the tail alone, so subscribers polling commit words
   // do not false-share with it.
@@ -317,7 +323,7 @@ class Ring {
   static constexpr std::size_t kGuardBytes = 4096;  // >= kJsonPadding, keeps aligned_alloc's size a page multiple
   std::atomic<std::uint64_t> registry_version_{0};
   std::atomic<bool> closed_{false};
-  WakeUp wake_;
+  WakeUp own_wake_;
 };
 
 // ---- inline hot paths -----------------------------------------------------

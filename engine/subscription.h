@@ -1,11 +1,19 @@
 // engine/subscription.h
 //
 // Subscription: one subscriber's handle on the bus, owned by the thread that
-// polls it. poll() delivers batches of matching events in the ring's global
-// order, in place, to handler(const EventView&, bool end_of_batch); it never
-// blocks, never allocates and never throws. The slot is freed when the
-// Subscription is destroyed or closed. Counters may be read from any thread.
-// The Subscription must not outlive its Bus.
+// polls it. poll() delivers batches of matching events in place to
+// handler(const EventView&, bool end_of_batch); it never blocks, never
+// allocates and never throws. The slots are freed when the Subscription is
+// destroyed or closed. Counters may be read from any thread. The
+// Subscription must not outlive its Bus.
+//
+// Order: the events of the bus's ring arrive in that ring's one global
+// order, and the events of each exclusive publication (engine/publication.h)
+// in that publication's order. Between those sources there is no set order:
+// each poll() starts at the next source in turn, so no source starves the
+// others. position() and SubscribeOptions::start are positions in the bus's
+// ring; a subscription reads each publication from the publication's tail
+// when it subscribed (or from its start, when the publication came later).
 //
 // A handler that throws (as the Disruptor's ExceptionHandler handles it):
 // poll() catches the exception, the event counts as consumed, and the next
@@ -23,6 +31,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -38,6 +47,9 @@ namespace tradpal {
 
 class Bus;
 
+// The most exclusive publications a bus can have (BusOptions::max_publications).
+inline constexpr std::size_t kMaxPublications = 16;
+
 // Called on the polling thread with the event whose handler threw and the
 // exception; see the header comment.
 using HandlerExceptionHandler = std::function<void(const EventView& event, std::exception_ptr error)>;
@@ -52,10 +64,6 @@ struct SubscribeOptions {
 class Subscription {
  public:
   Subscription() noexcept = default;
-  Subscription(Bus* bus, Ring* ring, std::uint32_t slot, HandlerExceptionHandler on_exception = {})
-      : bus_(bus), ring_(ring), slot_(slot), failures_(std::make_unique<Failures>()) {
-    failures_->on_exception = std::move(on_exception);
-  }
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
   Subscription(Subscription&& other) noexcept { *this = std::move(other); }
@@ -65,7 +73,7 @@ class Subscription {
       bus_ = other.bus_;
       ring_ = other.ring_;
       slot_ = other.slot_;
-      failures_ = std::move(other.failures_);
+      core_ = std::move(other.core_);
       other.ring_ = nullptr;
     }
     return *this;
@@ -79,7 +87,7 @@ class Subscription {
   template <typename Handler>
   std::size_t poll(Handler&& handler, std::size_t limit = std::numeric_limits<std::size_t>::max()) noexcept {
     if constexpr (std::is_nothrow_invocable_v<Handler&, const EventView&, bool>) {
-      return ring_->poll(slot_, handler, limit);
+      return poll_sources(handler, limit);
     } else {
       auto guarded = [this, &handler](const EventView& event, bool end_of_batch) noexcept {
         try {
@@ -88,52 +96,92 @@ class Subscription {
           handler_threw(event);
         }
       };
-      return ring_->poll(slot_, guarded, limit);
+      return poll_sources(guarded, limit);
     }
   }
 
   // Events whose handler threw.
   [[nodiscard]] std::uint64_t handler_failures() const noexcept {
-    return failures_ ? failures_->count.load(std::memory_order_relaxed) : 0;
+    return core_ ? core_->failure_count.load(std::memory_order_relaxed) : 0;
   }
 
   // True once the bus is closed and every committed event has been seen.
-  [[nodiscard]] bool drained() const noexcept {
-    return ring_->closed() && !ring_->available(slot_) && ring_->position(slot_) >= ring_->tail();
-  }
+  [[nodiscard]] bool drained() const noexcept;
   // Atomic reads only: any thread may ask (a watcher deciding whether to
   // wake the owner, for instance).
-  [[nodiscard]] bool available() const noexcept { return ring_->available(slot_); }
+  [[nodiscard]] bool available() const noexcept;
 
+  // The position in the bus's ring (publications have sequences of their own).
   [[nodiscard]] Sequence position() const noexcept { return ring_->position(slot_); }
-  [[nodiscard]] std::uint64_t consumed(EventType t) const noexcept {
-    return ring_->counters(slot_).consumed[to_index(t)].load(std::memory_order_relaxed);
-  }
+  // Counts over the bus's ring and every publication.
+  [[nodiscard]] std::uint64_t consumed(EventType t) const noexcept;
   [[nodiscard]] std::uint64_t consumed_total() const noexcept;
-  [[nodiscard]] std::uint64_t lost(EventType t) const noexcept {
-    return ring_->counters(slot_).lost[to_index(t)].load(std::memory_order_relaxed);
-  }
-  [[nodiscard]] std::uint64_t lost_total() const noexcept {
-    return ring_->counters(slot_).lost_total.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] std::uint64_t lost(EventType t) const noexcept;
+  [[nodiscard]] std::uint64_t lost_total() const noexcept;
+  // The bus's ring: wait on it (its Block wake-up also wakes for
+  // publications' events).
   [[nodiscard]] Ring& ring() const noexcept { return *ring_; }
 
-  // Frees the slot (publishers stop waiting for it at once) and hands this
+  // Frees the slots (publishers stop waiting for it at once) and hands this
   // subscriber's losses to the bus totals.
   void close() noexcept;
 
  private:
-  struct Failures {
-    std::atomic<std::uint64_t> count{0};
+  friend class Bus;
+
+  // What outlives moves (on the heap) and what the bus reaches from other
+  // threads: the bus attaches this subscriber to a publication created
+  // later by filling lanes[i], then raising *lane_count past i (release).
+  struct Core {
+    std::atomic<std::uint64_t> failure_count{0};
     HandlerExceptionHandler on_exception;
+    BackPressure mode = BackPressure::block;
+    EventTypeSet filter;
+    const std::atomic<std::uint32_t>* lane_count = nullptr;  // the bus's
+    struct Lane {
+      Ring* ring = nullptr;
+      std::uint32_t slot = 0;
+    };
+    std::array<Lane, kMaxPublications> lanes{};
+    std::uint32_t next_source = 0;  // the owner thread's: where the next poll starts
   };
+
+  Subscription(Bus* bus, Ring* ring, std::uint32_t slot, std::unique_ptr<Core> core) noexcept
+      : bus_(bus), ring_(ring), slot_(slot), core_(std::move(core)) {}
+
+  // Without publications: the bus's ring alone, as before they existed.
+  // With them: each source in turn, from one further than last time.
+  template <typename Handler>
+  std::size_t poll_sources(Handler& handler, std::size_t limit) noexcept {
+    const std::uint32_t lanes = core_->lane_count->load(std::memory_order_acquire);
+    if (lanes == 0) return ring_->poll(slot_, handler, limit);
+    const std::uint32_t sources = lanes + 1;
+    std::uint32_t at = core_->next_source < sources ? core_->next_source : 0;
+    core_->next_source = at + 1 < sources ? at + 1 : 0;
+    std::size_t delivered = 0;
+    for (std::uint32_t k = 0; k < sources && delivered < limit; ++k) {
+      if (at == 0) {
+        delivered += ring_->poll(slot_, handler, limit - delivered);
+      } else {
+        const Core::Lane& lane = core_->lanes[at - 1];
+        delivered += lane.ring->poll(lane.slot, handler, limit - delivered);
+      }
+      at = at + 1 < sources ? at + 1 : 0;
+    }
+    return delivered;
+  }
+
   // Inside the catch block of poll(): std::current_exception() is the one.
   void handler_threw(const EventView& event) noexcept;
+  // The publications' lanes this subscriber is attached to.
+  [[nodiscard]] std::uint32_t lanes() const noexcept {
+    return core_->lane_count->load(std::memory_order_acquire);
+  }
 
   Bus* bus_ = nullptr;
   Ring* ring_ = nullptr;
   std::uint32_t slot_ = 0;
-  std::unique_ptr<Failures> failures_;  // on the heap: the Subscription stays movable
+  std::unique_ptr<Core> core_;
 };
 
 }  // namespace tradpal

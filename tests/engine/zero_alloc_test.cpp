@@ -248,5 +248,30 @@ TEST(ZeroAlloc, BatchPublishAllocatesNothing) {
   EXPECT_EQ(allocations, 0u);
 }
 
+// A publication (its own ring, polled beside the bus's) publishes and
+// delivers without allocating once taken; taking it may allocate its ring.
+TEST(ZeroAlloc, PublicationPublishAndPollDoNotAllocate) {
+  const std::vector<std::string> payloads = make_payloads();
+  Bus bus({.ring = kSmallRing, .publication_capacity = kSmallRing.capacity});
+  Subscription sub = bus.subscribe();
+  Publication pub = bus.publication();
+  std::size_t seen = 0;
+  auto handler = [&seen](const EventView& e, bool) noexcept { seen += e.data().size() != 0 ? 1 : 0; };
+  for (const std::string& p : payloads) {  // warm up: the thread's JSON check buffer at every size
+    ASSERT_EQ(pub.try_publish({.type = EventType::trading_signal, .source = "lane", .data = p}), PublishStatus::ok);
+    sub.poll(handler);
+  }
+  const AllocationWindow window;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string& p = payloads[static_cast<std::size_t>(i) % payloads.size()];
+    ASSERT_EQ(pub.try_publish({.type = EventType::trading_signal, .source = "lane", .data = p}), PublishStatus::ok);
+    if (i % 3 == 0) ASSERT_EQ(bus.try_publish({.type = EventType::risk_alert, .data = p}), PublishStatus::ok);
+    sub.poll(handler);
+  }
+  EXPECT_EQ(window.allocations(), 0u);
+  EXPECT_EQ(window.deallocations(), 0u);
+  EXPECT_EQ(seen, payloads.size() + 20000 + 6667);
+}
+
 }  // namespace
 }  // namespace tradpal
