@@ -469,6 +469,42 @@ void Ring::wake_all() const noexcept {
           0);
 }
 
+void Ring::ring_doorbells() const noexcept {
+  // `ringing` tells remove_doorbell() that a publisher may hold a doorbell
+  // it read from the table: it waits for zero before the owner may free it.
+  wake_->ringing.fetch_add(1, std::memory_order_seq_cst);
+  for (auto& entry : wake_->doorbells) {
+    Doorbell* bell = entry.load(std::memory_order_seq_cst);
+    // Whoever turns armed_ from true to false (this publisher, another one,
+    // or the owner disarming) owns that arming: it alone takes the count
+    // back, and only a publisher that won calls the owner.
+    if (bell != nullptr && bell->armed_.exchange(false, std::memory_order_acq_rel)) {
+      wake_->sleepers.fetch_sub(kDoorbellSleeper, std::memory_order_seq_cst);
+      bell->ring_(bell->arg_);
+    }
+  }
+  wake_->ringing.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+bool Ring::add_doorbell(Doorbell& bell) const noexcept {
+  for (auto& entry : wake_->doorbells) {
+    Doorbell* expected = nullptr;
+    if (entry.compare_exchange_strong(expected, &bell, std::memory_order_seq_cst)) return true;
+  }
+  return false;
+}
+
+void Ring::remove_doorbell(Doorbell& bell) const noexcept {
+  for (auto& entry : wake_->doorbells) {
+    Doorbell* expected = &bell;
+    entry.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst);
+  }
+  disarm_doorbell(bell);
+  // A publisher that read the entry before it was cleared is inside
+  // ring_doorbells() now; one that comes later cannot see it.
+  while (wake_->ringing.load(std::memory_order_seq_cst) != 0) detail::cpu_relax();
+}
+
 namespace detail {
 void block_until_commit(const Ring& ring, std::chrono::microseconds timeout, bool (*ready)(const void*),
                         const void* context) noexcept {

@@ -151,6 +151,28 @@ struct ClaimRequest {
   std::optional<StreamId> stream_id;
 };
 
+// Doorbell: how a subscriber that sleeps elsewhere than on the ring's futex
+// (an event loop's poll, say) hears of commits without a thread watching
+// the ring for it. Registered once (Ring::add_doorbell); armed by its owner
+// when it has run out of events (Ring::arm_doorbell); the first commit after
+// that disarms it and calls ring(arg) on the committing thread. So a
+// publisher pays the call only for a sleeping owner, and nothing while no
+// doorbell (and no Block sleeper) is armed. ring(arg) must be short and
+// must not publish (uv_async_send is the intended one).
+class Doorbell {
+ public:
+  using Callback = void (*)(void* arg) noexcept;
+  Doorbell(Callback ring, void* arg) noexcept : ring_(ring), arg_(arg) {}
+  Doorbell(const Doorbell&) = delete;
+  Doorbell& operator=(const Doorbell&) = delete;
+
+ private:
+  friend class Ring;
+  Callback ring_;
+  void* arg_;
+  std::atomic<bool> armed_{false};
+};
+
 // Per-subscriber counters, in the ring so producers can account evictions.
 // consumed_* are written only by the subscriber's own thread (plain
 // load + store, no read-modify-write); lost_* by evicting producers.
@@ -242,6 +264,28 @@ class Ring {
     if (delta > 0 && !wake_->armed.load(std::memory_order_relaxed)) wake_->armed.store(true, std::memory_order_seq_cst);
     wake_->sleepers.fetch_add(delta, std::memory_order_seq_cst);
   }
+  // Doorbells (see Doorbell). add_doorbell answers false when
+  // kMaxDoorbells are registered. remove_doorbell disarms it and returns
+  // once no publisher can still call it: then it may be destroyed. Any
+  // thread, not the hot path.
+  static constexpr std::size_t kMaxDoorbells = 8;
+  bool add_doorbell(Doorbell& bell) const noexcept;
+  void remove_doorbell(Doorbell& bell) const noexcept;
+  // Arms the doorbell: the next commit rings it. A commit that came just
+  // before may have missed it, so the owner looks for events once more after
+  // arming, and disarm_doorbell()s to handle them itself; disarm answers
+  // false when a publisher has already taken (and rung) the doorbell.
+  void arm_doorbell(Doorbell& bell) const noexcept {
+    bell.armed_.store(true, std::memory_order_seq_cst);
+    if (!wake_->armed.load(std::memory_order_relaxed)) wake_->armed.store(true, std::memory_order_seq_cst);
+    wake_->sleepers.fetch_add(kDoorbellSleeper, std::memory_order_seq_cst);
+  }
+  bool disarm_doorbell(Doorbell& bell) const noexcept {
+    if (!bell.armed_.exchange(false, std::memory_order_acq_rel)) return false;
+    wake_->sleepers.fetch_sub(kDoorbellSleeper, std::memory_order_seq_cst);
+    return true;
+  }
+
   // From now on commits to this ring wake the Block sleepers of `other`
   // (and only those): a bus's publications (engine/publication.h) wake
   // whoever waits on the bus's ring. Before this ring is used; `other` must
@@ -270,6 +314,9 @@ class Ring {
     mutable std::atomic<std::uint32_t> epoch{0};
     mutable std::atomic<std::int32_t> sleepers{0};
     mutable std::atomic<bool> armed{false};
+    // Doorbells, on a line of their own: read only when there are sleepers.
+    alignas(64) mutable std::atomic<Doorbell*> doorbells[kMaxDoorbells] = {};
+    mutable std::atomic<std::int32_t> ringing{0};  // publishers inside ring_doorbells()
   };
 
   PublishStatus claim_space(std::uint64_t size, Sequence& start) noexcept;
@@ -290,9 +337,16 @@ class Ring {
     // last check, so either it sees our frame or we see it and wake it. (An
     // RMW rather than a fence: ThreadSanitizer understands it.)
     if (!wake_->armed.load(std::memory_order_relaxed)) return;
-    if (wake_->sleepers.fetch_add(0, std::memory_order_seq_cst) != 0) wake_all();
+    const std::int32_t sleepers = wake_->sleepers.fetch_add(0, std::memory_order_seq_cst);
+    if (sleepers == 0) return;
+    // Block sleepers count 1 each, armed doorbells kDoorbellSleeper each:
+    // wake only the kind that sleeps.
+    if ((sleepers & (kDoorbellSleeper - 1)) != 0) wake_all();
+    if (sleepers >= kDoorbellSleeper) ring_doorbells();
   }
   void wake_all() const noexcept;
+  void ring_doorbells() const noexcept;
+  static constexpr std::int32_t kDoorbellSleeper = 1 << 16;
   template <typename Handler>
   std::size_t deliver(std::uint32_t slot, Sequence& position, std::uint64_t flags, Handler& handler,
                       std::size_t limit) noexcept;

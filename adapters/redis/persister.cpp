@@ -63,7 +63,14 @@ Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
     ++open_handles_;
     connection_->start();
   });
-  if (options_.watch_ring) watcher_ = std::thread([this] { watch(); });
+  if (options_.watch_ring) {
+    doorbell_added_ = bus_.ring().add_doorbell(doorbell_);
+    if (!doorbell_added_) {
+      stop();
+      throw ConfigError("persister: the bus's ring has no doorbell free (" +
+                        std::to_string(Ring::kMaxDoorbells) + " persisters or loops already watch it)");
+    }
+  }
   // Events may already be waiting.
   io_.post([this] { pump(); });
 }
@@ -74,9 +81,8 @@ void Persister::stop() {
   if (stopping_.exchange(true)) {
     return;
   }
-  armed_.store(true);
-  armed_.notify_one();
-  if (watcher_.joinable()) watcher_.join();
+  // After this no publisher calls us, and wake_ may close.
+  if (doorbell_added_) bus_.ring().remove_doorbell(doorbell_);
   std::promise<void> closed;
   auto done = closed.get_future();
   const bool posted = io_.run_sync([&] {
@@ -139,27 +145,20 @@ PersisterHealth Persister::health() const {
   return h;
 }
 
-// ---- watcher thread -------------------------------------------------------
+// ---- doorbell -----------------------------------------------------------------
 
-void Persister::watch() noexcept {
-  while (!stopping_.load(std::memory_order_acquire)) {
-    armed_.wait(false, std::memory_order_acquire);
-    if (stopping_.load(std::memory_order_acquire)) break;
-    // Sleep on the ring until a publisher commits. Block's 1 ms timeout lets
-    // stop() be noticed; its readiness check means no commit is missed.
-    Block wait;
-    while (!subscription_.available() && !stopping_.load(std::memory_order_acquire)) {
-      wait.idle(bus_.ring(), [this] { return subscription_.available(); });
-    }
-    armed_.store(false, std::memory_order_release);
-    uv_async_send(&wake_);
-  }
+// On a publisher's thread, the first commit after arm_doorbell(): wake the loop.
+void Persister::doorbell_rung(void* self) noexcept {
+  uv_async_send(&static_cast<Persister*>(self)->wake_);
 }
 
-void Persister::arm_watcher() noexcept {
-  // Without a watcher the publishers' notify() brings us back.
-  if (!options_.watch_ring) return;
-  if (!armed_.exchange(true, std::memory_order_acq_rel)) armed_.notify_one();
+void Persister::arm_doorbell() noexcept {
+  // Without the doorbell the publishers' notify() brings us back.
+  if (!doorbell_added_ || stopping_.load(std::memory_order_acquire)) return;
+  bus_.ring().arm_doorbell(doorbell_);
+  // A commit just before arming may have found it unarmed: look once more.
+  // If a publisher took the doorbell meanwhile, it has rung it already.
+  if (subscription_.available() && bus_.ring().disarm_doorbell(doorbell_)) uv_async_send(&wake_);
 }
 
 void Persister::notify() noexcept {
@@ -172,7 +171,7 @@ void Persister::pump() noexcept {
   if (stopped_) return;
   take_from_ring();
   send_unsent();
-  // The watcher wakes us when more arrives; with a full buffer the next
+  // The doorbell wakes us when more arrives; with a full buffer the next
   // reply calls pump() instead.
   // Past the byte budget, the replies that free it call pump() again.
   if (end_ - acked_ < entries_.size() && buffered_bytes_ < options_.max_buffered_bytes) {
@@ -181,7 +180,7 @@ void Persister::pump() noexcept {
       // the loop has had a turn at the socket.
       uv_async_send(&wake_);
     } else {
-      arm_watcher();
+      arm_doorbell();
     }
   }
 }

@@ -17,9 +17,11 @@
 // Redis did execute (matching their exact JSON after the last id it saw
 // acknowledged), so a retry never writes an event twice.
 //
-// Never waits on a timer while events are available: a watcher thread
-// sleeps on the ring's wake-up word (the Block strategy) only while the
-// persister is idle, and wakes the loop with uv_async_send.
+// Never waits on a timer while events are available, and no thread stands
+// between a publisher and the loop: while the persister is idle it arms a
+// Doorbell on the bus's ring (engine/ring.h), and the next commit, on the
+// publisher's own thread, wakes the loop with uv_async_send. A busy
+// persister is not rung at all: it comes back for more by itself.
 //
 // Acknowledgements are pushed, never polled: the replies one socket read
 // brings are gathered and handed to the PersisterListener in one call
@@ -71,12 +73,11 @@ struct PersisterOptions {
   // connection and breaker changes (a DurabilityTracker, or the caller's own).
   PersisterListener* listener = nullptr;
   // How the persister learns of new events. With `watch_ring` (the default)
-  // a watcher thread sleeps on the ring and wakes the loop at each commit,
-  // whoever publishes. Without it no thread watches and every publisher
+  // the first commit after the persister went idle wakes its loop (a
+  // doorbell on the ring), whoever publishes. Without it every publisher
   // must call Persister::notify() after publishing (one call may cover a
   // batch); an event left without one waits for the next. Suits a process
-  // whose publishes all come from code it owns, as eventd's loop: a publish
-  // then costs no futex wake, and the event no hop through the watcher.
+  // whose publishes all come from code it owns, as eventd's loop.
   bool watch_ring = true;
 };
 
@@ -152,8 +153,8 @@ class Persister final : private ConnectionOwner {
   void pump() noexcept;
   void take_from_ring() noexcept;
   void send_unsent() noexcept;
-  void arm_watcher() noexcept;
-  void watch() noexcept;
+  void arm_doorbell() noexcept;
+  static void doorbell_rung(void* self) noexcept;
   void acknowledge_front(std::string_view id) noexcept;
   void request_recovery_page() noexcept;
   void recovery_page(redisReply* reply) noexcept;
@@ -190,9 +191,9 @@ class Persister final : private ConnectionOwner {
   uv_async_t wake_{};
   int open_handles_ = 0;
   std::function<void()> on_closed_;
-  std::atomic<bool> armed_{false};
   std::atomic<bool> stopping_{false};
-  std::thread watcher_;
+  Doorbell doorbell_{&Persister::doorbell_rung, this};
+  bool doorbell_added_ = false;
 
   std::atomic<std::uint64_t> persisted_{0};
   std::atomic<std::uint64_t> buffered_{0};

@@ -452,6 +452,100 @@ TEST(BusConcurrency, PublicationsAndSubscriptionsComeAndGo) {
   EXPECT_GT(transient_polls.load(), 0u);
 }
 
+// An event loop woken only by its doorbell (as the persister's): it drains,
+// arms, looks once more, and sleeps until rung. Three publishers, two of
+// them through publications. If a commit could slip between the loop's last
+// look and its arming, the loop would sleep with events waiting: the wait
+// has a deadline so that shows as a failure, not a hang.
+TEST(DoorbellConcurrency, ALoopWokenOnlyByItsDoorbellMissesNothing) {
+  constexpr unsigned kProducers = 3;
+  const std::uint64_t per_producer = scaled(300'000);
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 512}, .publication_capacity = 1 << 16});
+  Subscription sub = bus.subscribe();
+  std::atomic<bool> rung{false};
+  Doorbell bell(
+      [](void* flag) noexcept {
+        static_cast<std::atomic<bool>*>(flag)->store(true, std::memory_order_release);
+      },
+      &rung);
+  ASSERT_TRUE(bus.ring().add_doorbell(bell));
+  SourceObserver observer(kProducers);
+  std::uint64_t sleeps = 0;
+  bool missed_wake_up = false;
+  std::thread loop([&] {
+    const std::uint64_t total = kProducers * per_producer;
+    while (observer.received < total) {
+      if (sub.poll([&](const EventView& v, bool e) { observer(v, e); }, 256) != 0) continue;
+      bus.ring().arm_doorbell(bell);
+      if (sub.available() && bus.ring().disarm_doorbell(bell)) continue;
+      ++sleeps;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!rung.exchange(false, std::memory_order_acq_rel)) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          missed_wake_up = true;
+          return;
+        }
+        std::this_thread::yield();
+      }
+    }
+  });
+  std::vector<std::thread> producers;
+  for (unsigned p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      if (p == 0) {
+        produce(bus, p, per_producer, EventType::trading_signal);
+      } else {
+        Publication pub = bus.publication();
+        produce_on(pub, p, per_producer);
+      }
+    });
+  }
+  for (auto& t : producers) t.join();
+  loop.join();
+  bus.ring().remove_doorbell(bell);
+  EXPECT_FALSE(missed_wake_up) << "the loop slept with events waiting";
+  EXPECT_EQ(observer.errors, 0u);
+  EXPECT_EQ(observer.received, kProducers * per_producer);
+  EXPECT_GT(sleeps, 0u);
+}
+
+// remove_doorbell() while publishers ring it: once it returns nobody
+// touches the doorbell, so its owner frees it (ASan and TSan check).
+TEST(DoorbellConcurrency, RemovingWhilePublishersRingIsSafe) {
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 512}});
+  Subscription sub = bus.subscribe({.mode = BackPressure::lossy});
+  std::atomic<bool> done{false};
+  std::thread publisher([&] {
+    while (!done.load(std::memory_order_acquire)) {
+      (void)bus.try_publish({.type = EventType::system_health, .source = "t"});
+    }
+  });
+  while (bus.published_total() < 1000) std::this_thread::yield();
+  std::atomic<int> total_rings{0};
+  for (int round = 0; round < static_cast<int>(scaled(20'000) / 100); ++round) {
+    auto count = std::make_unique<std::atomic<int>>(0);
+    auto bell = std::make_unique<Doorbell>(
+        [](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1, std::memory_order_relaxed); },
+        count.get());
+    ASSERT_TRUE(bus.ring().add_doorbell(*bell));
+    for (int k = 0; k < 20; ++k) {
+      const int before = count->load(std::memory_order_relaxed);
+      bus.ring().arm_doorbell(*bell);
+      for (int spin = 0; spin < 2000 && count->load(std::memory_order_relaxed) == before; ++spin) {
+        detail::cpu_relax();
+      }
+      sub.poll([](const EventView&, bool) {}, 64);
+    }
+    bus.ring().remove_doorbell(*bell);
+    total_rings.fetch_add(count->load(), std::memory_order_relaxed);
+    bell.reset();  // freed while the publisher keeps committing
+    count.reset();
+  }
+  done.store(true, std::memory_order_release);
+  publisher.join();
+  EXPECT_GT(total_rings.load(), 0);
+}
+
 // Several threads read the clock while one of them re-anchors it (about
 // every second): every read lies within the bounds of clock_gettime calls
 // around it. Under ThreadSanitizer this proves the seqlock race-free.

@@ -265,7 +265,9 @@ TEST(ZeroAlloc, PublicationPublishAndPollDoNotAllocate) {
   for (int i = 0; i < 20000; ++i) {
     const std::string& p = payloads[static_cast<std::size_t>(i) % payloads.size()];
     ASSERT_EQ(pub.try_publish({.type = EventType::trading_signal, .source = "lane", .data = p}), PublishStatus::ok);
-    if (i % 3 == 0) ASSERT_EQ(bus.try_publish({.type = EventType::risk_alert, .data = p}), PublishStatus::ok);
+    if (i % 3 == 0) {
+      ASSERT_EQ(bus.try_publish({.type = EventType::risk_alert, .data = p}), PublishStatus::ok);
+    }
     sub.poll(handler);
   }
   EXPECT_EQ(window.allocations(), 0u);
