@@ -469,6 +469,18 @@ void Ring::wake_all() const noexcept {
           0);
 }
 
+void Ring::arm_wake_up() const noexcept {
+  if (wake_->armed.exchange(true, std::memory_order_seq_cst)) return;
+  // Every other thread passes a full barrier before this returns: a
+  // publisher's commit store is then visible to our check that follows, or
+  // its later load of `armed` sees true. Registration is once per process.
+  static const bool registered =
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  if (!registered || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+  }
+}
+
 void Ring::ring_doorbells() const noexcept {
   // `ringing` tells remove_doorbell() that a publisher may hold a doorbell
   // it read from the table: it waits for zero before the owner may free it.

@@ -261,7 +261,7 @@ class Ring {
   // Used by the Block wait strategy.
   [[nodiscard]] std::atomic<std::uint32_t>& wake_word() const noexcept { return wake_->epoch; }
   void add_sleeper(int delta) const noexcept {
-    if (delta > 0 && !wake_->armed.load(std::memory_order_relaxed)) wake_->armed.store(true, std::memory_order_seq_cst);
+    if (delta > 0 && !wake_->armed.load(std::memory_order_relaxed)) arm_wake_up();
     wake_->sleepers.fetch_add(delta, std::memory_order_seq_cst);
   }
   // Doorbells (see Doorbell). add_doorbell answers false when
@@ -275,9 +275,10 @@ class Ring {
   // before may have missed it, so the owner looks for events once more after
   // arming, and disarm_doorbell()s to handle them itself; disarm answers
   // false when a publisher has already taken (and rung) the doorbell.
+  // Arming an armed doorbell changes nothing (one arming, one ring).
   void arm_doorbell(Doorbell& bell) const noexcept {
-    bell.armed_.store(true, std::memory_order_seq_cst);
-    if (!wake_->armed.load(std::memory_order_relaxed)) wake_->armed.store(true, std::memory_order_seq_cst);
+    if (bell.armed_.exchange(true, std::memory_order_seq_cst)) return;
+    if (!wake_->armed.load(std::memory_order_relaxed)) arm_wake_up();
     wake_->sleepers.fetch_add(kDoorbellSleeper, std::memory_order_seq_cst);
   }
   bool disarm_doorbell(Doorbell& bell) const noexcept {
@@ -346,6 +347,11 @@ class Ring {
   }
   void wake_all() const noexcept;
   void ring_doorbells() const noexcept;
+  // The first sleeper's: publishers look at wake_->armed with a relaxed load
+  // after their commit store, which the CPU may order before that store, so
+  // a commit racing the very first sleeper could go unseen on both sides.
+  // A process-wide barrier (membarrier) after setting the flag closes that.
+  void arm_wake_up() const noexcept;
   static constexpr std::int32_t kDoorbellSleeper = 1 << 16;
   template <typename Handler>
   std::size_t deliver(std::uint32_t slot, Sequence& position, std::uint64_t flags, Handler& handler,

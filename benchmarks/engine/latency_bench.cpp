@@ -141,7 +141,6 @@ void AtomicPingPong(benchmark::State& state) {
   Line ping_line;
   Line pong_line;
   auto ping = [&](std::int64_t rounds, std::uint64_t* samples) {
-    bool ok = true;  // a local: `echoed` may share a cache line with what B reads
     for (std::int64_t r = 1; r <= rounds; ++r) {
       const std::uint64_t t0 = ticks();
       ping_line.value.store(r, std::memory_order_release);
@@ -188,7 +187,7 @@ void FramePingPong(benchmark::State& state) {
   };
   bool echoed = true;
   auto ping = [&](std::int64_t rounds, std::uint64_t* samples) {
-    bool ok = true;  // a local: `echoed` may share a cache line with what B reads
+    bool ok = true;  // a local: `echoed` may share a cache line with what the other thread reads
     for (std::int64_t r = 1; r <= rounds; ++r) {
       const std::uint64_t t0 = ticks();
       put(ab, r, r);
@@ -245,7 +244,7 @@ void BusPingPongTwoBuses(benchmark::State& state, bool tuned) {
   tradpal::Subscription at_a = ba.subscribe();
   bool echoed = true;
   auto ping = [&](std::int64_t rounds, std::uint64_t* samples) {
-    bool ok = true;  // a local: `echoed` may share a cache line with what B reads
+    bool ok = true;  // a local: `echoed` may share a cache line with what the other thread reads
     for (std::int64_t r = 1; r <= rounds; ++r) {
       const std::uint64_t t0 = ticks();
       send(ab, EventType::trading_signal, r, tuned ? base + r : 0);
@@ -271,7 +270,7 @@ void BusPingPongOneBus(benchmark::State& state) {
   tradpal::Subscription at_a = bus.subscribe({.types = {EventType::order_executed}});
   bool echoed = true;
   auto ping = [&](std::int64_t rounds, std::uint64_t* samples) {
-    bool ok = true;  // a local: `echoed` may share a cache line with what B reads
+    bool ok = true;  // a local: `echoed` may share a cache line with what the other thread reads
     for (std::int64_t r = 1; r <= rounds; ++r) {
       const std::uint64_t t0 = ticks();
       send(bus, EventType::trading_signal, r);

@@ -39,6 +39,26 @@ TEST(Doorbell, RingsOncePerArmingAndNeverUnarmed) {
   bus.ring().remove_doorbell(bell);
 }
 
+// An owner that arms an armed doorbell again (as the persister's loop may)
+// must not count a second sleeper: 40 000 such arms once overflowed the
+// count and silenced the doorbell for good.
+TEST(Doorbell, ArmingTwiceIsOneArming) {
+  Bus bus;
+  Counter c;
+  Doorbell bell(&Counter::rung, &c);
+  ASSERT_TRUE(bus.ring().add_doorbell(bell));
+  for (int i = 0; i < 40000; ++i) {
+    bus.ring().arm_doorbell(bell);
+    bus.ring().arm_doorbell(bell);
+    ASSERT_TRUE(bus.ring().disarm_doorbell(bell));
+    ASSERT_FALSE(bus.ring().disarm_doorbell(bell));
+  }
+  bus.ring().arm_doorbell(bell);
+  ASSERT_EQ(bus.try_publish(event()), PublishStatus::ok);
+  EXPECT_EQ(c.rings.load(), 1);
+  bus.ring().remove_doorbell(bell);
+}
+
 TEST(Doorbell, ARemovedDoorbellIsNotRungAndTheTableIsBounded) {
   Bus bus;
   std::vector<Counter> counters(Ring::kMaxDoorbells + 1);
