@@ -171,17 +171,21 @@ void Persister::pump() noexcept {
   if (stopped_) return;
   take_from_ring();
   send_unsent();
-  // The doorbell wakes us when more arrives; with a full buffer the next
-  // reply calls pump() instead.
+  // The doorbell wakes us when more arrives and nothing is in flight;
+  // with a full buffer, or XADDs out, the next reply calls pump() instead.
   // Past the byte budget, the replies that free it call pump() again.
   if (end_ - acked_ < entries_.size() && buffered_bytes_ < options_.max_buffered_bytes) {
     if (subscription_.available()) {
       // More is already there (the batch limit stopped us): come back after
       // the loop has had a turn at the socket.
       uv_async_send(&wake_);
-    } else {
+    } else if (sent_ == acked_) {
       arm_doorbell();
     }
+    // Else XADDs are out and their replies call pump() (the last one
+    // always): what publishers commit meanwhile goes out with the next
+    // burst, as a pipelining client would send it, and no publisher pays a
+    // wake-up per event at high rates.
   }
 }
 
