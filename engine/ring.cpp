@@ -48,6 +48,7 @@ void Claim::abort() noexcept {
       std::memory_order_relaxed);
   frame_->commit.store(sequence_ ^ ring_->commit_key_, std::memory_order_release);
   frame_ = nullptr;
+  if (ring_->single_producer_) ring_->claim_closed();
   ring_->notify_commit();
 }
 
@@ -193,6 +194,7 @@ void Ring::prepare_claim(const ClaimRequest& request, Sequence start, std::uint6
   out.metadata_size_ = static_cast<std::uint32_t>(request.metadata_size);
   out.ring_ = this;
   out.frame_ = f;
+  if (single_producer_) open_claims_.store(open_claims_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   out.sequence_ = start;
   out.descriptor_ =
       detail::make_descriptor(static_cast<std::uint32_t>(size), FrameKind::event, request.type, request.origin,
@@ -248,6 +250,12 @@ PublishStatus Ring::prepare_overwrite(Sequence tail, Sequence wrap_point) noexce
   //    Frames in [reclaim_, tail) are this lap's and nobody overwrites them
   //    until reclaim_ has passed them.
   Sequence known = reclaim_.load(std::memory_order_acquire);
+  if (single_producer_ && wrap_point > known && open_claims_.load(std::memory_order_relaxed) == 0) {
+    // The one producer (this thread) holds no claim: every frame below the
+    // tail is committed, no header needs reading.
+    reclaim_.store(tail, std::memory_order_release);
+    known = tail;
+  }
   if (wrap_point > known) {
     const Sequence limit = std::min(tail, wrap_point + std::min<Sequence>(capacity_ / 4, kReclaimAhead));
     Sequence p = known;

@@ -70,8 +70,11 @@ struct RingOptions {
   std::size_t max_event_size = std::size_t{64} << 10;  // source + data + metadata (+ 16 with a stream id)
   std::size_t max_subscribers = 64;
   // Promise that only one thread ever claims (as the Disruptor's
-  // ProducerType.SINGLE): the tail then advances with a plain release store
-  // instead of a CAS, which saves a locked instruction per event.
+  // ProducerType.SINGLE), and commits or aborts its claims on that thread
+  // (another may take over through something that synchronises): the tail
+  // then advances with a plain release store instead of a CAS, which saves a
+  // locked instruction per event, and the ring knows when no claim is open,
+  // so it never walks old frame headers to find uncommitted ones.
   bool single_producer = false;
 };
 
@@ -347,6 +350,10 @@ class Ring {
   }
   void wake_all() const noexcept;
   void ring_doorbells() const noexcept;
+  // single_producer rings: a claim was committed or aborted.
+  void claim_closed() noexcept {
+    open_claims_.store(open_claims_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
   // The first sleeper's: publishers look at wake_->armed with a relaxed load
   // after their commit store, which the CPU may order before that store, so
   // a commit racing the very first sleeper could go unseen on both sides.
@@ -373,6 +380,9 @@ class Ring {
   // Producers' hot line: the tail alone, so subscribers polling commit words
   // do not false-share with it.
   alignas(64) std::atomic<Sequence> tail_{0};
+  // single_producer rings: claims made and not yet committed or aborted.
+  // Only the producer thread writes it (plain load + store, no RMW).
+  std::atomic<std::uint64_t> open_claims_{0};
   // Read-mostly line: floor_ = (minimum subscriber position) | (version & 63).
   alignas(64) std::atomic<std::uint64_t> floor_{0};
   // Every frame below this sequence is committed (prepare_overwrite()).
@@ -402,6 +412,7 @@ inline void Claim::commit() noexcept {
   frame_->commit.store(sequence_ ^ ring_->commit_key_, std::memory_order_release);
   Ring* ring = ring_;
   frame_ = nullptr;
+  if (ring->single_producer_) ring->claim_closed();
   ring->notify_commit();
 }
 

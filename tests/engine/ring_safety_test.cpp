@@ -30,8 +30,14 @@ PublishStatus publish256(Bus& bus, EventType t = EventType::order_executed) {
 
 std::size_t drain(Subscription& s) { return s.poll([](const EventView&, bool) {}); }
 
-TEST(RingSafety, AnOpenClaimOneLapBackHoldsProducersBack) {
-  Bus bus(small_ring());
+class OpenClaim : public ::testing::TestWithParam<bool> {};
+
+// On a single_producer ring too (it skips the walk over old headers only
+// while its producer holds no claim), and on a publication's ring.
+TEST_P(OpenClaim, OneLapBackHoldsProducersBack) {
+  BusOptions options = small_ring();
+  options.ring.single_producer = GetParam();
+  Bus bus(options);
   ASSERT_EQ(detail::frame_length(1, 160, 2), 256u);
   Claim open;
   ASSERT_EQ(bus.try_claim({.type = EventType::order_executed, .source = "p", .data_size = 160, .metadata_size = 2},
@@ -58,6 +64,9 @@ TEST(RingSafety, AnOpenClaimOneLapBackHoldsProducersBack) {
     EXPECT_EQ(drain(sub), 1u);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(RingSafety, OpenClaim, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "single_producer" : "shared"; });
 
 TEST(RingSafety, TryClaimReturnsInsteadOfWaitingForAnOpenClaim) {
   Bus bus(small_ring());
