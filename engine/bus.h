@@ -10,6 +10,9 @@
 // inside a handler prefer try_* (a handler that waits on a full ring waits
 // on itself). Data and metadata are checked as JSON objects before anything
 // is written (BusOptions::json_check): bad text answers `invalid`.
+// A thread that publishes a lot can take an exclusive Publication
+// (publication(), engine/publication.h): a ring of its own that every
+// subscription reads beside the bus's, so it shares no claim CAS.
 //
 // Lifetimes: a Subscription, a SubscriberThread and a Claim hold a pointer
 // to the bus's ring: destroy them before the Bus. Adapters that take a Bus&
