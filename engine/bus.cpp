@@ -308,12 +308,11 @@ void Bus::retire(const SubscriberCounters& c) noexcept {
 }
 
 std::uint64_t Subscription::consumed(EventType t) const noexcept {
-  std::uint64_t n = ring_->counters(slot_).consumed[to_index(t)].load(std::memory_order_relaxed);
-  const std::uint32_t lanes = this->lanes();
-  for (std::uint32_t i = 0; i < lanes; ++i) {
-    const Core::Lane& lane = core_->lanes[i];
-    n += lane.ring->counters(lane.slot).consumed[to_index(t)].load(std::memory_order_relaxed);
-  }
+  std::uint64_t n = 0;
+  any_source([&](const Ring& ring, std::uint32_t slot) {
+    n += ring.counters(slot).consumed[to_index(t)].load(std::memory_order_relaxed);
+    return false;
+  });
   return n;
 }
 
@@ -324,44 +323,31 @@ std::uint64_t Subscription::consumed_total() const noexcept {
 }
 
 std::uint64_t Subscription::lost(EventType t) const noexcept {
-  std::uint64_t n = ring_->counters(slot_).lost[to_index(t)].load(std::memory_order_relaxed);
-  const std::uint32_t lanes = this->lanes();
-  for (std::uint32_t i = 0; i < lanes; ++i) {
-    const Core::Lane& lane = core_->lanes[i];
-    n += lane.ring->counters(lane.slot).lost[to_index(t)].load(std::memory_order_relaxed);
-  }
+  std::uint64_t n = 0;
+  any_source([&](const Ring& ring, std::uint32_t slot) {
+    n += ring.counters(slot).lost[to_index(t)].load(std::memory_order_relaxed);
+    return false;
+  });
   return n;
 }
 
 std::uint64_t Subscription::lost_total() const noexcept {
-  std::uint64_t n = ring_->counters(slot_).lost_total.load(std::memory_order_acquire);
-  const std::uint32_t lanes = this->lanes();
-  for (std::uint32_t i = 0; i < lanes; ++i) {
-    const Core::Lane& lane = core_->lanes[i];
-    n += lane.ring->counters(lane.slot).lost_total.load(std::memory_order_acquire);
-  }
+  std::uint64_t n = 0;
+  any_source([&](const Ring& ring, std::uint32_t slot) {
+    n += ring.counters(slot).lost_total.load(std::memory_order_acquire);
+    return false;
+  });
   return n;
 }
 
 bool Subscription::available() const noexcept {
-  if (ring_->available(slot_)) return true;
-  const std::uint32_t lanes = this->lanes();
-  for (std::uint32_t i = 0; i < lanes; ++i) {
-    if (core_->lanes[i].ring->available(core_->lanes[i].slot)) return true;
-  }
-  return false;
+  return any_source([](const Ring& ring, std::uint32_t slot) { return ring.available(slot); });
 }
 
 bool Subscription::drained() const noexcept {
-  auto done = [](const Ring& ring, std::uint32_t slot) {
-    return ring.closed() && !ring.available(slot) && ring.position(slot) >= ring.tail();
-  };
-  if (!done(*ring_, slot_)) return false;
-  const std::uint32_t lanes = this->lanes();
-  for (std::uint32_t i = 0; i < lanes; ++i) {
-    if (!done(*core_->lanes[i].ring, core_->lanes[i].slot)) return false;
-  }
-  return true;
+  return !any_source([](const Ring& ring, std::uint32_t slot) {
+    return !(ring.closed() && !ring.available(slot) && ring.position(slot) >= ring.tail());
+  });
 }
 
 void Subscription::handler_threw(const EventView& event) noexcept {

@@ -57,12 +57,8 @@ class Publication {
   }
   template <typename Wait = Backoff>
   PublishStatus publish(const EventSpec& spec, Published* out = nullptr) noexcept {
-    Wait wait;
-    for (;;) {
-      const PublishStatus s = try_publish(spec, out);
-      if (s != PublishStatus::back_pressured) return s;
-      wait.idle(*ring_);
-    }
+    // The bus's wait: a publication's ring shares the bus's wake-up.
+    return bus_->retry<Wait>([&] { return try_publish(spec, out); });
   }
   Bus::BatchResult try_publish_batch(std::span<const EventSpec> specs, Published* out = nullptr) noexcept {
     return bus_->try_publish_batch_on(*ring_, specs, out);

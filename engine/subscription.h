@@ -173,9 +173,17 @@ class Subscription {
 
   // Inside the catch block of poll(): std::current_exception() is the one.
   void handler_threw(const EventView& event) noexcept;
-  // The publications' lanes this subscriber is attached to.
-  [[nodiscard]] std::uint32_t lanes() const noexcept {
-    return core_->lane_count->load(std::memory_order_acquire);
+  // Calls visit(ring, slot) for the bus's ring, then for each publication's
+  // this subscriber is attached to, until one returns true; returns whether
+  // one did.
+  template <typename Visit>
+  bool any_source(Visit&& visit) const noexcept {
+    if (visit(static_cast<const Ring&>(*ring_), slot_)) return true;
+    const std::uint32_t lanes = core_->lane_count->load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < lanes; ++i) {
+      if (visit(static_cast<const Ring&>(*core_->lanes[i].ring), core_->lanes[i].slot)) return true;
+    }
+    return false;
   }
 
   Bus* bus_ = nullptr;
