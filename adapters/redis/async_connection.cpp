@@ -28,6 +28,7 @@ AsyncConnection::AsyncConnection(uv_loop_t* loop, ConnectionOptions options, Con
     : loop_(loop), options_(std::move(options)), owner_(owner), backoff_(options_.backoff),
       breaker_(options_.breaker) {
   ignore_sigpipe();
+  target_ = Endpoint{options_.url.host, options_.url.port};
   for (uv_timer_t* t : {&connect_timer_, &reply_timer_, &retry_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;
@@ -76,9 +77,8 @@ void AsyncConnection::update_poll(void* data, int add, int remove) {
 void AsyncConnection::connect() noexcept {
   if (closing_) return;
   attempts_.fetch_add(1, std::memory_order_relaxed);
-  redisAsyncContext* ac = options_.url.is_unix()
-                              ? redisAsyncConnectUnix(options_.url.unix_path.c_str())
-                              : redisAsyncConnect(options_.url.host.c_str(), options_.url.port);
+  redisAsyncContext* ac = options_.url.is_unix() ? redisAsyncConnectUnix(options_.url.unix_path.c_str())
+                                                 : redisAsyncConnect(target_.host.c_str(), target_.port);
   if (ac == nullptr) {
     set_error("out of memory creating a connection");
     failures_.fetch_add(1, std::memory_order_relaxed);
@@ -88,8 +88,9 @@ void AsyncConnection::connect() noexcept {
   }
   if (ac->err != 0) {
     // The connect failed synchronously (no such socket file, bad host name).
-    std::string why = "connect to " + options_.url.redacted() + " failed: " + ac->errstr;
+    std::string why = "connect to " + where() + " failed: " + ac->errstr;
     redisAsyncFree(ac);
+    next_seed();
     failures_.fetch_add(1, std::memory_order_relaxed);
     breaker_.record_failure();
     log(LogLevel::warning, options_.name + ": " + why);
@@ -203,7 +204,7 @@ void AsyncConnection::handshake_reply(HandshakeStep step, redisReply* reply) noe
   if (!refusing()) {
     backoff_.reset();
     breaker_.record_success();
-    log(LogLevel::info, options_.name + ": connected to " + options_.url.redacted());
+    log(LogLevel::info, options_.name + ": connected to " + where());
   }
   owner_.on_ready();
 }
@@ -243,9 +244,11 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   std::string why = fail_reason_;
   if (why.empty()) {
     why = ac != nullptr && ac->c.errstr[0] != '\0' ? std::string(ac->c.errstr) : std::string("connection closed");
-    why = was_ready ? "connection to " + options_.url.redacted() + " lost: " + why
-                    : "connect to " + options_.url.redacted() + " failed: " + why;
+    why = was_ready ? "connection to " + where() + " lost: " + why : "connect to " + where() + " failed: " + why;
   }
+  // A cluster node that cannot be reached: the next attempt asks the next
+  // seed (a redirect has already set where the next attempt goes).
+  if (!was_ready && !redirected_) next_seed();
   ac_ = nullptr;
   watch_ = nullptr;
   ready_ = false;
@@ -267,7 +270,8 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
   // A refusal reconnects each time: log it when it changes, else as rarely.
   const unsigned repeats = backoff_.attempts();
   const bool same_refusal = refusing() && why == last_logged_;
-  if ((was_ready && !same_refusal) || repeats == 0 || repeats % 10 == 0) {
+  // A redirect was logged where it was made.
+  if (!redirected_ && ((was_ready && !same_refusal) || repeats == 0 || repeats % 10 == 0)) {
     log(LogLevel::warning, options_.name + ": " + why + (same_refusal ? " (repeated)" : ""));
     try {
       last_logged_ = why;
@@ -280,6 +284,11 @@ void AsyncConnection::context_gone(redisAsyncContext* ac) noexcept {
 
 void AsyncConnection::schedule_retry() noexcept {
   if (closing_) return;
+  if (std::exchange(redirected_, false) && redirects_in_row_ <= 2) {
+    // Following a redirect: the node named is up, go at once.
+    uv_timer_start(&retry_timer_, &AsyncConnection::on_retry, 0, 0);
+    return;
+  }
   auto delay = backoff_.next();
   const auto open_left = std::chrono::ceil<std::chrono::milliseconds>(breaker_.remaining_open());
   delay = std::max(delay, open_left);
@@ -299,7 +308,7 @@ void AsyncConnection::on_retry(uv_timer_t* timer) {
 void AsyncConnection::on_connect_timeout(uv_timer_t* timer) {
   auto* self = static_cast<AsyncConnection*>(timer->data);
   if (self->ac_ == nullptr || self->ready_) return;
-  self->fail("connect to " + self->options_.url.redacted() + " timed out after " +
+  self->fail("connect to " + self->where() + " timed out after " +
              std::to_string(self->options_.connect_timeout.count()) + " ms");
 }
 
@@ -318,7 +327,7 @@ void AsyncConnection::on_reply_timeout(uv_timer_t* timer) {
     return;
   }
   self->reply_timeouts_.fetch_add(1, std::memory_order_relaxed);
-  self->fail("no reply from " + self->options_.url.redacted() + " within " +
+  self->fail("no reply from " + self->where() + " within " +
              std::to_string(self->options_.reply_timeout.count()) + " ms");
 }
 
@@ -333,9 +342,16 @@ void AsyncConnection::after_send(std::chrono::milliseconds allowance) noexcept {
   }
 }
 
+bool AsyncConnection::send_asking() noexcept {
+  // Its reply (+OK) is ours: it never reaches the owner.
+  return redisAsyncCommand(
+             ac_, [](redisAsyncContext*, void*, void*) {}, nullptr, "ASKING") == REDIS_OK;
+}
+
 bool AsyncConnection::send_formatted(std::string_view command, std::uintptr_t tag,
                                      std::chrono::milliseconds allowance) noexcept {
   if (!ready_ || ac_ == nullptr) return false;
+  if (asking_ && !send_asking()) return false;
   if (redisAsyncFormattedCommand(ac_, &AsyncConnection::on_command_reply, reinterpret_cast<void*>(tag),
                                  command.data(), command.size()) != REDIS_OK) {
     return false;
@@ -347,6 +363,7 @@ bool AsyncConnection::send_formatted(std::string_view command, std::uintptr_t ta
 bool AsyncConnection::send_argv(int argc, const char** argv, const std::size_t* lengths, std::uintptr_t tag,
                                 std::chrono::milliseconds allowance) noexcept {
   if (!ready_ || ac_ == nullptr) return false;
+  if (asking_ && !send_asking()) return false;
   if (redisAsyncCommandArgv(ac_, &AsyncConnection::on_command_reply, reinterpret_cast<void*>(tag), argc, argv,
                             lengths) != REDIS_OK) {
     return false;
@@ -360,6 +377,7 @@ void AsyncConnection::on_command_reply(redisAsyncContext* ac, void* reply, void*
   if (reply == nullptr) return;
   auto* self = static_cast<AsyncConnection*>(ac->data);
   if (self->outstanding_ > 0) --self->outstanding_;
+  if (static_cast<redisReply*>(reply)->type != REDIS_REPLY_ERROR) self->redirects_in_row_ = 0;
   self->deadline_ =
       std::max(self->deadline_, uv_now(self->loop_) + static_cast<std::uint64_t>(self->options_.reply_timeout.count()));
   self->owner_.on_reply(reinterpret_cast<std::uintptr_t>(privdata), static_cast<redisReply*>(reply));
@@ -411,7 +429,43 @@ void AsyncConnection::command_succeeded() noexcept {
   refusing_.store(false, std::memory_order_relaxed);
   backoff_.reset();
   breaker_.record_success();
-  log(LogLevel::info, options_.name + ": " + options_.url.redacted() + " accepts commands again");
+  log(LogLevel::info, options_.name + ": " + where() + " accepts commands again");
+}
+
+void AsyncConnection::redirect(Endpoint node, bool asking, std::string why) noexcept {
+  if (ac_ == nullptr || options_.url.is_unix()) return;
+  if (node.host.empty()) node.host = target_.host;
+  const bool same = node == target_;
+  target_ = std::move(node);
+  asking_ = asking;
+  ++redirects_in_row_;
+  redirected_ = true;
+  // Not a failure of the server: the breaker does not hear of it, and the
+  // log says it once per move.
+  breaker_counted_ = true;
+  if (!same) log(LogLevel::info, options_.name + ": " + why + "; now " + where());
+  try {
+    if (fail_reason_.empty()) fail_reason_ = std::move(why);
+  } catch (...) {
+  }
+  redisAsyncFree(ac_);
+}
+
+void AsyncConnection::next_seed() noexcept {
+  if (!options_.url.cluster || options_.url.seeds.empty()) return;
+  // From a redirect's node back to the seeds, else on to the next seed.
+  const auto& seeds = options_.url.seeds;
+  if (target_ == seeds[seed_index_ % seeds.size()]) seed_index_ = (seed_index_ + 1) % seeds.size();
+  try {
+    target_ = seeds[seed_index_ % seeds.size()];
+  } catch (...) {
+  }
+  asking_ = false;
+}
+
+std::string AsyncConnection::where() const {
+  if (!options_.url.cluster) return options_.url.redacted();
+  return options_.url.at(target_).redacted();
 }
 
 void AsyncConnection::close(std::function<void()> closed) noexcept {

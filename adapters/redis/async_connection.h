@@ -9,6 +9,13 @@
 // backoff and jitter, gated by a CircuitBreaker. After each connect it sends
 // AUTH (with the ACL user when given), SELECT and PING before reporting ready.
 //
+// On a cluster URL (redis+cluster://) the connection is to one node at a
+// time: the first seed at first, then whichever node the owner redirects it
+// to (redirect(), after a MOVED or ASK reply). A node that cannot be reached
+// sends the next attempt to the next seed, so a connection whose master
+// died finds the cluster again through the survivors and follows their
+// redirects to the promoted replica.
+//
 // Threads: everything but the read-only health accessors runs on the loop
 // thread. Ownership: the redisAsyncContext and its uv_poll belong to this
 // object; the poll handle is freed in its close callback. Replies reach the
@@ -106,6 +113,14 @@ class AsyncConnection {
   void refuse(std::string why) noexcept;
   // A command the server could have refused went through: ends a refusal.
   void command_succeeded() noexcept;
+  // Cluster: the owner's key lives on `node` (a MOVED reply; with `asking`,
+  // an ASK: every command is then preceded by ASKING until the next
+  // redirect). Drops this connection and connects there at once; a node
+  // that redirects back and forth is retried with the backoff. An empty
+  // host means the host connected to now.
+  void redirect(Endpoint node, bool asking, std::string why) noexcept;
+  // The node connected to (or to be connected to next), as a URL safe to log.
+  [[nodiscard]] std::string where() const;
 
   [[nodiscard]] CircuitBreaker& breaker() noexcept { return breaker_; }
 
@@ -134,6 +149,8 @@ class AsyncConnection {
   void after_send(std::chrono::milliseconds allowance) noexcept;
   void handshake_reply(HandshakeStep step, redisReply* reply) noexcept;
   void handle_closed() noexcept;
+  void next_seed() noexcept;
+  bool send_asking() noexcept;
 
   static void on_connect(const redisAsyncContext* ac, int status);
   static void on_command_reply(redisAsyncContext* ac, void* reply, void* privdata);
@@ -166,6 +183,11 @@ class AsyncConnection {
   std::size_t outstanding_ = 0;  // owner's commands sent, reply not yet seen
   std::uint64_t deadline_ = 0;   // loop time (ms) by which a reply must come
   std::string fail_reason_;      // set by us before we free the context
+  Endpoint target_;              // the node connect() goes to (TCP URLs)
+  std::size_t seed_index_ = 0;   // cluster: the seed target_ was taken from
+  bool asking_ = false;          // cluster: ASKING before every command
+  bool redirected_ = false;      // the next attempt follows a redirect: no backoff
+  unsigned redirects_in_row_ = 0;  // redirects with no command answered between
 
   std::string last_logged_;      // the last failure logged, to thin out repeats
   bool breaker_counted_ = false;  // refuse() has told the breaker of this failure

@@ -257,15 +257,32 @@ class PageSource {
 
 }  // namespace
 
-EventStore::EventStore(EventStoreOptions options)
-    : options_(std::move(options)), client_(options_.url, options_.timeout) {
+EventStore::EventStore(EventStoreOptions options) : options_(std::move(options)) {
   if (options_.page_size == 0) throw ConfigError("event store: page size must be positive");
+  if (options_.partitioning != nullptr && options_.partitioning->count() > 1) {
+    for (const std::string& stream : options_.partitioning->streams()) {
+      EventStoreOptions o = options_;
+      o.partitioning = nullptr;
+      o.stream = stream;
+      parts_.push_back(std::make_unique<EventStore>(std::move(o)));
+    }
+    options_.stream = options_.partitioning->base_stream();
+    return;
+  }
+  if (options_.partitioning != nullptr) options_.stream = options_.partitioning->stream(0);
+  client_.emplace(options_.url, options_.timeout);
+}
+
+std::uint64_t EventStore::skipped() const noexcept {
+  std::uint64_t n = skips_.total();
+  for (const auto& p : parts_) n += p->skipped();
+  return n;
 }
 
 template <typename Visit>
 void EventStore::scan_forward(std::string start, const std::string& end, std::size_t first_count, Visit&& visit,
                               ReplayProgress* progress, const Progress& report, bool read_ahead) {
-  PageSource pages(client_, options_.stream, std::move(start), end, sizer(first_count), read_ahead);
+  PageSource pages(*client_, options_.stream, std::move(start), end, sizer(first_count), read_ahead);
   while (const redisReply* r = pages.next()) {
     bool stop = false;
     std::size_t i = 0;
@@ -286,6 +303,7 @@ PageSizer EventStore::sizer(std::size_t first_count) const noexcept {
 std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optional<TimestampNs> start_time,
                                                 std::optional<TimestampNs> end_time, std::size_t limit,
                                                 bool* truncated) {
+  if (!parts_.empty()) return merged_events(types, start_time, end_time, limit, truncated);
   std::vector<StoredEvent> out;
   if (truncated != nullptr) *truncated = false;
   if (limit == 0) return out;
@@ -316,7 +334,7 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
   std::string upper = end;
   bool stop = false;
   while (!stop) {
-    ReplyPtr r = client_.command({"XREVRANGE", options_.stream, upper, "-", "COUNT", std::to_string(asked)});
+    ReplyPtr r = client_->command({"XREVRANGE", options_.stream, upper, "-", "COUNT", std::to_string(asked)});
     expect_array(r, "XREVRANGE");
     for (std::size_t i = 0; i < r->elements && !stop; ++i) {
       const redisReply* entry = r->element[i];
@@ -334,6 +352,7 @@ std::vector<StoredEvent> EventStore::get_events(EventTypeSet types, std::optiona
 }
 
 EventPage EventStore::read_after(StreamId after, EventTypeSet types, std::size_t limit, std::size_t max_scan) {
+  if (!parts_.empty()) return merged_after(after, types, limit, max_scan);
   EventPage page;
   if (limit == 0 || max_scan == 0) {
     page.more = true;
@@ -361,6 +380,7 @@ EventPage EventStore::read_after(StreamId after, EventTypeSet types, std::size_t
 std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> start_time,
                                  std::optional<TimestampNs> end_time, const Handler& handler,
                                  const Progress& progress) {
+  if (!parts_.empty()) return merged_replay(types, start_time, end_time, handler, progress);
   ReplayProgress p;
   std::lock_guard lock(mutex_);
   scan_forward(start_time ? start_id_for(*start_time) : std::string("-"),
@@ -379,6 +399,28 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
 
 std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> start_time,
                                  std::optional<TimestampNs> end_time, Bus& bus, const Progress& progress) {
+  if (!parts_.empty()) {
+    // Merged first, then published in that order, as the one stream would be.
+    std::uint64_t published = 0;
+    bool closed = false;
+    merged_replay(
+        types, start_time, end_time,
+        [&](const StoredEvent& stored) {
+          if (closed) return;
+          const Event& e = stored.event;
+          const PublishStatus s = bus.publish({.type = e.type,
+                                               .source = e.source,
+                                               .data = e.data,
+                                               .metadata = e.metadata,
+                                               .origin = EventOrigin::replayed,
+                                               .timestamp_ns = e.timestamp_ns,
+                                               .event_id = e.event_id});
+          if (s == PublishStatus::closed) closed = true;
+          if (s == PublishStatus::ok) ++published;
+        },
+        progress);
+    return published;
+  }
   ReplayProgress p;
   std::lock_guard lock(mutex_);
   // Decoded in place and published straight from the decoder's buffers: the
@@ -406,16 +448,26 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
 }
 
 StreamId EventStore::last_id() {
+  if (!parts_.empty()) {
+    StreamId last;
+    for (auto& p : parts_) last = std::max(last, p->last_id());
+    return last;
+  }
   std::lock_guard lock(mutex_);
-  ReplyPtr r = client_.command({"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"});
+  ReplyPtr r = client_->command({"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"});
   expect_array(r, "XREVRANGE");
   if (r->elements == 0) return StreamId{};
   return StreamId::parse(entry_id(r->element[0])).value_or(StreamId{});
 }
 
 std::uint64_t EventStore::length() {
+  if (!parts_.empty()) {
+    std::uint64_t n = 0;
+    for (auto& p : parts_) n += p->length();
+    return n;
+  }
   std::lock_guard lock(mutex_);
-  ReplyPtr r = client_.command({"XLEN", options_.stream});
+  ReplyPtr r = client_->command({"XLEN", options_.stream});
   if (r->type != REDIS_REPLY_INTEGER) {
     throw RedisError("XLEN failed" + (r->type == REDIS_REPLY_ERROR ? ": " + std::string(r->str, r->len) : ""));
   }
@@ -423,9 +475,10 @@ std::uint64_t EventStore::length() {
 }
 
 StreamStats EventStore::stats() {
+  if (!parts_.empty()) return merged_stats();
   StreamStats s;
   std::lock_guard lock(mutex_);
-  ReplyPtr info = client_.command({"XINFO", "STREAM", options_.stream});
+  ReplyPtr info = client_->command({"XINFO", "STREAM", options_.stream});
   if (info->type == REDIS_REPLY_ERROR) {
     // "ERR no such key": an empty stats answer, as for a stream never written.
     if (std::string_view(info->str, info->len).find("no such key") != std::string_view::npos) return s;
@@ -436,7 +489,7 @@ StreamStats EventStore::stats() {
   s.last_generated_id = text(field(info.get(), "last-generated-id"));
   s.first_entry = raw_entry(field(info.get(), "first-entry"));
   s.last_entry = raw_entry(field(info.get(), "last-entry"));
-  ReplyPtr groups = client_.command({"XINFO", "GROUPS", options_.stream});
+  ReplyPtr groups = client_->command({"XINFO", "GROUPS", options_.stream});
   expect_array(groups, "XINFO GROUPS");
   for (std::size_t i = 0; i < groups->elements; ++i) {
     const redisReply* g = groups->element[i];
@@ -454,11 +507,199 @@ StreamStats EventStore::stats() {
 }
 
 void EventStore::ensure_group(const std::string& group, const std::string& start_id) {
+  if (!parts_.empty()) {
+    for (auto& p : parts_) p->ensure_group(group, start_id);
+    return;
+  }
   std::lock_guard lock(mutex_);
-  ReplyPtr r = client_.command({"XGROUP", "CREATE", options_.stream, group, start_id, "MKSTREAM"});
+  ReplyPtr r = client_->command({"XGROUP", "CREATE", options_.stream, group, start_id, "MKSTREAM"});
   if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).rfind("BUSYGROUP", 0) != 0) {
     throw RedisError("XGROUP CREATE failed: " + std::string(r->str, r->len));
   }
+}
+
+// ---- partitioned: every read merged by stream id ---------------------------------
+
+namespace {
+
+StreamId id_of(const StoredEvent& e) noexcept { return StreamId::parse(e.id).value_or(StreamId{}); }
+
+// Appends `parts` (each in stream order) to `out` merged by id; equal ids
+// keep the lower partition first (a stable sort over the concatenation).
+void merge_into(std::vector<std::vector<StoredEvent>>& parts, std::vector<StoredEvent>& out) {
+  std::vector<std::pair<StreamId, StoredEvent>> all;
+  for (auto& part : parts) {
+    for (auto& e : part) all.emplace_back(id_of(e), std::move(e));
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.reserve(out.size() + all.size());
+  for (auto& [id, e] : all) out.push_back(std::move(e));
+}
+
+}  // namespace
+
+std::vector<StoredEvent> EventStore::merged_events(EventTypeSet types, std::optional<TimestampNs> start_time,
+                                                   std::optional<TimestampNs> end_time, std::size_t limit,
+                                                   bool* truncated) {
+  if (truncated != nullptr) *truncated = false;
+  // Each partition's first (or last) `limit` matches hold the merged ones.
+  std::vector<std::vector<StoredEvent>> parts;
+  for (auto& p : parts_) {
+    bool cut = false;
+    parts.push_back(p->get_events(types, start_time, end_time, limit, &cut));
+    if (cut && truncated != nullptr) *truncated = true;
+  }
+  std::vector<StoredEvent> out;
+  merge_into(parts, out);
+  if (out.size() > limit) {
+    if (start_time) {
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(limit), out.end());
+    } else {
+      out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(limit));
+    }
+  }
+  return out;
+}
+
+EventPage EventStore::merged_after(StreamId after, EventTypeSet types, std::size_t limit, std::size_t max_scan) {
+  EventPage page;
+  std::vector<std::vector<StoredEvent>> parts;
+  // A partition that stopped at a bound has been read only up to its last
+  // entry: nothing merged may go past the lowest such point, or the next
+  // page (after the cursor) would skip that partition's entries below it.
+  std::optional<StreamId> bound;
+  std::optional<StreamId> furthest;
+  for (auto& p : parts_) {
+    EventPage part = p->read_after(after, types, limit, max_scan);
+    if (part.more && part.last) bound = bound ? std::min(*bound, *part.last) : *part.last;
+    if (part.last) furthest = furthest ? std::max(*furthest, *part.last) : *part.last;
+    parts.push_back(std::move(part.events));
+  }
+  std::vector<StoredEvent> merged;
+  merge_into(parts, merged);
+  std::size_t take = 0;
+  while (take < merged.size() && (!bound || id_of(merged[take]) <= *bound) && take < limit) ++take;
+  // Equal ids in two partitions go out together: the cursor is exclusive.
+  while (take > 0 && take < merged.size() && id_of(merged[take]) == id_of(merged[take - 1])) ++take;
+  const bool cut = take < merged.size();
+  merged.resize(take);
+  page.events = std::move(merged);
+  if (cut) {
+    page.last = id_of(page.events.back());
+    page.more = true;
+  } else if (bound) {
+    page.last = bound;
+    page.more = true;
+  } else {
+    page.last = furthest;
+    page.more = false;
+  }
+  if (!page.last) page.last = after;
+  return page;
+}
+
+std::uint64_t EventStore::merged_replay(EventTypeSet types, std::optional<TimestampNs> start_time,
+                                        std::optional<TimestampNs> end_time, const Handler& handler,
+                                        const Progress& progress) {
+  // A k-way merge over each partition's pages, one page per partition in memory.
+  struct Cursor {
+    EventPage page;
+    std::size_t next = 0;
+    StreamId after;
+    bool exhausted = false;  // the last page has been read
+    bool done = false;       // ... and served
+  };
+  StreamId start{};
+  if (start_time) {
+    const StreamId first = StreamId::parse(start_id_for(*start_time)).value_or(StreamId{});
+    // Exclusive reads: start just below the first id of that millisecond.
+    start = first.ms == 0 ? StreamId{} : StreamId{first.ms - 1, ~std::uint64_t{0}};
+  }
+  const std::optional<StreamId> end = end_time ? StreamId::parse(end_id_for(*end_time)) : std::nullopt;
+  const std::size_t page = options_.page_size;
+  std::vector<Cursor> cursors(parts_.size());
+  for (auto& c : cursors) c.after = start;
+  auto refill = [&](std::size_t i) {
+    Cursor& c = cursors[i];
+    while (!c.done && c.next == c.page.events.size()) {
+      if (c.exhausted) {
+        c.done = true;
+        break;
+      }
+      // A page may hold no match yet say there is more (the filter matched
+      // nothing within one page's scan): read on.
+      c.page = parts_[i]->read_after(c.after, types, page, page);
+      c.next = 0;
+      if (c.page.last) c.after = *c.page.last;
+      c.exhausted = !c.page.more;
+    }
+  };
+  ReplayProgress p;
+  for (;;) {
+    std::optional<std::size_t> best;
+    StreamId best_id;
+    for (std::size_t i = 0; i < cursors.size(); ++i) {
+      refill(i);
+      Cursor& c = cursors[i];
+      if (c.done) continue;
+      const StreamId id = id_of(c.page.events[c.next]);
+      if (end && id > *end) {
+        c.done = true;
+        c.page.events.clear();
+        c.next = 0;
+        continue;
+      }
+      if (!best || id < best_id) {
+        best = i;
+        best_id = id;
+      }
+    }
+    if (!best) break;
+    Cursor& c = cursors[*best];
+    const StoredEvent& e = c.page.events[c.next++];
+    handler(e);
+    ++p.replayed;
+    ++p.scanned;
+    p.last_id = e.id;
+    if (progress && p.replayed % page == 0) progress(p);
+  }
+  if (progress) progress(p);
+  return p.replayed;
+}
+
+StreamStats EventStore::merged_stats() {
+  StreamStats out;
+  std::vector<GroupStats> groups;
+  for (auto& part : parts_) {
+    StreamStats s = part->stats();
+    if (!s.exists) continue;
+    out.exists = true;
+    out.length += s.length;
+    auto id = [](const std::optional<RawEntry>& e) { return StreamId::parse(e ? e->id : "").value_or(StreamId{}); };
+    if (s.first_entry && (!out.first_entry || id(s.first_entry) < id(out.first_entry))) out.first_entry = s.first_entry;
+    if (s.last_entry && (!out.last_entry || id(out.last_entry) < id(s.last_entry))) out.last_entry = s.last_entry;
+    if (StreamId::parse(s.last_generated_id).value_or(StreamId{}) >
+        StreamId::parse(out.last_generated_id).value_or(StreamId{})) {
+      out.last_generated_id = s.last_generated_id;
+    }
+    for (GroupStats& g : s.groups) {
+      auto it = std::find_if(out.groups.begin(), out.groups.end(), [&](const GroupStats& x) { return x.name == g.name; });
+      if (it == out.groups.end()) {
+        out.groups.push_back(std::move(g));
+        continue;
+      }
+      // The same consumers read every partition; pending and lag add up; the
+      // group has delivered everything up to the lowest partition's point.
+      it->consumers = std::max(it->consumers, g.consumers);
+      it->pending += g.pending;
+      if (StreamId::parse(g.last_delivered_id).value_or(StreamId{}) <
+          StreamId::parse(it->last_delivered_id).value_or(StreamId{})) {
+        it->last_delivered_id = g.last_delivered_id;
+      }
+      it->lag = it->lag && g.lag ? std::optional<std::uint64_t>(*it->lag + *g.lag) : std::nullopt;
+    }
+  }
+  return out;
 }
 
 }  // namespace tradpal::redis

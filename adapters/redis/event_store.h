@@ -16,11 +16,19 @@
 // as CONTRACT.md §1 says. Entries that are not TradPal events are skipped
 // and counted (skips()), never fatal. Throws RedisError when Redis cannot
 // be reached or answers with an error.
+//
+// Partitioned (options.partitioning with more than one partition, as on a
+// Redis Cluster): one reader per partition stream, each on the node that
+// holds it, and every read merged by stream id (equal ids: the lower
+// partition first), so callers see one stream. Per-key order holds, as each
+// key lives in one partition. Stats add up lengths and pending counts;
+// groups are matched by name across partitions.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,6 +36,7 @@
 #include <vector>
 
 #include "adapters/redis/entry_decoder.h"
+#include "adapters/redis/partitioning.h"
 #include "adapters/redis/redis_url.h"
 #include "adapters/redis/stream_id.h"
 #include "adapters/redis/sync_client.h"
@@ -46,6 +55,8 @@ struct EventStoreOptions {
   std::size_t page_size = 1000;                  // most entries per XRANGE page
   std::size_t max_page_bytes = std::size_t{4} << 20;  // pages shrink below this for large events
   std::size_t max_scan = 100000;                  // get_events reads at most this many entries
+  // Partition streams to read as one (replaces `stream` when set).
+  std::shared_ptr<const Partitioning> partitioning;
 };
 
 // An entry as stored, undecoded: what GET /events/stats shows.
@@ -126,6 +137,8 @@ class EventStore {
   // XGROUP CREATE <stream> <group> <start> MKSTREAM; an existing group is fine.
   void ensure_group(const std::string& group, const std::string& start_id = "$");
 
+  // Entries skipped as undecodable, over every partition.
+  [[nodiscard]] std::uint64_t skipped() const noexcept;
   [[nodiscard]] const SkipCounter& skips() const noexcept { return skips_; }
   [[nodiscard]] const std::string& stream() const noexcept { return options_.stream; }
 
@@ -139,9 +152,18 @@ class EventStore {
                     ReplayProgress* progress, const Progress& report, bool read_ahead);
   [[nodiscard]] PageSizer sizer(std::size_t first_count) const noexcept;
 
+  // Partitioned: the merged forms of the reads above.
+  std::vector<StoredEvent> merged_events(EventTypeSet types, std::optional<TimestampNs> start_time,
+                                         std::optional<TimestampNs> end_time, std::size_t limit, bool* truncated);
+  EventPage merged_after(StreamId after, EventTypeSet types, std::size_t limit, std::size_t max_scan);
+  std::uint64_t merged_replay(EventTypeSet types, std::optional<TimestampNs> start_time,
+                              std::optional<TimestampNs> end_time, const Handler& handler, const Progress& progress);
+  StreamStats merged_stats();
+
   EventStoreOptions options_;
   std::mutex mutex_;
-  SyncClient client_;
+  std::optional<SyncClient> client_;                 // one stream
+  std::vector<std::unique_ptr<EventStore>> parts_;   // partitioned: one per partition
   SkipCounter skips_;
 };
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <future>
 
+#include "adapters/redis/cluster_redirect.h"
 #include "adapters/redis/entry_decoder.h"
 #include "adapters/redis/log.h"
 #include "engine/event_json.h"
@@ -45,7 +46,17 @@ Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
       options_.max_buffered_bytes == 0) {
     throw ConfigError("persister: batch, in-flight and buffer sizes must be positive");
   }
+  if (options_.partitioning != nullptr) {
+    if (options_.partition >= options_.partitioning->count()) {
+      throw ConfigError("persister: partition " + std::to_string(options_.partition) + " of " +
+                        std::to_string(options_.partitioning->count()));
+    }
+    options_.stream = options_.partitioning->stream(options_.partition);
+  }
   if (options_.stream.empty()) throw ConfigError("persister: empty stream name");
+  if (options_.replicas < 0 || options_.replica_timeout.count() <= 0) {
+    throw ConfigError("persister: replicas must be 0 or more and the replica timeout positive");
+  }
   entries_.resize(options_.max_buffered);
   // One read can bring at most every reply in flight (recovery finds fewer).
   acks_.reserve(std::max(options_.max_in_flight, std::size_t{512}));
@@ -138,6 +149,8 @@ PersisterHealth Persister::health() const {
   h.skipped_foreign = skipped_foreign_.load(std::memory_order_relaxed);
   h.recovered = recovered_.load(std::memory_order_relaxed);
   h.refused = refused_.load(std::memory_order_relaxed);
+  h.redirects = redirects_.load(std::memory_order_relaxed);
+  h.replica_waits = replica_waits_.load(std::memory_order_relaxed);
   h.connect_attempts = connection_->connect_attempts();
   h.failures = connection_->failures();
   h.reply_timeouts = connection_->reply_timeouts();
@@ -198,6 +211,10 @@ void Persister::take_from_ring() noexcept {
   auto take = [this](const EventView& view, bool) {
         if (view.origin() != EventOrigin::local) {
           skipped_foreign_.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        // Another partition's persister writes it (and refuses it, if need be).
+        if (options_.partitioning != nullptr && options_.partitioning->partition_of(view) != options_.partition) {
           return;
         }
         // The bus checks only the shape of data and metadata. An event whose
@@ -287,16 +304,94 @@ void Persister::send_unsent() noexcept {
   } catch (...) {
     log(LogLevel::error, "persister: out of memory formatting a burst");
   }
-  if (burst != 0) connection_->flush();
+  if (burst != 0) {
+    // One WAIT covers every write sent before it on this connection. Only
+    // one is out at a time: WAIT blocks the connection, so WAITs in a row
+    // would each wait out the timeout in turn, past any reply deadline.
+    if (options_.replicas > 0 && waits_out_ == 0) (void)send_wait();
+    connection_->flush();
+  }
 }
 
-void Persister::acknowledge_front(std::string_view id) noexcept {
+bool Persister::send_wait() noexcept {
+  char replicas[16];
+  char timeout[24];
+  const auto r = std::to_chars(replicas, replicas + sizeof replicas, options_.replicas);
+  const auto t = std::to_chars(timeout, timeout + sizeof timeout, options_.replica_timeout.count());
+  const char* argv[] = {"WAIT", replicas, timeout};
+  const std::size_t len[] = {4, static_cast<std::size_t>(r.ptr - replicas), static_cast<std::size_t>(t.ptr - timeout)};
+  if (!connection_->send_argv(3, argv, len, kWait, options_.replica_timeout)) return false;
+  ++waits_out_;
+  return true;
+}
+
+void Persister::wait_reply(const redisReply* reply) noexcept {
+  if (waits_out_ > 0) --waits_out_;
+  if (reply->type != REDIS_REPLY_INTEGER) {
+    const std::string why = "WAIT failed: " + std::string(reply->str != nullptr ? reply->str : "unexpected reply");
+    if (reply->type == REDIS_REPLY_ERROR) {
+      connection_->refuse(why);
+    } else {
+      connection_->fail(why);
+    }
+    return;
+  }
+  if (reply->integer < options_.replicas) {
+    // Too few replicas hold the burst yet: hold its events and ask again
+    // (a later WAIT already out covers them too). Publishers feel it as
+    // back-pressure once the in-flight budget is spent.
+    if (replica_waits_.fetch_add(1, std::memory_order_relaxed) % 100 == 0) {
+      log(LogLevel::warning, "persister: " + std::to_string(reply->integer) + " of " +
+                                 std::to_string(options_.replicas) + " replicas acknowledged within " +
+                                 std::to_string(options_.replica_timeout.count()) + " ms; waiting on");
+    }
+    if (waits_out_ == 0 && send_wait()) connection_->flush();
+    return;
+  }
+  // This WAIT's writes are confirmed; those sent after it need one of their own.
+  // Every XADD sent before this WAIT has been answered: [acked_, executed_).
+  if (acked_ < executed_) {
+    char text[StreamId::kMaxText];
+    const StreamId last = entries_[(executed_ - 1) % entries_.size()].id;
+    last_id_.assign(text, last.format(text));
+  }
+  while (acked_ < executed_) acknowledge_front(entries_[acked_ % entries_.size()].id);
+  if (sent_ != acked_ && waits_out_ == 0 && send_wait()) connection_->flush();
+  if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
+}
+
+bool Persister::cluster_reply(const redisReply* reply) noexcept {
+  if (reply->type != REDIS_REPLY_ERROR) return false;
+  const std::string_view text(reply->str, reply->len);
+  try {
+    if (const auto redirect = parse_redirect(text)) {
+      redirects_.fetch_add(1, std::memory_order_relaxed);
+      // Nothing of what follows on this connection will be executed either;
+      // the reconnect's recovery scan finds what before it was.
+      connection_->redirect(redirect->node, redirect->kind == Redirect::Kind::ask,
+                            options_.stream + " " + std::string(text.substr(0, text.find(' '))) + " to " +
+                                (redirect->node.host.empty() ? std::string("the same host") : redirect->node.host) +
+                                ":" + std::to_string(redirect->node.port));
+      return true;
+    }
+    if (is_transient_cluster_error(text)) {
+      connection_->fail("Redis: " + std::string(text));
+      return true;
+    }
+  } catch (...) {
+    connection_->fail("persister: out of memory following a redirect");
+    return true;
+  }
+  return false;
+}
+
+void Persister::acknowledge_front(StreamId id) noexcept {
   Entry& e = entries_[acked_ % entries_.size()];
   if (options_.listener != nullptr) {
     // Reserved at construction; should one read ever bring more, hand the
     // gathered part over first rather than allocate here.
     if (acks_.size() == acks_.capacity()) hand_over_acks();
-    acks_.push_back(Acknowledgement{e.correlation, e.sequence, StreamId::parse(id).value_or(StreamId{})});
+    acks_.push_back(Acknowledgement{e.correlation, e.sequence, id});
     unhanded_.fetch_add(1, std::memory_order_release);
   }
   // Recovery may acknowledge out of bus order (see recovery_page).
@@ -427,6 +522,8 @@ void Persister::on_down(std::string_view why) noexcept {
     lost_end_ = std::max(lost_end_, sent_);
   }
   sent_ = acked_;
+  executed_ = acked_;
+  waits_out_ = 0;
   recovering_ = false;
 }
 
@@ -471,7 +568,7 @@ void Persister::recovery_page(redisReply* reply) noexcept {
       for (std::uint64_t k = j; k > acked_; --k) {
         std::swap(entries_[k % entries_.size()], entries_[(k - 1) % entries_.size()]);
       }
-      acknowledge_front(id);
+      acknowledge_front(StreamId::parse(id).value_or(StreamId{}));
       recovered_.fetch_add(1, std::memory_order_relaxed);
       last_id_.assign(id);
       break;
@@ -484,12 +581,14 @@ void Persister::recovery_page(redisReply* reply) noexcept {
   recovering_ = false;
   needs_recovery_ = false;
   sent_ = acked_;
+  executed_ = acked_;
   lost_end_ = acked_;
   pump();
 }
 
 void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
   if (stopped_) return;
+  if (options_.connection.url.cluster && cluster_reply(reply)) return;
   switch (tag) {
     case kXadd:
       if (reply->type == REDIS_REPLY_ERROR) {
@@ -500,7 +599,7 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
         connection_->refuse("XADD refused by Redis: " + std::string(reply->str, reply->len));
         return;
       }
-      if (reply->type != REDIS_REPLY_STRING || acked_ == sent_) {
+      if (reply->type != REDIS_REPLY_STRING || (options_.replicas > 0 ? executed_ : acked_) == sent_) {
         connection_->fail("XADD: unexpected reply");
         return;
       }
@@ -510,8 +609,20 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
         connection_->command_succeeded();
         push_state(true, {});
       }
+      if (options_.replicas > 0) {
+        // Held until the burst's WAIT says the replicas have it. last_id_
+        // stays at the last confirmed entry: a master that dies before its
+        // replicas had this one leaves a stream that ends before it, and
+        // the recovery scan must start where the replica's copy surely
+        // reaches.
+        if (executed_ < sent_) {
+          entries_[executed_++ % entries_.size()].id =
+              StreamId::parse(std::string_view(reply->str, reply->len)).value_or(StreamId{});
+        }
+        return;
+      }
       last_id_.assign(reply->str, reply->len);
-      acknowledge_front(last_id_);
+      acknowledge_front(StreamId::parse(last_id_).value_or(StreamId{}));
       // Refill when a whole burst fits again (or nothing is in flight).
       if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
       return;
@@ -529,6 +640,9 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
       return;
     case kRecover:
       recovery_page(reply);
+      return;
+    case kWait:
+      wait_reply(reply);
       return;
     case kProbeWrite:
     case kProbeType:

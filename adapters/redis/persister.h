@@ -32,6 +32,15 @@
 // IoThread's; health() and counters from any thread. Events with origin replayed or remote came
 // from Redis and are never written back.
 //
+// On a Redis Cluster (a redis+cluster:// URL) each persister writes one
+// partition stream (Partitioning): it takes only the events of its
+// partition from the ring (every persister sees every event and skips the
+// others'), follows MOVED and ASK to the node holding its stream, and waits
+// out a failover or migration (CLUSTERDOWN, TRYAGAIN) by reconnecting; the
+// recovery scan after each reconnect is what keeps a retried burst from
+// being written twice. With `replicas` set, an event is acknowledged only
+// once WAIT says that many replicas hold it (one WAIT per burst).
+//
 // Lifetimes: the Bus and the IoThread must outlive the Persister (it is a
 // subscriber of the one and runs on the other; destroying the IoThread first
 // aborts with a message, see IoThread::Lease), and so must the listener.
@@ -52,6 +61,7 @@
 #include "adapters/redis/async_connection.h"
 #include "adapters/redis/durability_tracker.h"
 #include "adapters/redis/io_thread.h"
+#include "adapters/redis/partitioning.h"
 #include "adapters/redis/persister_listener.h"
 #include "engine/bus.h"
 
@@ -79,6 +89,18 @@ struct PersisterOptions {
   // batch); an event left without one waits for the next. Suits a process
   // whose publishes all come from code it owns, as eventd's loop.
   bool watch_ring = true;
+  // Partitioned stream: write only the events of `partition`, to
+  // partitioning->stream(partition) (which replaces `stream`). Null: every
+  // event, to `stream`.
+  std::shared_ptr<const Partitioning> partitioning;
+  std::size_t partition = 0;
+  // Replicated acknowledgements: after each burst, WAIT <replicas>
+  // <replica_timeout>; the burst's events are acknowledged only when at
+  // least `replicas` replicas have them (a shorter answer is waited on
+  // again, holding the events, so publishers feel back-pressure while
+  // replicas are missing). 0: acknowledged when the master has them.
+  int replicas = 0;
+  std::chrono::milliseconds replica_timeout{1000};
 };
 
 struct PersisterHealth {
@@ -94,6 +116,8 @@ struct PersisterHealth {
   std::uint64_t skipped_foreign = 0;  // replayed/remote events not written back
   std::uint64_t recovered = 0;     // found already written after a reconnect
   std::uint64_t refused = 0;       // not written: data or metadata not valid JSON
+  std::uint64_t redirects = 0;     // cluster: MOVED and ASK replies followed
+  std::uint64_t replica_waits = 0; // WAITs answered with fewer replicas than asked
   std::uint64_t connect_attempts = 0;
   std::uint64_t failures = 0;
   std::uint64_t reply_timeouts = 0;
@@ -137,8 +161,11 @@ class Persister final : private ConnectionOwner {
     std::string json;
     std::uint64_t correlation = 0;
     Sequence sequence = 0;
+    StreamId id;  // with replicas: Redis' id, held until WAIT confirms it
   };
-  enum Tag : std::uintptr_t { kXadd = 1, kBaseline = 2, kRecover = 3, kProbeWrite = 4, kProbeType = 5 };
+  enum Tag : std::uintptr_t {
+    kXadd = 1, kBaseline = 2, kRecover = 3, kProbeWrite = 4, kProbeType = 5, kWait = 6
+  };
 
   void on_ready() noexcept override;
   void begin_session() noexcept;
@@ -155,7 +182,10 @@ class Persister final : private ConnectionOwner {
   void send_unsent() noexcept;
   void arm_doorbell() noexcept;
   static void doorbell_rung(void* self) noexcept;
-  void acknowledge_front(std::string_view id) noexcept;
+  void acknowledge_front(StreamId id) noexcept;
+  bool cluster_reply(const redisReply* reply) noexcept;
+  void wait_reply(const redisReply* reply) noexcept;
+  bool send_wait() noexcept;
   void request_recovery_page() noexcept;
   void recovery_page(redisReply* reply) noexcept;
   void append_xadd(const Entry& e);
@@ -170,6 +200,9 @@ class Persister final : private ConnectionOwner {
   // Retry buffer (loop thread): absolute counters, index = counter % size.
   std::vector<Entry> entries_;
   std::uint64_t acked_ = 0, sent_ = 0, end_ = 0;
+  // With replicas: [acked_, executed_) have their XADD reply, awaiting WAIT.
+  std::uint64_t executed_ = 0;
+  std::size_t waits_out_ = 0;  // WAITs sent, reply pending
   // Past the entries a lost connection left in doubt (sent, no reply): the
   // recovery scan looks for all of [acked_, lost_end_) in the stream.
   std::uint64_t lost_end_ = 0;
@@ -203,6 +236,8 @@ class Persister final : private ConnectionOwner {
   std::atomic<std::uint64_t> skipped_foreign_{0};
   std::atomic<std::uint64_t> recovered_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> redirects_{0};
+  std::atomic<std::uint64_t> replica_waits_{0};
   bool logged_refusal_ = false;  // loop thread
   std::string probe_error_;      // loop thread: what the write probe met
   std::atomic<Sequence> persisted_sequence_{0};

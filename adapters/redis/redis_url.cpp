@@ -1,5 +1,6 @@
 #include "adapters/redis/redis_url.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -62,11 +63,38 @@ std::string percent_decode(std::string_view text, const char* what) {
   return out;
 }
 
+// host[:port] or [v6][:port]: one node of a redis:// or redis+cluster:// URL.
+Endpoint parse_host_port(std::string_view rest) {
+  Endpoint node;
+  if (rest.empty()) throw ConfigError("REDIS_URL: missing host");
+  if (rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) throw ConfigError("REDIS_URL: unterminated IPv6 address");
+    node.host = std::string(rest.substr(1, close - 1));
+    check_ipv6(node.host);
+    rest = rest.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') throw ConfigError("REDIS_URL: junk after IPv6 address");
+      node.port = parse_number(rest.substr(1), 1, 65535, "port");
+    }
+  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    node.host = std::string(rest.substr(0, colon));
+    check_host(node.host);
+    node.port = parse_number(rest.substr(colon + 1), 1, 65535, "port");
+  } else {
+    node.host = std::string(rest);
+    check_host(node.host);
+  }
+  if (node.host.empty()) throw ConfigError("REDIS_URL: missing host");
+  return node;
+}
+
 }  // namespace
 
 RedisUrl RedisUrl::parse(std::string_view text) {
   RedisUrl url;
   constexpr std::string_view kRedis = "redis://";
+  constexpr std::string_view kCluster = "redis+cluster://";
   constexpr std::string_view kUnix = "unix://";
   if (text.starts_with(kUnix)) {
     std::string_view rest = text.substr(kUnix.size());
@@ -95,13 +123,14 @@ RedisUrl RedisUrl::parse(std::string_view text) {
     }
     return url;
   }
-  if (!text.starts_with(kRedis)) {
+  const bool cluster = text.starts_with(kCluster);
+  if (!cluster && !text.starts_with(kRedis)) {
     const auto colon = text.find("://");
     throw ConfigError("REDIS_URL: unsupported scheme '" +
                       std::string(colon == std::string_view::npos ? std::string_view("(none)") : text.substr(0, colon)) +
-                      "' (expected redis:// or unix://)");
+                      "' (expected redis://, redis+cluster:// or unix://)");
   }
-  std::string_view rest = text.substr(kRedis.size());
+  std::string_view rest = text.substr(cluster ? kCluster.size() : kRedis.size());
   std::string_view path;
   // The credentials end at the last '@' (a password may hold '/', '@' or
   // ':'), so they are split off before the path: otherwise part of a
@@ -126,28 +155,26 @@ RedisUrl RedisUrl::parse(std::string_view text) {
       url.password = percent_decode(userinfo, "password");
     }
   }
-  if (rest.empty()) throw ConfigError("REDIS_URL: missing host");
-  if (rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) throw ConfigError("REDIS_URL: unterminated IPv6 address");
-    url.host = std::string(rest.substr(1, close - 1));
-    check_ipv6(url.host);
-    rest = rest.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') throw ConfigError("REDIS_URL: junk after IPv6 address");
-      url.port = parse_number(rest.substr(1), 1, 65535, "port");
+  if (cluster) {
+    url.cluster = true;
+    while (true) {
+      const auto comma = rest.find(',');
+      Endpoint node = parse_host_port(rest.substr(0, comma));
+      if (std::find(url.seeds.begin(), url.seeds.end(), node) == url.seeds.end()) url.seeds.push_back(std::move(node));
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
     }
-  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    url.host = std::string(rest.substr(0, colon));
-    check_host(url.host);
-    url.port = parse_number(rest.substr(colon + 1), 1, 65535, "port");
+    url.host = url.seeds.front().host;
+    url.port = url.seeds.front().port;
   } else {
-    url.host = std::string(rest);
-    check_host(url.host);
+    Endpoint node = parse_host_port(rest);
+    url.host = std::move(node.host);
+    url.port = node.port;
   }
   if (url.host.empty()) throw ConfigError("REDIS_URL: missing host");
   if (const auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
   if (!path.empty()) url.db = parse_number(path, 0, 1 << 20, "database number");
+  if (url.cluster && url.db != 0) throw ConfigError("REDIS_URL: a cluster has database 0 only");
   return url;
 }
 
@@ -163,16 +190,36 @@ std::string RedisUrl::redacted() const {
     if (db != 0) out += "?db=" + std::to_string(db);
     return out;
   }
-  out = "redis://";
+  out = cluster ? "redis+cluster://" : "redis://";
   if (!user.empty() || !password.empty()) {
     out += user;
     if (!password.empty()) out += ":***";
     out += '@';
   }
-  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  out += ':' + std::to_string(port);
+  auto add_node = [&out](const std::string& h, int p) {
+    out += h.find(':') != std::string::npos ? "[" + h + "]" : h;
+    out += ':' + std::to_string(p);
+  };
+  if (cluster) {
+    for (std::size_t i = 0; i < seeds.size(); ++i) {
+      if (i != 0) out += ',';
+      add_node(seeds[i].host, seeds[i].port);
+    }
+  } else {
+    add_node(host, port);
+  }
   if (db != 0) out += '/' + std::to_string(db);
   return out;
+}
+
+RedisUrl RedisUrl::at(const Endpoint& node) const {
+  RedisUrl url;
+  url.host = node.host;
+  url.port = node.port;
+  url.user = user;
+  url.password = password;
+  url.db = db;
+  return url;
 }
 
 }  // namespace tradpal::redis

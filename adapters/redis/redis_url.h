@@ -1,7 +1,10 @@
 // adapters/redis/redis_url.h
 //
 // RedisUrl: where and as whom to connect, parsed from REDIS_URL
-// (`redis://[[user]:password@]host[:port][/db]` or `unix:///path[?db=N]`).
+// (`redis://[[user]:password@]host[:port][/db]`, `unix:///path[?db=N]`, or
+// `redis+cluster://[[user]:password@]host[:port][,host[:port]...]` for a
+// Redis Cluster: the hosts are seeds, any of which can tell where the slots
+// live; a cluster has database 0 only).
 // Parsing throws ConfigError with a message that never contains the
 // password; redacted() is the only form of a URL that may be logged. Plain
 // value type: any thread, no shared state.
@@ -10,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tradpal::redis {
 
@@ -19,9 +23,18 @@ class ConfigError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-struct RedisUrl {
-  std::string host = "localhost";  // empty when unix_path is set
+// One node of a cluster: a TCP host and port.
+struct Endpoint {
+  std::string host;
   int port = 6379;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+struct RedisUrl {
+  std::string host = "localhost";  // empty when unix_path is set; a cluster's first seed
+  int port = 6379;
+  bool cluster = false;            // redis+cluster://: host/port is the first of `seeds`
+  std::vector<Endpoint> seeds;     // cluster only: every node the URL names, in order
   std::string unix_path;           // set for unix:// URLs
   std::string user;                // empty: AUTH <password> (or no AUTH)
   std::string password;            // empty: no AUTH
@@ -37,6 +50,9 @@ struct RedisUrl {
   [[nodiscard]] bool is_unix() const noexcept { return !unix_path.empty(); }
   // The URL with the password replaced by "***": safe for logs and errors.
   [[nodiscard]] std::string redacted() const;
+  // The same credentials at one node: a plain redis:// URL (how a cluster
+  // client reaches the node a slot lives on).
+  [[nodiscard]] RedisUrl at(const Endpoint& node) const;
 };
 
 }  // namespace tradpal::redis

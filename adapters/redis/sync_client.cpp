@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include "adapters/redis/cluster_redirect.h"
 #include "adapters/redis/sigpipe.h"
 
 namespace tradpal::redis {
@@ -14,14 +16,42 @@ void ReplyDeleter::operator()(redisReply* r) const noexcept { freeReplyObject(r)
 
 SyncClient::SyncClient(RedisUrl url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
   ignore_sigpipe();
+  node_ = Endpoint{url_.host, url_.port};
   connect();
+}
+
+std::string SyncClient::where() const { return url_.cluster ? url_.at(node_).redacted() : url_.redacted(); }
+
+void SyncClient::connect() {
+  if (!url_.cluster) {
+    connect_to(node_);
+    return;
+  }
+  // The node we were on first, then every seed in turn: any node of the
+  // cluster redirects us to the right one.
+  std::string errors;
+  std::vector<Endpoint> tries{node_};
+  for (const Endpoint& seed : url_.seeds) {
+    if (!(seed == node_)) tries.push_back(seed);
+  }
+  for (const Endpoint& node : tries) {
+    try {
+      connect_to(node);
+      return;
+    } catch (const RedisError& e) {
+      if (!errors.empty()) errors += "; ";
+      errors += e.what();
+    }
+  }
+  throw RedisError("no node of " + url_.redacted() + " answers: " + errors);
 }
 
 SyncClient::~SyncClient() {
   if (context_ != nullptr) redisFree(context_);
 }
 
-void SyncClient::connect() {
+void SyncClient::connect_to(const Endpoint& node) {
+  node_ = node;
   if (context_ != nullptr) {
     redisFree(context_);
     context_ = nullptr;
@@ -30,10 +60,10 @@ void SyncClient::connect() {
   tv.tv_sec = static_cast<time_t>(timeout_.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout_.count() % 1000) * 1000);
   redisContext* c = url_.is_unix() ? redisConnectUnixWithTimeout(url_.unix_path.c_str(), tv)
-                                   : redisConnectWithTimeout(url_.host.c_str(), url_.port, tv);
-  if (c == nullptr) throw RedisError("connect to " + url_.redacted() + " failed: out of memory");
+                                   : redisConnectWithTimeout(node_.host.c_str(), node_.port, tv);
+  if (c == nullptr) throw RedisError("connect to " + where() + " failed: out of memory");
   if (c->err != 0) {
-    std::string why = "connect to " + url_.redacted() + " failed: " + c->errstr;
+    std::string why = "connect to " + where() + " failed: " + c->errstr;
     redisFree(c);
     throw RedisError(why);
   }
@@ -42,7 +72,7 @@ void SyncClient::connect() {
   auto handshake = [&](std::vector<std::string_view> args, const char* what) {
     ReplyPtr r = command(args);
     if (r->type == REDIS_REPLY_ERROR) {
-      std::string why = std::string(what) + " on " + url_.redacted() + " failed: " + std::string(r->str, r->len);
+      std::string why = std::string(what) + " on " + where() + " failed: " + std::string(r->str, r->len);
       redisFree(context_);
       context_ = nullptr;
       throw RedisError(why);
@@ -66,7 +96,7 @@ ReplyPtr SyncClient::run(int argc, const char** argv, const std::size_t* lengths
   if (context_ == nullptr) connect();
   auto* r = static_cast<redisReply*>(redisCommandArgv(context_, argc, argv, lengths));
   if (r == nullptr) {
-    std::string why = "command on " + url_.redacted() + " failed: " +
+    std::string why = "command on " + where() + " failed: " +
                       (context_->errstr[0] != '\0' ? std::string(context_->errstr) : std::string("no reply"));
     // Closed by the server, as opposed to slow (a timeout): see command().
     closed_by_peer_ = context_->err == REDIS_ERR_EOF ||
@@ -99,6 +129,38 @@ bool read_only(std::string_view name) noexcept {
 }  // namespace
 
 ReplyPtr SyncClient::command(const std::vector<std::string_view>& args) {
+  if (!url_.cluster) return follow(args);
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (int hops = 0;; ++hops) {
+    ReplyPtr r = follow(args);
+    if (r->type != REDIS_REPLY_ERROR) return r;
+    const std::string_view text(r->str, r->len);
+    if (const auto redirect = parse_redirect(text); redirect && hops < 5) {
+      // Not executed where it was sent: it goes where the cluster says.
+      Endpoint node = redirect->node;
+      if (node.host.empty()) node.host = node_.host;
+      connect_to(node);
+      if (redirect->kind == Redirect::Kind::ask) {
+        ReplyPtr asking = send({"ASKING"});
+        if (asking->type == REDIS_REPLY_ERROR) return asking;
+        return send(args);
+      }
+      continue;
+    }
+    if (is_transient_cluster_error(text) && std::chrono::steady_clock::now() < deadline) {
+      // A failover or a migration: not executed, and soon over.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (context_ != nullptr) {
+        redisFree(context_);
+        context_ = nullptr;
+      }
+      continue;
+    }
+    return r;
+  }
+}
+
+ReplyPtr SyncClient::follow(const std::vector<std::string_view>& args) {
   // A connection that sat idle may have been closed by the server meanwhile
   // (a Redis restart, a timeout): a read that fails on a reused connection
   // goes out once more on a fresh one, so the caller sees an error only
@@ -143,15 +205,15 @@ void SyncClient::append(const std::vector<std::string_view>& args) {
     len.push_back(a.size());
   }
   if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), len.data()) != REDIS_OK) {
-    throw RedisError("cannot queue a command for " + url_.redacted());
+    throw RedisError("cannot queue a command for " + where());
   }
 }
 
 ReplyPtr SyncClient::get_reply() {
-  if (context_ == nullptr) throw RedisError("no connection to " + url_.redacted());
+  if (context_ == nullptr) throw RedisError("no connection to " + where());
   void* r = nullptr;
   if (redisGetReply(context_, &r) != REDIS_OK || r == nullptr) {
-    std::string why = "reading a reply from " + url_.redacted() + " failed: " +
+    std::string why = "reading a reply from " + where() + " failed: " +
                       (context_->errstr[0] != '\0' ? std::string(context_->errstr) : std::string("no reply"));
     redisFree(context_);
     context_ = nullptr;

@@ -7,6 +7,14 @@
 // command that fails on a connection the server has since closed is sent
 // once more on a fresh one (writes never are). Errors are
 // RedisError, whose text never contains the password.
+//
+// On a cluster URL (redis+cluster://) it talks to one node at a time: the
+// first seed that answers, then wherever a MOVED or ASK reply to command()
+// sends it (the command follows, at most five hops), and it waits out a
+// failover's CLUSTERDOWN or TRYAGAIN for up to its timeout. One SyncClient
+// per key (per partition stream) then stays on that key's node. Pipelined
+// replies (append/get_reply) come back as the node sent them, redirects
+// included.
 #pragma once
 
 #include <chrono>
@@ -56,9 +64,13 @@ class SyncClient {
   ReplyPtr get_reply();
 
   [[nodiscard]] const RedisUrl& url() const noexcept { return url_; }
+  // Where commands go now, safe to log (the node, for a cluster).
+  [[nodiscard]] std::string where() const;
 
  private:
   void connect();
+  void connect_to(const Endpoint& node);
+  ReplyPtr follow(const std::vector<std::string_view>& args);
   ReplyPtr send(const std::vector<std::string_view>& args);
   ReplyPtr run(int argc, const char** argv, const std::size_t* lengths);
 
@@ -66,6 +78,7 @@ class SyncClient {
   std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
   bool closed_by_peer_ = false;  // the last failure was the server closing the connection
+  Endpoint node_;               // TCP URLs: the node connected to (a cluster's changes)
 };
 
 }  // namespace tradpal::redis

@@ -54,6 +54,8 @@ class RedisServer {
 
   // A TCP port nothing listens on right now (bound and released).
   [[nodiscard]] static int free_port();
+  // True when nothing listens on 127.0.0.1:port now (it could be bound).
+  [[nodiscard]] static bool port_free(int port);
   // Waits until redis at 127.0.0.1:port answers PING with PONG: a server
   // still loading its append-only file ("-LOADING") is not ready yet.
   // `password` is sent with AUTH first when the server requires one.

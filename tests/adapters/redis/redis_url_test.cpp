@@ -38,6 +38,36 @@ TEST(RedisUrlTest, ParsesUnixSocketWithDatabase) {
   EXPECT_EQ(u.db, 4);
 }
 
+TEST(RedisUrlTest, ParsesAClustersSeedsAndCredentials) {
+  const auto u = RedisUrl::parse("redis+cluster://ops:pa%2Css@n1:7001,n2,[::1]:7003,n1:7001");
+  EXPECT_TRUE(u.cluster);
+  ASSERT_EQ(u.seeds.size(), 3u);  // the repeated seed counts once
+  EXPECT_EQ(u.seeds[0], (Endpoint{"n1", 7001}));
+  EXPECT_EQ(u.seeds[1], (Endpoint{"n2", 6379}));
+  EXPECT_EQ(u.seeds[2], (Endpoint{"::1", 7003}));
+  EXPECT_EQ(u.host, "n1");
+  EXPECT_EQ(u.port, 7001);
+  EXPECT_EQ(u.user, "ops");
+  EXPECT_EQ(u.password, "pa,ss");
+  EXPECT_EQ(u.redacted(), "redis+cluster://ops:***@n1:7001,n2:6379,[::1]:7003");
+  // One node of it: the same credentials, a plain URL.
+  const auto node = u.at(u.seeds[1]);
+  EXPECT_FALSE(node.cluster);
+  EXPECT_EQ(node.redacted(), "redis://ops:***@n2:6379");
+  EXPECT_EQ(node.password, "pa,ss");
+  // A cluster has database 0 only; an empty seed is no seed.
+  EXPECT_THROW((void)RedisUrl::parse("redis+cluster://n1:7001/2"), ConfigError);
+  EXPECT_NO_THROW((void)RedisUrl::parse("redis+cluster://n1:7001/0"));
+  EXPECT_THROW((void)RedisUrl::parse("redis+cluster://n1:7001,,n2"), ConfigError);
+  EXPECT_THROW((void)RedisUrl::parse("redis+cluster://n1:70010"), ConfigError);
+  try {
+    (void)RedisUrl::parse("redis+cluster://u:topsecret@n1:7001,n2:x");
+    ADD_FAILURE() << "bad port accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("topsecret"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RedisUrlTest, RejectsBadUrlsWithAClearMessage) {
   for (const char* bad : {"http://h:1", "redis://h:notaport", "redis://h:70000", "redis://", "redis://h:1/x",
                           "unix://relative.sock", "localhost:6379"}) {

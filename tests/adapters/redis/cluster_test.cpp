@@ -1,0 +1,462 @@
+// The Redis adapter on a Redis Cluster: hash slots, partition names and
+// keys, redirects, and persisters writing partitioned streams to a real
+// cluster (3 masters + 3 replicas) through failover and slot migration.
+#include <gtest/gtest.h>
+
+#include <simdjson.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "adapters/redis/cluster_redirect.h"
+#include "adapters/redis/durability_tracker.h"
+#include "adapters/redis/event_store.h"
+#include "adapters/redis/io_thread.h"
+#include "adapters/redis/partitioned_persister.h"
+#include "adapters/redis/partitioning.h"
+#include "adapters/redis/sync_client.h"
+#include "redis_cluster.h"
+#include "test_support.h"
+
+namespace tradpal::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventually;
+using testing::RedisCluster;
+
+// ---- slots, names and keys (no Redis) ---------------------------------------
+
+TEST(KeySlot, MatchesRedisClusterForKnownKeys) {
+  // Values as `CLUSTER KEYSLOT` answers them.
+  EXPECT_EQ(key_slot("123456789"), 12739);  // CRC16/XMODEM check value 0x31C3
+  EXPECT_EQ(key_slot("foo"), 12182);
+  EXPECT_EQ(key_slot("bar"), 5061);
+  EXPECT_EQ(key_slot(""), 0);
+  // A hash tag hashes alone; an empty one does not count.
+  EXPECT_EQ(key_slot("{user1000}.following"), key_slot("user1000"));
+  EXPECT_EQ(key_slot("{user1000}.followers"), key_slot("{user1000}.following"));
+  EXPECT_EQ(key_slot("foo{}{bar}"), key_slot("foo{}{bar}"));
+  EXPECT_NE(key_slot("foo{}{bar}"), key_slot("bar"));
+  EXPECT_EQ(key_slot("foo{{bar}}zap"), key_slot("{bar"));
+}
+
+TEST(Partitioning, OnePartitionIsThePlainStream) {
+  const Partitioning p("tradpal_events", {});
+  ASSERT_EQ(p.count(), 1u);
+  EXPECT_EQ(p.stream(0), "tradpal_events");
+  EXPECT_EQ(p.partition_of_key("AAPL"), 0u);
+}
+
+TEST(Partitioning, PartitionStreamsSpreadOverTheSlotSpaceAndAreStable) {
+  for (const std::size_t n : {2u, 3u, 6u, 16u, 100u}) {
+    const Partitioning p("tradpal_events", {.count = n});
+    std::set<std::string> names(p.streams().begin(), p.streams().end());
+    ASSERT_EQ(names.size(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint16_t slot = key_slot(p.stream(i));
+      EXPECT_GE(slot, i * 16384 / n) << p.stream(i);
+      EXPECT_LT(slot, (i + 1) * 16384 / n) << p.stream(i);
+      EXPECT_TRUE(p.stream(i).starts_with("tradpal_events:{p" + std::to_string(i)));
+    }
+    // The same count gives the same names in every process.
+    EXPECT_EQ(Partitioning("tradpal_events", {.count = n}).streams(), p.streams());
+  }
+}
+
+TEST(Partitioning, KeysMapByFnv1aAndFallBackToTheType) {
+  const Partitioning p("s", {.count = 7});
+  // FNV-1a-64("AAPL") mod 7, computed by hand from the published constants.
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : std::string("AAPL")) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  EXPECT_EQ(p.partition_of_key("AAPL"), h % 7);
+  EXPECT_EQ(p.partition_of("market_data_update", "feed", R"({"symbol": "AAPL", "price": 1})", "{}"), h % 7);
+  // No symbol, a symbol of another kind, unreadable data: the type decides.
+  const std::size_t by_type = p.partition_of_key("risk_alert");
+  EXPECT_EQ(p.partition_of("risk_alert", "risk", R"({"level": 3})", "{}"), by_type);
+  EXPECT_EQ(p.partition_of("risk_alert", "risk", R"({"symbol": [1]})", "{}"), by_type);
+  EXPECT_EQ(p.partition_of("risk_alert", "risk", R"({"symbol": )", "{}"), by_type);
+  // A number is keyed by its literal.
+  EXPECT_EQ(p.partition_of("order_placed", "oms", R"({"symbol": 42})", "{}"), p.partition_of_key("42"));
+}
+
+TEST(Partitioning, ConfigurableKeys) {
+  const Partitioning by_source("s", {.count = 5, .key = "source"});
+  EXPECT_EQ(by_source.partition_of("order_placed", "oms-3", "{}", "{}"), by_source.partition_of_key("oms-3"));
+  const Partitioning by_account("s", {.count = 5, .key = "metadata.account.id"});
+  EXPECT_EQ(by_account.partition_of("order_placed", "oms", "{}", R"({"account": {"id": "ACC-9"}})"),
+            by_account.partition_of_key("ACC-9"));
+  const Partitioning by_type("s", {.count = 5, .key = "type"});
+  EXPECT_EQ(by_type.partition_of("order_placed", "oms", R"({"symbol": "X"})", "{}"),
+            by_type.partition_of_key("order_placed"));
+}
+
+TEST(Partitioning, BadSettingsAreRefusedWithAReason) {
+  EXPECT_THROW(Partitioning("s", {.count = 0}), ConfigError);
+  EXPECT_THROW(Partitioning("s", {.count = 5000}), ConfigError);
+  EXPECT_THROW(Partitioning("s", {.count = 2, .key = "symbol"}), ConfigError);
+  EXPECT_THROW(Partitioning("s", {.count = 2, .key = "data."}), ConfigError);
+  EXPECT_THROW(Partitioning("s", {.count = 2, .key = "data.a..b"}), ConfigError);
+  EXPECT_THROW(Partitioning("{s}", {.count = 2}), ConfigError);
+  EXPECT_NO_THROW(Partitioning("{s}", {.count = 1}));
+}
+
+TEST(ClusterRedirect, ParsesMovedAndAskAndTellsPassingStates) {
+  const auto moved = parse_redirect("MOVED 3999 127.0.0.1:6381");
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->kind, Redirect::Kind::moved);
+  EXPECT_EQ(moved->slot, 3999);
+  EXPECT_EQ(moved->node, (Endpoint{"127.0.0.1", 6381}));
+  const auto ask = parse_redirect("ASK 12 ::1:7002");
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->kind, Redirect::Kind::ask);
+  EXPECT_EQ(ask->node, (Endpoint{"::1", 7002}));
+  const auto unknown = parse_redirect("MOVED 5 ?:7003");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->node.host, "");
+  EXPECT_FALSE(parse_redirect("MOVED 99999 h:1"));
+  EXPECT_FALSE(parse_redirect("MOVED 5 h"));
+  EXPECT_FALSE(parse_redirect("ERR wrong number of arguments"));
+  EXPECT_TRUE(is_transient_cluster_error("CLUSTERDOWN The cluster is down"));
+  EXPECT_TRUE(is_transient_cluster_error("TRYAGAIN Multiple keys request during rehashing of slot"));
+  EXPECT_FALSE(is_transient_cluster_error("WRONGTYPE Operation against a key"));
+}
+
+// ---- a real cluster ------------------------------------------------------------
+
+// What a partition stream holds, decoded: (message id, symbol, n, event id).
+struct Written {
+  std::string id;
+  std::string symbol;
+  std::int64_t n = -1;
+  std::string event_id;
+};
+
+std::vector<Written> read_partition(const std::string& url, const std::string& stream) {
+  std::vector<Written> out;
+  simdjson::dom::parser parser;
+  for (const auto& [id, json] : testing::read_stream(url, stream)) {
+    Written w;
+    w.id = id;
+    simdjson::dom::element doc = parser.parse(json);
+    w.event_id = std::string(std::string_view(doc["event_id"]));
+    simdjson::dom::element data = doc["data"];
+    if (auto s = data["symbol"]; !s.error()) w.symbol = std::string(std::string_view(s));
+    if (auto n = data["n"]; !n.error()) w.n = std::int64_t(n);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  PersisterOptions options(int replicas = 0) {
+    PersisterOptions o;
+    o.connection = testing::fast_connection(cluster.url());
+    o.listener = &tracker;
+    o.replicas = replicas;
+    return o;
+  }
+
+  // Publishes `count` events over `symbols` symbols, each symbol's events
+  // numbered 0, 1, 2... in publish order; a ticket per event.
+  void publish(int count, int symbols, std::vector<DurabilityTracker::Ticket>* tickets = nullptr) {
+    for (int i = 0; i < count; ++i) {
+      const int s = i % symbols;
+      const std::string data =
+          "{\"symbol\": \"S" + std::to_string(s) + "\", \"n\": " + std::to_string(next_n[s]++) + "}";
+      DurabilityTracker::Ticket t;
+      if (tickets != nullptr) t = tracker.ticket();
+      ASSERT_EQ(bus.publish({.type = EventType::market_data_update, .source = "feed", .data = data,
+                             .correlation = t.token}),
+                PublishStatus::ok);
+      if (tickets != nullptr) tickets->push_back(std::move(t));
+    }
+  }
+
+  // Every partition read back: each event in the partition its symbol maps
+  // to, each symbol's numbers strictly rising in stream order, no event
+  // twice. Returns how many events there were.
+  std::size_t check_partitions(const Partitioning& p) {
+    std::set<std::string> event_ids;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < p.count(); ++i) {
+      std::map<std::string, std::int64_t> last;
+      for (const Written& w : read_partition(cluster.url(), p.stream(i))) {
+        EXPECT_EQ(p.partition_of_key(w.symbol), i) << w.symbol << " in " << p.stream(i);
+        auto [it, fresh] = last.emplace(w.symbol, w.n);
+        if (!fresh) {
+          EXPECT_GT(w.n, it->second) << w.symbol << " out of order in " << p.stream(i);
+          it->second = w.n;
+        }
+        EXPECT_TRUE(event_ids.insert(w.event_id).second) << "event " << w.event_id << " written twice";
+        ++total;
+      }
+    }
+    return total;
+  }
+
+  RedisCluster cluster;
+  Bus bus{BusOptions{.ring = {.capacity = std::size_t{1} << 22}}};
+  IoThread io;
+  DurabilityTracker tracker;
+  std::map<int, std::int64_t> next_n;
+};
+
+TEST_F(ClusterTest, PartitionsSpreadOverTheMastersAndKeepEachKeysOrder) {
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 6});
+  // Two partitions on each of the three masters.
+  std::map<int, int> per_master;
+  for (const auto& s : partitioning->streams()) ++per_master[cluster.master_of(key_slot(s))];
+  EXPECT_EQ(per_master.size(), 3u);
+  for (const auto& [port, n] : per_master) EXPECT_EQ(n, 2) << "master " << port;
+
+  PartitionedPersister persister(bus, io, partitioning, options());
+  std::vector<DurabilityTracker::Ticket> tickets;
+  publish(30000, 50, &tickets);
+  for (auto& t : tickets) {
+    ASSERT_EQ(t.message_id.wait_for(20s), std::future_status::ready);
+    EXPECT_FALSE(t.message_id.get().empty());
+  }
+  ASSERT_TRUE(persister.wait_idle(10s));
+  EXPECT_EQ(persister.persisted(), 30000u);
+  EXPECT_EQ(check_partitions(*partitioning), 30000u);
+  // The seeds list every node; persisters that started on a node without
+  // their slot followed MOVED there.
+  EXPECT_GT(persister.health().redirects, 0u);
+  EXPECT_TRUE(persister.health().connected);
+}
+
+TEST_F(ClusterTest, ReadsMergeEveryPartitionByStreamId) {
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
+  PartitionedPersister persister(bus, io, partitioning, options());
+  publish(2500, 20);
+  // Some of another type, to filter on.
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_EQ(bus.publish({.type = EventType::risk_alert, .source = "risk", .data = "{\"level\": 1}"}),
+              PublishStatus::ok);
+  }
+  ASSERT_TRUE(persister.wait_idle(20s));
+
+  // The reference: every partition read raw, merged by id.
+  std::vector<std::pair<StreamId, std::string>> all;
+  for (const auto& stream : partitioning->streams()) {
+    for (const auto& [id, json] : testing::read_stream(cluster.url(), stream)) {
+      all.emplace_back(*StreamId::parse(id), testing::event_id_of(json));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  ASSERT_EQ(all.size(), 3000u);
+
+  EventStoreOptions so;
+  so.url = RedisUrl::parse(cluster.url());
+  so.partitioning = partitioning;
+  so.page_size = 128;  // many pages per partition
+  EventStore store(so);
+  EXPECT_EQ(store.length(), 3000u);
+  EXPECT_EQ(store.last_id(), all.back().first);
+
+  // The most recent 100, oldest first.
+  const auto recent = store.get_events(EventTypeSet::all(), std::nullopt, std::nullopt, 100);
+  ASSERT_EQ(recent.size(), 100u);
+  for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(recent[i].event.event_id.to_string(), all[2900 + i].second) << i;
+
+  // A replay sees every event once, in id order; a type filter holds.
+  std::vector<std::string> replayed;
+  StreamId previous{};
+  EXPECT_EQ(store.replay(EventTypeSet::all(), std::nullopt, std::nullopt,
+                         [&](const StoredEvent& e) {
+                           const StreamId id = *StreamId::parse(e.id);
+                           EXPECT_LE(previous, id);
+                           previous = id;
+                           replayed.push_back(e.event.event_id.to_string());
+                         }),
+            3000u);
+  ASSERT_EQ(replayed.size(), 3000u);
+  for (std::size_t i = 0; i < 3000; ++i) EXPECT_EQ(replayed[i], all[i].second) << i;
+  EXPECT_EQ(store.replay(EventTypeSet{EventType::risk_alert}, std::nullopt, std::nullopt, [](const StoredEvent& e) {
+    EXPECT_EQ(e.event.type, EventType::risk_alert);
+  }),
+            500u);
+
+  // Paging with read_after covers everything exactly once, in order.
+  std::vector<std::string> paged;
+  StreamId cursor{};
+  for (int pages = 0; pages < 1000; ++pages) {
+    EventPage page = store.read_after(cursor, EventTypeSet::all(), 77, 200);
+    for (const auto& e : page.events) paged.push_back(e.event.event_id.to_string());
+    ASSERT_TRUE(page.last);
+    cursor = *page.last;
+    if (!page.more) break;
+  }
+  ASSERT_EQ(paged.size(), 3000u);
+  for (std::size_t i = 0; i < 3000; ++i) EXPECT_EQ(paged[i], all[i].second) << i;
+
+  // Stats add up; a group made on the store is on every partition.
+  store.ensure_group("readers", "0");
+  const StreamStats stats = store.stats();
+  EXPECT_TRUE(stats.exists);
+  EXPECT_EQ(stats.length, 3000u);
+  ASSERT_TRUE(stats.first_entry && stats.last_entry);
+  EXPECT_EQ(*StreamId::parse(stats.first_entry->id), all.front().first);
+  EXPECT_EQ(*StreamId::parse(stats.last_entry->id), all.back().first);
+  ASSERT_EQ(stats.groups.size(), 1u);
+  EXPECT_EQ(stats.groups[0].name, "readers");
+  ASSERT_TRUE(stats.groups[0].lag);
+  EXPECT_EQ(*stats.groups[0].lag, 3000u);
+}
+
+// Publishes continuously with a ticket per event, recording acknowledged ids.
+struct SteadyPublisher {
+  SteadyPublisher(Bus& bus, DurabilityTracker& tracker, int symbols) : bus_(bus), tracker_(tracker), symbols_(symbols) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SteadyPublisher() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void run() {
+    std::map<int, std::int64_t> next;
+    for (int i = 0; !stop_; ++i) {
+      const int s = i % symbols_;
+      Uuid id = Uuid::generate_v4();
+      const std::string id_text = id.to_string();
+      const std::uint64_t token = tracker_.track([this, id_text](std::string_view message_id) {
+        std::lock_guard lock(mutex_);
+        if (!message_id.empty()) acked_[id_text] = std::string(message_id);
+      });
+      const std::string data = "{\"symbol\": \"S" + std::to_string(s) + "\", \"n\": " + std::to_string(next[s]) + "}";
+      if (bus_.publish({.type = EventType::market_data_update, .source = "feed", .data = data, .correlation = token,
+                        .event_id = id}) != PublishStatus::ok) {
+        tracker_.cancel(token);
+        continue;
+      }
+      ++next[s];
+      published_.fetch_add(1);
+      std::this_thread::sleep_for(50us);
+    }
+  }
+  std::size_t acked() {
+    std::lock_guard lock(mutex_);
+    return acked_.size();
+  }
+  std::map<std::string, std::string> acked_ids() {
+    std::lock_guard lock(mutex_);
+    return acked_;
+  }
+
+  Bus& bus_;
+  DurabilityTracker& tracker_;
+  int symbols_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> published_{0};
+  std::mutex mutex_;
+  std::map<std::string, std::string> acked_;
+  std::thread thread_;
+};
+
+// Every acknowledged event is where its acknowledgement said, exactly once;
+// and since nothing is dropped, every published event is there once.
+void expect_exactly_once(RedisCluster& cluster, const Partitioning& p, const std::map<std::string, std::string>& acked,
+                         std::uint64_t published) {
+  std::map<std::string, std::vector<std::string>> seen;
+  std::size_t total = 0;
+  for (const auto& stream : p.streams()) {
+    for (const Written& w : read_partition(cluster.url(), stream)) {
+      seen[w.event_id].push_back(w.id);
+      ++total;
+    }
+  }
+  for (const auto& [event_id, message_id] : acked) {
+    const auto it = seen.find(event_id);
+    ASSERT_NE(it, seen.end()) << "acknowledged event " << event_id << " is missing";
+    ASSERT_EQ(it->second.size(), 1u) << "event " << event_id << " written " << it->second.size() << " times, as "
+                                     << it->second[0] << " and " << it->second.back() << "; acknowledged as "
+                                     << message_id;
+    EXPECT_EQ(it->second[0], message_id);
+  }
+  EXPECT_EQ(total, published);
+  EXPECT_EQ(seen.size(), total);
+}
+
+TEST_F(ClusterTest, KillNineOfAMasterWithReplicatedAcksLosesAndDuplicatesNothing) {
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
+  PartitionedPersister persister(bus, io, partitioning, options(/*replicas=*/1));
+  SteadyPublisher publisher(bus, tracker, 30);
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > 2000; }, 20s));
+  const int killed = cluster.kill_master_of(key_slot(partitioning->stream(0)));
+  const auto acked_at_kill = publisher.acked();
+  // The replica takes over; the partition's persister finds it through the
+  // surviving nodes and goes on.
+  ASSERT_TRUE(eventually([&] { return cluster.master_of(key_slot(partitioning->stream(0))) != killed; }, 30s));
+  // With every replica acknowledgement counted, the promoted master holds
+  // acknowledgements until it has a replica again: the killed node comes
+  // back (as a replica of the new master), as an operator would bring it.
+  std::this_thread::sleep_for(500ms);
+  cluster.node_at(killed).start();
+  ASSERT_TRUE(cluster.wait_healthy(30s, 1));
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > acked_at_kill + 3000; }, 30s));
+  publisher.stop();
+  ASSERT_TRUE(persister.wait_idle(20s));
+  EXPECT_EQ(tracker.pending(), 0u);
+  expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published_.load());
+  check_partitions(*partitioning);
+  std::printf("failover: %llu recovered, %llu redirects, %llu short WAITs\n",
+              static_cast<unsigned long long>(persister.health().recovered),
+              static_cast<unsigned long long>(persister.health().redirects),
+              static_cast<unsigned long long>(persister.health().replica_waits));
+}
+
+TEST_F(ClusterTest, SlotMigrationDuringPublishingLosesAndDuplicatesNothing) {
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
+  PartitionedPersister persister(bus, io, partitioning, options());
+  SteadyPublisher publisher(bus, tracker, 30);
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > 2000; }, 20s));
+  const std::uint16_t slot = key_slot(partitioning->stream(0));
+  const int from = cluster.master_of(slot);
+  int to = 0;
+  for (const int m : cluster.masters()) {
+    if (m != from) to = m;
+  }
+  const auto redirects_before = persister.health().redirects;
+  // Keys moved, slot not yet handed over: writes meet ASK for 300 ms.
+  cluster.move_slot(slot, to, 300ms);
+  EXPECT_EQ(cluster.master_of(slot), to);
+  const auto acked_at_move = publisher.acked();
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > acked_at_move + 3000; }, 30s));
+  publisher.stop();
+  ASSERT_TRUE(persister.wait_idle(20s));
+  EXPECT_GT(persister.health().redirects, redirects_before);
+  expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published_.load());
+  check_partitions(*partitioning);
+}
+
+TEST_F(ClusterTest, SyncClientFollowsRedirectsAndFindsTheClusterThroughAnySeed) {
+  const std::string key = "tradpal_events:{p1}";
+  SyncClient client(RedisUrl::parse(cluster.url()));
+  // Whichever node it started on, the write lands on the slot's master.
+  auto r = client.command({"XADD", key, "*", "event", "{}"});
+  ASSERT_EQ(r->type, REDIS_REPLY_STRING) << (r->str != nullptr ? r->str : "");
+  EXPECT_EQ(client.where(), "redis://127.0.0.1:" + std::to_string(cluster.master_of(key_slot(key))));
+  auto len = client.command({"XLEN", key});
+  ASSERT_EQ(len->type, REDIS_REPLY_INTEGER);
+  EXPECT_EQ(len->integer, 1);
+  // A URL whose first seeds are gone still reaches the cluster.
+  const auto ports = cluster.ports();
+  const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(testing::RedisServer::free_port()) +
+                          ",127.0.0.1:" + std::to_string(ports.back());
+  SyncClient late(RedisUrl::parse(url), 500ms);
+  auto len2 = late.command({"XLEN", key});
+  ASSERT_EQ(len2->type, REDIS_REPLY_INTEGER);
+  EXPECT_EQ(len2->integer, 1);
+}
+
+}  // namespace
+}  // namespace tradpal::redis
