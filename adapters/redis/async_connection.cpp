@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "adapters/redis/cluster_redirect.h"
 #include "adapters/redis/log.h"
 #include "adapters/redis/sigpipe.h"
 
@@ -51,6 +52,11 @@ void AsyncConnection::start() noexcept {
   connect();
 }
 
+std::string AsyncConnection::node() const {
+  std::lock_guard lock(error_mutex_);
+  return node_;
+}
+
 std::string AsyncConnection::last_error() const {
   std::lock_guard lock(error_mutex_);
   return last_error_;
@@ -77,6 +83,12 @@ void AsyncConnection::update_poll(void* data, int add, int remove) {
 void AsyncConnection::connect() noexcept {
   if (closing_) return;
   attempts_.fetch_add(1, std::memory_order_relaxed);
+  try {
+    std::string node = where();
+    std::lock_guard lock(error_mutex_);
+    node_.swap(node);
+  } catch (...) {
+  }
   redisAsyncContext* ac = options_.url.is_unix() ? redisAsyncConnectUnix(options_.url.unix_path.c_str())
                                                  : redisAsyncConnect(target_.host.c_str(), target_.port);
   if (ac == nullptr) {
@@ -376,11 +388,18 @@ void AsyncConnection::on_command_reply(redisAsyncContext* ac, void* reply, void*
   // A null reply means the context is being freed: on_down tells the owner.
   if (reply == nullptr) return;
   auto* self = static_cast<AsyncConnection*>(ac->data);
+  auto* r = static_cast<redisReply*>(reply);
   if (self->outstanding_ > 0) --self->outstanding_;
-  if (static_cast<redisReply*>(reply)->type != REDIS_REPLY_ERROR) self->redirects_in_row_ = 0;
+  if (r->type != REDIS_REPLY_ERROR) {
+    self->redirects_in_row_ = 0;
+  } else if (self->options_.url.cluster && self->cluster_error(std::string_view(r->str, r->len))) {
+    // Handled here for every owner: it sees the connection go down and come
+    // up at the right node, as after any reconnect.
+    return;
+  }
   self->deadline_ =
       std::max(self->deadline_, uv_now(self->loop_) + static_cast<std::uint64_t>(self->options_.reply_timeout.count()));
-  self->owner_.on_reply(reinterpret_cast<std::uintptr_t>(privdata), static_cast<redisReply*>(reply));
+  self->owner_.on_reply(reinterpret_cast<std::uintptr_t>(privdata), r);
 }
 
 void AsyncConnection::flush() noexcept {
@@ -449,6 +468,30 @@ void AsyncConnection::redirect(Endpoint node, bool asking, std::string why) noex
   } catch (...) {
   }
   redisAsyncFree(ac_);
+}
+
+bool AsyncConnection::cluster_error(std::string_view text) noexcept {
+  try {
+    if (const auto moved = parse_redirect(text)) {
+      redirects_.fetch_add(1, std::memory_order_relaxed);
+      // Nothing sent after it on this connection runs either; the owner's
+      // reconnect logic (recovery, positions) covers what did.
+      redirect(moved->node, moved->kind == Redirect::Kind::ask,
+               std::string(text.substr(0, text.find(' '))) + " slot " + std::to_string(moved->slot) + " to " +
+                   (moved->node.host.empty() ? target_.host : moved->node.host) + ":" +
+                   std::to_string(moved->node.port));
+      return true;
+    }
+    if (is_transient_cluster_error(text)) {
+      // A failover or migration under way: reconnect after the backoff.
+      fail(std::string("Redis: ") + std::string(text));
+      return true;
+    }
+  } catch (...) {
+    fail("out of memory following a redirect");
+    return true;
+  }
+  return false;
 }
 
 void AsyncConnection::next_seed() noexcept {

@@ -14,7 +14,13 @@
 // to (redirect(), after a MOVED or ASK reply). A node that cannot be reached
 // sends the next attempt to the next seed, so a connection whose master
 // died finds the cluster again through the survivors and follows their
-// redirects to the promoted replica.
+// redirects to the promoted replica. The connection itself handles the
+// cluster's error replies to its owner's commands: MOVED and ASK redirect it
+// (see redirect()), CLUSTERDOWN, TRYAGAIN, MASTERDOWN and LOADING drop it
+// for a reconnect after the backoff. None of them reaches the owner, which
+// sees on_down and then on_ready at the right node, as after any reconnect:
+// an owner that survives reconnects (positions, recovery scans) survives a
+// failover or a migration too.
 //
 // Threads: everything but the read-only health accessors runs on the loop
 // thread. Ownership: the redisAsyncContext and its uv_poll belong to this
@@ -133,6 +139,10 @@ class AsyncConnection {
   [[nodiscard]] std::uint64_t connect_attempts() const noexcept { return attempts_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reply_timeouts() const noexcept { return reply_timeouts_.load(std::memory_order_relaxed); }
+  // Cluster: MOVED and ASK replies followed.
+  [[nodiscard]] std::uint64_t redirects() const noexcept { return redirects_.load(std::memory_order_relaxed); }
+  // The node connected to or tried last, as a URL safe to log.
+  [[nodiscard]] std::string node() const;
   // The last failure's description (never contains a password); empty if none.
   [[nodiscard]] std::string last_error() const;
   [[nodiscard]] const ConnectionOptions& options() const noexcept { return options_; }
@@ -150,6 +160,7 @@ class AsyncConnection {
   void handshake_reply(HandshakeStep step, redisReply* reply) noexcept;
   void handle_closed() noexcept;
   void next_seed() noexcept;
+  bool cluster_error(std::string_view text) noexcept;
   bool send_asking() noexcept;
 
   static void on_connect(const redisAsyncContext* ac, int status);
@@ -196,8 +207,10 @@ class AsyncConnection {
   std::atomic<std::uint64_t> attempts_{0};
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> reply_timeouts_{0};
+  std::atomic<std::uint64_t> redirects_{0};
   mutable std::mutex error_mutex_;
   std::string last_error_;
+  std::string node_;  // where(), for other threads (under error_mutex_)
 };
 
 }  // namespace tradpal::redis

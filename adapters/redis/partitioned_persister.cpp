@@ -50,6 +50,8 @@ PersisterHealth PartitionedPersister::health() const {
     sum.refusing = sum.refusing || h.refusing;
     if (h.breaker != BreakerState::closed && sum.breaker == BreakerState::closed) sum.breaker = h.breaker;
     if (sum.last_error.empty()) sum.last_error = h.last_error;
+    if (!sum.node.empty()) sum.node += ',';
+    sum.node += h.node;
     sum.persisted += h.persisted;
     sum.buffered += h.buffered;
     sum.slot_bytes += h.slot_bytes;

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <future>
 
-#include "adapters/redis/cluster_redirect.h"
 #include "adapters/redis/entry_decoder.h"
 #include "adapters/redis/log.h"
 #include "engine/event_json.h"
@@ -143,13 +142,14 @@ PersisterHealth Persister::health() const {
   h.connected = connection_->connected();
   h.refusing = connection_->refusing();
   h.last_error = connection_->last_error();
+  h.node = connection_->node();
   h.persisted = persisted_.load(std::memory_order_relaxed);
   h.buffered = buffered_.load(std::memory_order_relaxed);
   h.slot_bytes = slot_bytes_.load(std::memory_order_relaxed);
   h.skipped_foreign = skipped_foreign_.load(std::memory_order_relaxed);
   h.recovered = recovered_.load(std::memory_order_relaxed);
   h.refused = refused_.load(std::memory_order_relaxed);
-  h.redirects = redirects_.load(std::memory_order_relaxed);
+  h.redirects = connection_->redirects();
   h.replica_waits = replica_waits_.load(std::memory_order_relaxed);
   h.connect_attempts = connection_->connect_attempts();
   h.failures = connection_->failures();
@@ -209,12 +209,13 @@ void Persister::take_from_ring() noexcept {
   // The handler copies each event out: the ring may reuse the frame as soon
   // as poll() returns, and Redis has not seen it yet.
   auto take = [this](const EventView& view, bool) {
-        if (view.origin() != EventOrigin::local) {
-          skipped_foreign_.fetch_add(1, std::memory_order_relaxed);
+        // Another partition's persister writes it (or counts or refuses it):
+        // each event is one persister's, so counters add up across them.
+        if (options_.partitioning != nullptr && options_.partitioning->partition_of(view) != options_.partition) {
           return;
         }
-        // Another partition's persister writes it (and refuses it, if need be).
-        if (options_.partitioning != nullptr && options_.partitioning->partition_of(view) != options_.partition) {
+        if (view.origin() != EventOrigin::local) {
+          skipped_foreign_.fetch_add(1, std::memory_order_relaxed);
           return;
         }
         // The bus checks only the shape of data and metadata. An event whose
@@ -358,31 +359,6 @@ void Persister::wait_reply(const redisReply* reply) noexcept {
   while (acked_ < executed_) acknowledge_front(entries_[acked_ % entries_.size()].id);
   if (sent_ != acked_ && waits_out_ == 0 && send_wait()) connection_->flush();
   if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
-}
-
-bool Persister::cluster_reply(const redisReply* reply) noexcept {
-  if (reply->type != REDIS_REPLY_ERROR) return false;
-  const std::string_view text(reply->str, reply->len);
-  try {
-    if (const auto redirect = parse_redirect(text)) {
-      redirects_.fetch_add(1, std::memory_order_relaxed);
-      // Nothing of what follows on this connection will be executed either;
-      // the reconnect's recovery scan finds what before it was.
-      connection_->redirect(redirect->node, redirect->kind == Redirect::Kind::ask,
-                            options_.stream + " " + std::string(text.substr(0, text.find(' '))) + " to " +
-                                (redirect->node.host.empty() ? std::string("the same host") : redirect->node.host) +
-                                ":" + std::to_string(redirect->node.port));
-      return true;
-    }
-    if (is_transient_cluster_error(text)) {
-      connection_->fail("Redis: " + std::string(text));
-      return true;
-    }
-  } catch (...) {
-    connection_->fail("persister: out of memory following a redirect");
-    return true;
-  }
-  return false;
 }
 
 void Persister::acknowledge_front(StreamId id) noexcept {
@@ -588,7 +564,6 @@ void Persister::recovery_page(redisReply* reply) noexcept {
 
 void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
   if (stopped_) return;
-  if (options_.connection.url.cluster && cluster_reply(reply)) return;
   switch (tag) {
     case kXadd:
       if (reply->type == REDIS_REPLY_ERROR) {

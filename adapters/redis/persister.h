@@ -108,6 +108,7 @@ struct PersisterHealth {
   bool connected = false;
   bool refusing = false;           // Redis refuses our writes (WRONGTYPE, NOPERM, OOM): see last_error
   std::string last_error;          // never contains a password
+  std::string node;                // the node written to (or tried last), safe to log
   std::uint64_t persisted = 0;     // events Redis acknowledged
   std::uint64_t buffered = 0;      // taken from the ring, not yet acknowledged
   // Memory the buffer's slots hold (capacity, not just content). A slot
@@ -183,7 +184,6 @@ class Persister final : private ConnectionOwner {
   void arm_doorbell() noexcept;
   static void doorbell_rung(void* self) noexcept;
   void acknowledge_front(StreamId id) noexcept;
-  bool cluster_reply(const redisReply* reply) noexcept;
   void wait_reply(const redisReply* reply) noexcept;
   bool send_wait() noexcept;
   void request_recovery_page() noexcept;
@@ -236,7 +236,6 @@ class Persister final : private ConnectionOwner {
   std::atomic<std::uint64_t> skipped_foreign_{0};
   std::atomic<std::uint64_t> recovered_{0};
   std::atomic<std::uint64_t> refused_{0};
-  std::atomic<std::uint64_t> redirects_{0};
   std::atomic<std::uint64_t> replica_waits_{0};
   bool logged_refusal_ = false;  // loop thread
   std::string probe_error_;      // loop thread: what the write probe met

@@ -119,6 +119,16 @@ const std::vector<Setting>& settings() {
        [](Config& c, std::string_view name, std::string_view v) {
          c.stream_stall_timeout = std::chrono::milliseconds(parse_number(name, v, 100, 86400000));
        }},
+      {"EVENT_SERVICE_REPLICAS", "--replicas",
+       "acknowledge a publish only once this many replicas hold it (WAIT per burst; 0)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.replicas = static_cast<int>(parse_number(name, v, 0, 64));
+       }},
+      {"EVENT_SERVICE_REPLICA_TIMEOUT_MS", "--replica-timeout-ms",
+       "how long one WAIT for the replicas blocks before it is asked again (1000)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.replica_timeout = std::chrono::milliseconds(parse_number(name, v, 1, 60000));
+       }},
       {"EVENT_SERVICE_READ_MAX_SCAN", "--read-max-scan", "most stream entries one GET /events reads (100000)",
        [](Config& c, std::string_view name, std::string_view v) { c.read_max_scan = parse_number(name, v, 1, 100000000); }},
   };

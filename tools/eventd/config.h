@@ -49,6 +49,10 @@ struct Config {
   // A stream client that has taken nothing for this long (its unsent output
   // full, not even a heartbeat going out) is disconnected.
   std::chrono::milliseconds stream_stall_timeout{60000};
+  // Replicated acknowledgements: a publish is answered only once WAIT says
+  // this many replicas hold it (0: once the master has it).
+  int replicas = 0;
+  std::chrono::milliseconds replica_timeout{1000};
   // Most events one GET /events reads from Redis to find its matches.
   std::size_t read_max_scan = 100000;
   bool help = false;

@@ -102,6 +102,7 @@ std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pe
   } else {
     w.string(health_.last_error);
   }
+  w.key("node").string(health_.node);
   w.key("reply_timeouts").number(health_.reply_timeouts);
   w.key("failures").number(health_.failures);
   w.end_object();

@@ -52,6 +52,8 @@ Service::Service(Config config)
   po.max_buffered_bytes = config_.persist_buffer_bytes;
   po.max_in_flight = std::max<std::size_t>(2048, 2 * config_.batch_size);
   po.listener = &inbox_;
+  po.replicas = config_.replicas;
+  po.replica_timeout = config_.replica_timeout;
   // Every publish comes from this loop (PendingPublishes), which wakes the
   // persister itself: no watcher thread, no futex wake per POST.
   po.watch_ring = false;

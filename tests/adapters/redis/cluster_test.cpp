@@ -5,7 +5,12 @@
 
 #include <simdjson.h>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,6 +25,8 @@
 #include "adapters/redis/sync_client.h"
 #include "redis_cluster.h"
 #include "test_support.h"
+
+extern char** environ;
 
 namespace tradpal::redis {
 namespace {
@@ -436,6 +443,64 @@ TEST_F(ClusterTest, SlotMigrationDuringPublishingLosesAndDuplicatesNothing) {
   EXPECT_GT(persister.health().redirects, redirects_before);
   expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published_.load());
   check_partitions(*partitioning);
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+pid_t spawn(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t child = -1;
+  if (posix_spawn(&child, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  return child;
+}
+
+TEST_F(ClusterTest, TwoProcessesInOneGroupShareEveryPartitionAndHandleEachEntryOnce) {
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
+  EventStoreOptions so;
+  so.url = RedisUrl::parse(cluster.url());
+  so.partitioning = partitioning;
+  EventStore store(so);
+  store.ensure_group("workers", "$");
+  const std::string dir = cluster.node(0).dir();
+  const std::string log_a = dir + "/worker-a.log";
+  const std::string log_b = dir + "/worker-b.log";
+  const pid_t a = spawn({REDIS_CONSUMER_CHILD, cluster.url(), "tradpal_events", "workers", "a", log_a, "0", "3"});
+  const pid_t b = spawn({REDIS_CONSUMER_CHILD, cluster.url(), "tradpal_events", "workers", "b", log_b, "0", "3"});
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  PartitionedPersister persister(bus, io, partitioning, options());
+  publish(3000, 40);
+  ASSERT_TRUE(persister.wait_idle(20s));
+  const bool all_handled =
+      eventually([&] { return read_lines(log_a).size() + read_lines(log_b).size() >= 3000; }, 30s);
+  std::this_thread::sleep_for(300ms);  // anything handled twice would show now
+  ::kill(a, SIGKILL);
+  ::kill(b, SIGKILL);
+  ::waitpid(a, nullptr, 0);
+  ::waitpid(b, nullptr, 0);
+  ASSERT_TRUE(all_handled);
+  std::map<std::string, int> handled;
+  std::size_t by_a = 0;
+  for (const std::string& log : {log_a, log_b}) {
+    for (const std::string& line : read_lines(log)) {
+      ++handled[line.substr(line.find(' ') + 1)];
+      if (log == log_a) ++by_a;
+    }
+  }
+  EXPECT_EQ(handled.size(), 3000u);
+  for (const auto& [event_id, times] : handled) EXPECT_EQ(times, 1) << event_id;
+  EXPECT_GT(by_a, 0u) << "one process took everything";
+  EXPECT_LT(by_a, 3000u) << "one process took everything";
+  std::printf("worker a handled %zu, worker b %zu\n", by_a, 3000 - by_a);
 }
 
 TEST_F(ClusterTest, SyncClientFollowsRedirectsAndFindsTheClusterThroughAnySeed) {

@@ -1,0 +1,212 @@
+# tests/tools/eventd_cluster_test.py
+#
+# eventd on a real Redis Cluster (3 masters + 3 replicas, started here):
+# REDIS_URL=redis+cluster://<every node>, replicated acknowledgements on.
+# The stream keeps its plain name, so it lives on the master of its slot and
+# Python services on the cluster read it unchanged. A kill -9 of that master
+# while clients publish: every publish answered 200 is in the stream exactly
+# once after the replica takes over, and publishing resumes.
+#
+#   eventd_cluster_test.py <eventd binary>
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import json
+import http.client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eventd_support import Eventd, Resp, RedisError, wait_until  # noqa: E402
+
+EVENTD = sys.argv[1]
+
+
+def port_free(port):
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def cluster_port():
+    # A node's cluster bus listens on port + 10000.
+    for _ in range(1000):
+        p = random.randint(20000, 29999)
+        if port_free(p) and port_free(p + 10000):
+            return p
+    raise RuntimeError("no free port pair")
+
+
+class Node:
+    def __init__(self):
+        self.port = cluster_port()
+        self.dir = tempfile.mkdtemp(prefix="eventd-cluster-")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
+             "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--cluster-node-timeout", "1000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.command("PING") == "PONG", 10, "cluster node to answer PING")
+
+    def command(self, *args):
+        c = Resp(self.port)
+        try:
+            return c.command(*args)
+        finally:
+            c.close()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Cluster:
+    def __init__(self):
+        self.nodes = [Node() for _ in range(6)]
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                       "--cluster-replicas", "1", "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.healthy, 30, "the cluster to form")
+
+    def live(self):
+        return [n for n in self.nodes if n.proc.poll() is None]
+
+    def healthy(self):
+        for n in self.live():
+            if "cluster_state:ok" not in n.command("CLUSTER", "INFO"):
+                return False
+        slot = self.live()[0].command("CLUSTER", "KEYSLOT", "tradpal_events")
+        master = self.node(self.master_of(slot))
+        return "state=online" in master.command("INFO", "replication")
+
+    def master_of(self, slot):
+        for start, end, first, *rest in self.live()[0].command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return first[1]
+        raise AssertionError(f"slot {slot} unserved")
+
+    def node(self, port):
+        return next(n for n in self.nodes if n.port == port)
+
+    @property
+    def url(self):
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def close(self):
+        for n in self.nodes:
+            n.close()
+
+
+def post(port, body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        c.request("POST", "/events", body=json.dumps(body), headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        c.close()
+
+
+def main():
+    cluster = Cluster()
+    eventd = None
+    failed = []
+    try:
+        eventd = Eventd(EVENTD, cluster.url, env={"EVENT_SERVICE_REPLICAS": "1",
+                                                  "EVENT_SERVICE_REPLICA_TIMEOUT_MS": "500"})
+        eventd.wait_healthy(30)
+        slot = cluster.nodes[0].command("CLUSTER", "KEYSLOT", "tradpal_events")
+        master = cluster.master_of(slot)
+
+        # Publishes land on the slot's master, under the plain stream name.
+        ids = []
+        for i in range(50):
+            status, r = post(eventd.port, {"event_type": "trading_signal", "source": "s", "data": {"i": i}})
+            assert status == 200, (status, r)
+            ids.append(r["message_id"])
+        entries = cluster.node(master).command("XRANGE", "tradpal_events", "-", "+")
+        assert [e[0] for e in entries] == ids, "the stream on the slot's master holds what was acknowledged"
+        status, _, health = eventd.request("GET", "/health")
+        assert status == 200 and health["redis"]["connected"], health
+        assert health["redis"]["node"] == f"redis://127.0.0.1:{master}", health["redis"]
+        status, _, listed = eventd.request("GET", "/events?limit=50")
+        assert status == 200 and [e["event_id"] for e in listed["events"]] == [
+            json.loads(dict(zip(e[1][::2], e[1][1::2]))["event"])["event_id"] for e in entries], "GET /events"
+        print("[ OK ] publishes reach the slot's master; /health names it", flush=True)
+
+        # kill -9 of that master while clients publish.
+        acked, answers, stop = {}, [], threading.Event()
+
+        def publisher(w):
+            n = 0
+            while not stop.is_set():
+                try:
+                    status, r = post(eventd.port, {"event_type": "order_executed", "source": "w", "data": {"w": w, "n": n}})
+                except OSError:
+                    continue
+                answers.append(status)
+                if status == 200:
+                    acked[r["event_id"]] = r["message_id"]
+                n += 1
+
+        threads = [threading.Thread(target=publisher, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(acked) > 300, 20, "publishes before the kill")
+        cluster.node(master).kill9()
+        at_kill = len(acked)
+        wait_until(lambda: cluster.master_of(slot) != master, 30, "the replica to take over")
+        # Acknowledgements need a replica: the old master comes back as one.
+        cluster.node(master).start()
+        wait_until(cluster.healthy, 30, "the cluster to be whole again")
+        wait_until(lambda: len(acked) > at_kill + 300, 30, "publishes after the failover")
+        stop.set()
+        for t in threads:
+            t.join()
+        new_master = cluster.master_of(slot)
+        seen = {}
+        for entry_id, fields in cluster.node(new_master).command("XRANGE", "tradpal_events", "-", "+"):
+            ev = json.loads(dict(zip(fields[::2], fields[1::2]))["event"])
+            seen.setdefault(ev["event_id"], []).append(entry_id)
+        for event_id, message_id in acked.items():
+            assert seen.get(event_id) == [message_id], f"acknowledged {event_id} as {message_id}: found {seen.get(event_id)}"
+        refused = sum(1 for s in answers if s != 200)
+        print(f"[ OK ] kill -9 of the master: {len(acked)} acknowledged, all present once; "
+              f"{refused} answered 503 while the cluster failed over", flush=True)
+        status, _, health = eventd.request("GET", "/health")
+        assert health["redis"]["node"] == f"redis://127.0.0.1:{new_master}", health["redis"]
+        assert eventd.terminate() == 0, "eventd exit status"
+    except Exception:  # noqa: BLE001 - reported with eventd's log
+        import traceback
+        failed.append(traceback.format_exc())
+    finally:
+        if failed and eventd is not None:
+            print("eventd's log:\n" + eventd.output())
+        if eventd is not None:
+            eventd.close()
+        cluster.close()
+    for f in failed:
+        print("[FAIL]\n" + f)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
