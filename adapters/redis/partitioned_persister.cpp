@@ -7,11 +7,13 @@ PartitionedPersister::PartitionedPersister(Bus& bus, IoThread& io, std::shared_p
     : partitioning_(std::move(partitioning)) {
   if (partitioning_ == nullptr) throw ConfigError("partitioned persister: no partitioning");
   const std::string name = options.connection.name == "redis" ? "persister" : options.connection.name;
+  memo_ = std::make_unique<PartitionMemo>();
   persisters_.reserve(partitioning_->count());
   for (std::size_t i = 0; i < partitioning_->count(); ++i) {
     PersisterOptions o = options;
     o.partitioning = partitioning_->count() > 1 ? partitioning_ : nullptr;
     o.partition = i;
+    o.partition_memo = memo_.get();
     o.stream = partitioning_->stream(i);
     o.connection.name = partitioning_->count() > 1 ? name + "[" + std::to_string(i) + "]" : name;
     persisters_.push_back(std::make_unique<Persister>(bus, io, std::move(o)));

@@ -47,6 +47,7 @@ class PartitionedPersister {
 
  private:
   std::shared_ptr<const Partitioning> partitioning_;
+  std::unique_ptr<PartitionMemo> memo_;  // the persisters' shared answers (their I/O thread)
   std::vector<std::unique_ptr<Persister>> persisters_;
 };
 

@@ -79,4 +79,35 @@ class Partitioning {
   std::vector<std::string> streams_;
 };
 
+// The partitions of the events seen last, for the persisters of one
+// PartitionedPersister: they all run on one I/O thread and each looks at
+// every event, so the first to meet an event reads its key and the others
+// find the answer here instead of parsing the same JSON again. An event is
+// known by where its bytes lie and its sequence: while any persister has yet
+// to take it, its frame cannot be reused, so the pair names it alone. A
+// slot overwritten meanwhile only costs a second parse, which gives the same
+// answer. One thread only; no allocation.
+class PartitionMemo {
+ public:
+  [[nodiscard]] std::size_t partition_of(const Partitioning& partitioning, const EventView& view) noexcept {
+    const auto* at = view.data().data();
+    const Sequence seq = view.sequence();
+    Slot& slot = slots_[(reinterpret_cast<std::uintptr_t>(at) / 64 ^ seq) % kSlots];
+    if (slot.at == at && slot.seq == seq) return slot.partition;
+    slot.at = at;
+    slot.seq = seq;
+    slot.partition = partitioning.partition_of(view);
+    return slot.partition;
+  }
+
+ private:
+  static constexpr std::size_t kSlots = 4096;
+  struct Slot {
+    const char* at = nullptr;
+    Sequence seq = 0;
+    std::size_t partition = 0;
+  };
+  Slot slots_[kSlots];
+};
+
 }  // namespace tradpal::redis

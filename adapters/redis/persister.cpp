@@ -211,8 +211,11 @@ void Persister::take_from_ring() noexcept {
   auto take = [this](const EventView& view, bool) {
         // Another partition's persister writes it (or counts or refuses it):
         // each event is one persister's, so counters add up across them.
-        if (options_.partitioning != nullptr && options_.partitioning->partition_of(view) != options_.partition) {
-          return;
+        if (options_.partitioning != nullptr) {
+          const std::size_t p = options_.partition_memo != nullptr
+                                    ? options_.partition_memo->partition_of(*options_.partitioning, view)
+                                    : options_.partitioning->partition_of(view);
+          if (p != options_.partition) return;
         }
         if (view.origin() != EventOrigin::local) {
           skipped_foreign_.fetch_add(1, std::memory_order_relaxed);

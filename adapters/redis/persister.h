@@ -94,6 +94,9 @@ struct PersisterOptions {
   // event, to `stream`.
   std::shared_ptr<const Partitioning> partitioning;
   std::size_t partition = 0;
+  // Shared by the partitions' persisters on one IoThread (PartitionedPersister
+  // sets it): each event's key is parsed once, not once per partition.
+  PartitionMemo* partition_memo = nullptr;
   // Replicated acknowledgements: after each burst, WAIT <replicas>
   // <replica_timeout>; the burst's events are acknowledged only when at
   // least `replicas` replicas have them (a shorter answer is waited on

@@ -62,12 +62,46 @@ RedisCluster::RedisCluster(Options options) : options_(options) {
                     std::to_string(options_.node_timeout_ms)};
     nodes_.push_back(std::make_unique<RedisServer>(o));
   }
-  std::string cmd = "redis-cli --cluster create";
-  for (const int port : ports()) cmd += " 127.0.0.1:" + std::to_string(port);
-  cmd += " --cluster-replicas " + std::to_string(options_.replicas) + " --cluster-yes > " + nodes_[0]->dir() +
-         "/create.log 2>&1";
-  if (std::system(cmd.c_str()) != 0) {
-    throw std::runtime_error("redis-cli --cluster create failed (see " + nodes_[0]->dir() + "/create.log)");
+  // Built by hand, as `redis-cli --cluster create` would (which needs at
+  // least three masters): masters take even slot ranges, every node meets
+  // the first, then each replica follows its master.
+  const int masters = options_.masters;
+  for (int m = 0; m < masters; ++m) {
+    command(nodes_[m]->port(), {"CLUSTER", "ADDSLOTSRANGE", std::to_string(m * 16384 / masters),
+                                std::to_string((m + 1) * 16384 / masters - 1)});
+    command(nodes_[m]->port(), {"CLUSTER", "SET-CONFIG-EPOCH", std::to_string(m + 1)});
+  }
+  for (std::size_t i = 1; i < nodes_.size(); ++i) {
+    command(nodes_[i]->port(), {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[0]->port())});
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto known = [&](int port) {
+    const std::string nodes = command(port, {"CLUSTER", "NODES"});
+    std::size_t lines = 0;
+    for (std::size_t p = nodes.find('\n'); p != std::string::npos; p = nodes.find('\n', p + 1)) ++lines;
+    return lines >= nodes_.size() && nodes.find("handshake") == std::string::npos;
+  };
+  for (auto& n : nodes_) {
+    while (!known(n->port())) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("cluster nodes did not meet");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  for (int r = 0; r < options_.replicas; ++r) {
+    for (int m = 0; m < masters; ++m) {
+      const auto& replica = nodes_[static_cast<std::size_t>(masters * (r + 1) + m)];
+      const std::string master = node_id(nodes_[m]->port());
+      // Gossip may not have told the replica of its master yet.
+      for (;;) {
+        try {
+          command(replica->port(), {"CLUSTER", "REPLICATE", master});
+          break;
+        } catch (const std::runtime_error&) {
+          if (std::chrono::steady_clock::now() > deadline) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }
   }
   if (!wait_healthy(std::chrono::seconds(30), options_.replicas)) {
     throw std::runtime_error("the cluster did not become healthy");

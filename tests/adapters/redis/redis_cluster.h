@@ -3,7 +3,9 @@
 // RedisCluster: a real Redis Cluster for integration tests: `masters`
 // masters with `replicas` replicas each, every node a RedisServer (its own
 // temporary directory and free port) with cluster-enabled and a short
-// cluster-node-timeout, joined by `redis-cli --cluster create`. Ready when
+// cluster-node-timeout, joined by hand as `redis-cli --cluster create` joins
+// them (slot ranges split evenly over the masters; one master works too).
+// Ready when
 // every node says cluster_state:ok and every master has its replicas
 // online. Nodes can be killed (kill -9) so a replica takes over, and a slot
 // can be moved between masters by hand (the steps `redis-cli --cluster
