@@ -332,6 +332,51 @@ TEST_F(PersisterTest, PausedServerOpensTheBreakerAndResumesWithoutLoss) {
   std::printf("recovered after resume: %llu\n", static_cast<unsigned long long>(persister.health().recovered));
 }
 
+// Replicated acknowledgements on one master with one replica: nothing is
+// acknowledged while the replica is frozen (WAIT answers 0 and is asked
+// again), everything resumes with it; a frozen master (reply timeouts, a
+// reconnect and a recovery scan with WAITs in the pipeline) loses and
+// duplicates nothing.
+TEST_F(PersisterTest, ReplicatedAcknowledgementsWaitForTheReplicaAndSurvivePauses) {
+  RedisServer replica(RedisServer::Options{
+      .appendonly = false, .extra_args = {"--replicaof", "127.0.0.1", std::to_string(server.port())}});
+  redis::SyncClient admin(redis::RedisUrl::parse(server.url()));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = admin.command({"INFO", "replication"});
+        return std::string_view(r->str, r->len).find("state=online") != std::string_view::npos;
+      },
+      10s));
+  PersisterOptions o = options(server.url());
+  o.replicas = 1;
+  o.replica_timeout = 200ms;
+  Persister persister(bus, io, o);
+  ContinuousPublisher publisher(bus, tracker);
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > 300; }, 10s));
+
+  replica.pause();
+  std::this_thread::sleep_for(300ms);  // what was confirmed before the pause has come back
+  const auto frozen = publisher.acked();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(publisher.acked(), frozen) << "acknowledged while no replica could have the events";
+  EXPECT_GT(persister.health().replica_waits, 0u);
+  replica.resume();
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > frozen + 300; }, 15s));
+
+  server.pause();
+  ASSERT_TRUE(eventually([&] { return persister.health().reply_timeouts > 0; }, 5s));
+  const auto paused = publisher.acked();
+  server.resume();
+  ASSERT_TRUE(eventually([&] { return publisher.acked() > paused + 300; }, 15s));
+  publisher.stop();
+  ASSERT_TRUE(persister.wait_idle(15s));
+  EXPECT_EQ(tracker.pending(), 0u);
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  std::printf("replicated: %llu short WAITs, %llu recovered\n",
+              static_cast<unsigned long long>(persister.health().replica_waits),
+              static_cast<unsigned long long>(persister.health().recovered));
+}
+
 // Redis that accepts connections but refuses XADD (the key holds a string;
 // an ACL user without XADD): the breaker stays open instead of closing at
 // every reconnect, retries slow to the backoff's maximum, the refusal is
