@@ -107,17 +107,17 @@ Partitioning::Partitioning(std::string stream, PartitionOptions options)
   }
   // data.a.b is the JSON pointer /a/b ('~' and '/' escaped as the RFC says).
   if (!path.empty()) {
-    pointer_ = "/";
+    pointer_.assign(1, '/');
     for (const char c : path) {
       if (c == '.') {
         if (pointer_.back() == '/') throw ConfigError("partitions: the key '" + key + "' has an empty path step");
-        pointer_ += '/';
+        pointer_.push_back('/');
       } else if (c == '~') {
-        pointer_ += "~0";
+        pointer_.append({'~', '0'});
       } else if (c == '/') {
-        pointer_ += "~1";
+        pointer_.append({'~', '1'});
       } else {
-        pointer_ += c;
+        pointer_.push_back(c);
       }
     }
     if (pointer_.back() == '/') throw ConfigError("partitions: the key '" + key + "' has an empty path step");
@@ -132,13 +132,16 @@ Partitioning::Partitioning(std::string stream, PartitionOptions options)
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t low = i * kClusterSlots / n;
     const std::size_t high = (i + 1) * kClusterSlots / n;  // exclusive
-    std::string tag = "p" + std::to_string(i);
-    for (std::size_t k = 1;; ++k) {
-      const std::uint16_t slot = key_slot("{" + tag + "}");
+    // Built with append: GCC 12 warns falsely (-Wrestrict) on chains of +.
+    std::string name;
+    for (std::size_t k = 0;; ++k) {
+      name.assign(base_).append(":{p").append(std::to_string(i));
+      if (k != 0) name.append(".").append(std::to_string(k));
+      name.append("}");
+      const std::uint16_t slot = key_slot(name);
       if (slot >= low && slot < high) break;
-      tag = "p" + std::to_string(i) + "." + std::to_string(k);
     }
-    streams_.push_back(base_ + ":{" + tag + "}");
+    streams_.push_back(std::move(name));
   }
 }
 
