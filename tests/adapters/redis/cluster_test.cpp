@@ -21,6 +21,7 @@
 #include "adapters/redis/event_store.h"
 #include "adapters/redis/io_thread.h"
 #include "adapters/redis/partitioned_persister.h"
+#include "adapters/redis/partitioned_stream_tail.h"
 #include "adapters/redis/partitioning.h"
 #include "adapters/redis/sync_client.h"
 #include "redis_cluster.h"
@@ -501,6 +502,63 @@ TEST_F(ClusterTest, TwoProcessesInOneGroupShareEveryPartitionAndHandleEachEntryO
   EXPECT_GT(by_a, 0u) << "one process took everything";
   EXPECT_LT(by_a, 3000u) << "one process took everything";
   std::printf("worker a handled %zu, worker b %zu\n", by_a, 3000 - by_a);
+}
+
+TEST_F(ClusterTest, TailFollowsEveryPartitionInOrderAndResumesFromItsCursor) {
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
+  PartitionedPersister persister(bus, io, partitioning, options());
+  IoThread tail_io;
+  StreamTailOptions to;
+  to.connection = testing::fast_connection(cluster.url());
+  to.start = TailStart::beginning();
+  std::mutex m;
+  std::vector<std::pair<std::size_t, std::string>> seen;  // (partition, data)
+  std::vector<StreamId> last(3);
+  bool in_order = true;
+  auto record = [&](std::size_t p, const TailEntry& e) {
+    std::lock_guard lock(m);
+    if (!(last[p] < e.id)) in_order = false;
+    last[p] = e.id;
+    seen.emplace_back(p, std::string(e.event.data));
+  };
+  PartitionedStreamTail::Cursor cursor;
+  {
+    PartitionedStreamTail tail(tail_io, partitioning, to);
+    tail.on_entry(record);
+    tail.start();
+    publish(1500, 30);
+    ASSERT_TRUE(persister.wait_idle(20s));
+    ASSERT_TRUE(eventually([&] { return tail.delivered() >= 1500; }, 20s));
+    tail.stop();
+    cursor = tail.position();
+  }
+  {
+    std::lock_guard lock(m);
+    EXPECT_TRUE(in_order);
+    ASSERT_EQ(seen.size(), 1500u);
+    simdjson::dom::parser parser;
+    for (const auto& [p, data] : seen) {
+      const std::string symbol(std::string_view(parser.parse(data)["symbol"]));
+      EXPECT_EQ(partitioning->partition_of_key(symbol), p) << symbol;
+    }
+    seen.clear();
+  }
+  // The cursor as text and back; a tail started after it gets only what follows.
+  const std::string text = PartitionedStreamTail::format_cursor(cursor);
+  EXPECT_EQ(std::count(text.begin(), text.end(), ','), 2) << text;
+  ASSERT_EQ(PartitionedStreamTail::parse_cursor(text), cursor);
+  EXPECT_THROW((void)PartitionedStreamTail::parse_cursor("1-0,x"), ConfigError);
+  publish(600, 30);
+  ASSERT_TRUE(persister.wait_idle(20s));
+  PartitionedStreamTail resumed(tail_io, partitioning, to, PartitionedStreamTail::parse_cursor(text));
+  resumed.on_entry(record);
+  resumed.start();
+  ASSERT_TRUE(eventually([&] { return resumed.delivered() >= 600; }, 20s));
+  std::this_thread::sleep_for(200ms);
+  resumed.stop();
+  std::lock_guard lock(m);
+  EXPECT_EQ(seen.size(), 600u);
+  EXPECT_TRUE(in_order);
 }
 
 TEST_F(ClusterTest, SyncClientFollowsRedirectsAndFindsTheClusterThroughAnySeed) {
