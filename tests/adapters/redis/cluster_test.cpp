@@ -579,6 +579,37 @@ TEST_F(ClusterTest, SyncClientFollowsRedirectsAndFindsTheClusterThroughAnySeed) 
   auto len2 = late.command({"XLEN", key});
   ASSERT_EQ(len2->type, REDIS_REPLY_INTEGER);
   EXPECT_EQ(len2->integer, 1);
+
+  // While the slot migrates (key moved, slot not yet handed over) the old
+  // master answers ASK: the client asks the new one, with ASKING.
+  const std::uint16_t slot = key_slot(key);
+  const int from = cluster.master_of(slot);
+  int to = 0;
+  for (const int m : cluster.masters()) {
+    if (m != from) to = m;
+  }
+  std::atomic<bool> handed_over{false};
+  std::thread mover([&] {
+    cluster.move_slot(slot, to, 1500ms);
+    handed_over = true;
+  });
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = client.command({"XLEN", key});  // stays 1 throughout
+        EXPECT_EQ(r->type, REDIS_REPLY_INTEGER) << (r->str != nullptr ? r->str : "");
+        return client.where() == "redis://127.0.0.1:" + std::to_string(to);
+      },
+      5s));
+  EXPECT_FALSE(handed_over.load()) << "the client moved only after the hand-over: no ASK was met";
+  auto during = client.command({"XADD", key, "*", "event", "{}"});
+  EXPECT_EQ(during->type, REDIS_REPLY_STRING) << (during->str != nullptr ? during->str : "");
+  mover.join();
+  // Handed over: MOVED from wherever the client asks first.
+  SyncClient after(RedisUrl::parse(cluster.url()));
+  auto len3 = after.command({"XLEN", key});
+  ASSERT_EQ(len3->type, REDIS_REPLY_INTEGER);
+  EXPECT_EQ(len3->integer, 2);
+  EXPECT_EQ(after.where(), "redis://127.0.0.1:" + std::to_string(to));
 }
 
 }  // namespace
