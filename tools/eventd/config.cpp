@@ -28,7 +28,7 @@ struct Setting {
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
-      {"REDIS_URL", "--redis-url", "redis://[user:password@]host[:port][/db] or unix:///path[?db=N] (redis://localhost:6379)",
+      {"REDIS_URL", "--redis-url", "redis://[user:password@]host[:port][/db], unix:///path[?db=N], or redis+cluster://[user:password@]host:port[,host:port...] (redis://localhost:6379)",
        [](Config& c, std::string_view name, std::string_view v) {
          try {
            c.redis_url = redis::RedisUrl::parse(v);
