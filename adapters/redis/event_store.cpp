@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -504,6 +505,53 @@ StreamStats EventStore::stats() {
     s.groups.push_back(std::move(gs));
   }
   return s;
+}
+
+std::vector<ClusterNode> EventStore::cluster_nodes() {
+  if (!options_.url.cluster) return {};
+  if (!parts_.empty()) return parts_.front()->cluster_nodes();
+  std::lock_guard lock(mutex_);
+  ReplyPtr r = client_->command({"CLUSTER", "NODES"});
+  if (r->type == REDIS_REPLY_ERROR) throw RedisError("CLUSTER NODES failed: " + std::string(r->str, r->len));
+  if (r->type != REDIS_REPLY_STRING) throw RedisError("CLUSTER NODES: unexpected reply");
+  // <id> <ip:port@cport[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
+  std::vector<ClusterNode> out;
+  std::string_view text(r->str, r->len);
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    std::vector<std::string_view> f;
+    while (!line.empty()) {
+      const auto sp = line.find(' ');
+      if (sp != 0) f.push_back(line.substr(0, sp));
+      if (sp == std::string_view::npos) break;
+      line.remove_prefix(sp + 1);
+    }
+    if (f.size() < 8) continue;
+    ClusterNode n;
+    n.id = std::string(f[0]);
+    const std::string_view addr = f[1].substr(0, f[1].find('@'));
+    n.node = "redis://" + std::string(addr);
+    const std::string_view flags = f[2];
+    n.role = flags.find("master") != std::string_view::npos ? "master" : "replica";
+    n.failing = flags.find("fail") != std::string_view::npos;  // fail and fail?
+    n.master_id = f[3] == "-" ? std::string() : std::string(f[3]);
+    n.connected = f[7] == "connected";
+    for (std::size_t i = 8; i < f.size(); ++i) {
+      const std::string_view range = f[i];
+      if (range.starts_with("[")) continue;  // a slot being migrated or imported
+      const auto dash = range.find('-');
+      const long first = std::strtol(std::string(range.substr(0, dash)).c_str(), nullptr, 10);
+      const long last = dash == std::string_view::npos
+                            ? first
+                            : std::strtol(std::string(range.substr(dash + 1)).c_str(), nullptr, 10);
+      if (last >= first) n.slots += static_cast<std::uint64_t>(last - first + 1);
+    }
+    out.push_back(std::move(n));
+  }
+  std::sort(out.begin(), out.end(), [](const ClusterNode& a, const ClusterNode& b) { return a.node < b.node; });
+  return out;
 }
 
 void EventStore::ensure_group(const std::string& group, const std::string& start_id) {

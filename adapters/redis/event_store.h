@@ -82,6 +82,17 @@ struct StreamStats {
   std::vector<GroupStats> groups;
 };
 
+// One node of a cluster as CLUSTER NODES describes it (GET /health).
+struct ClusterNode {
+  std::string id;
+  std::string node;       // redis://host:port
+  std::string role;       // "master" or "replica"
+  std::string master_id;  // a replica's master ("" for a master)
+  bool connected = false; // the cluster bus link is up
+  bool failing = false;   // flagged fail or pfail by the cluster
+  std::uint64_t slots = 0;  // slots it serves (masters)
+};
+
 // One page of read_after().
 struct EventPage {
   std::vector<StoredEvent> events;  // matching events, oldest first
@@ -133,6 +144,10 @@ class EventStore {
   [[nodiscard]] StreamId last_id();
   // XLEN: entries in the stream now (0 when it does not exist).
   [[nodiscard]] std::uint64_t length();
+
+  // A cluster's nodes as the node this store talks to sees them (CLUSTER
+  // NODES); empty for a single node (no redis+cluster:// URL).
+  [[nodiscard]] std::vector<ClusterNode> cluster_nodes();
 
   // XGROUP CREATE <stream> <group> <start> MKSTREAM; an existing group is fine.
   void ensure_group(const std::string& group, const std::string& start_id = "$");

@@ -147,6 +147,10 @@ def main():
         status, _, health = eventd.request("GET", "/health")
         assert status == 200 and health["redis"]["connected"], health
         assert health["redis"]["node"] == f"redis://127.0.0.1:{master}", health["redis"]
+        nodes = health["cluster"]["nodes"]
+        assert sorted(n["node"] for n in nodes) == sorted(f"redis://127.0.0.1:{n.port}" for n in cluster.nodes), nodes
+        assert sum(n["slots"] for n in nodes if n["role"] == "master") == 16384, nodes
+        assert [n["role"] for n in nodes].count("replica") == 3 and all(n["connected"] for n in nodes), nodes
         status, _, listed = eventd.request("GET", "/events?limit=50")
         assert status == 200 and [e["event_id"] for e in listed["events"]] == [
             json.loads(dict(zip(e[1][::2], e[1][1::2]))["event"])["event_id"] for e in entries], "GET /events"
@@ -174,6 +178,11 @@ def main():
         cluster.node(master).kill9()
         at_kill = len(acked)
         wait_until(lambda: cluster.master_of(slot) != master, 30, "the replica to take over")
+        # /health names the dead node as failing.
+        dead = f"redis://127.0.0.1:{master}"
+        wait_until(lambda: any(n["node"] == dead and n["failing"]
+                               for n in eventd.request("GET", "/health")[2]["cluster"]["nodes"]),
+                   10, "/health to report the killed master failing")
         # Acknowledgements need a replica: the old master comes back as one.
         cluster.node(master).start()
         wait_until(cluster.healthy, 30, "the cluster to be whole again")

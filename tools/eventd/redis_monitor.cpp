@@ -83,7 +83,7 @@ HealthStatus RedisMonitor::status() const noexcept {
 }
 
 std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pending_publishes,
-                                      const redis::StreamTail& tail) const {
+                                      const redis::StreamTail& tail, const ClusterView* cluster) const {
   char ts[kIsoTimestampSize];
   format_iso_timestamp(now_ns(), ts);
   const auto position = tail.position();
@@ -129,6 +129,18 @@ std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pe
   w.key("capacity_bytes").number(static_cast<std::uint64_t>(bus_.ring().capacity()));
   w.end_object();
   w.key("stream_clients").number(static_cast<std::uint64_t>(stream_clients));
+  if (cluster != nullptr) {
+    w.key("cluster").begin_object();
+    if (!cluster->error.empty()) w.key("error").string(cluster->error);
+    w.key("nodes").begin_array();
+    for (const redis::ClusterNode& n : cluster->nodes) {
+      w.begin_object().key("node").string(n.node).key("id").string(n.id).key("role").string(n.role);
+      if (!n.master_id.empty()) w.key("master_id").string(n.master_id);
+      w.key("connected").boolean(n.connected).key("failing").boolean(n.failing).key("slots").number(n.slots);
+      w.end_object();
+    }
+    w.end_array().end_object();
+  }
   w.end_object();
   return std::move(w).take();
 }

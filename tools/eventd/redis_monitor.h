@@ -10,7 +10,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "adapters/redis/event_store.h"
 #include "adapters/redis/persister.h"
 #include "adapters/redis/stream_tail.h"
 #include "engine/bus.h"
@@ -37,9 +39,15 @@ class RedisMonitor {
   [[nodiscard]] double ring_fill() const noexcept;
 
   [[nodiscard]] HealthStatus status() const noexcept;
-  // GET /health's body.
+  // What GET /health says of a cluster's nodes: each as CLUSTER NODES has
+  // it, or why they could not be read.
+  struct ClusterView {
+    std::vector<redis::ClusterNode> nodes;
+    std::string error;
+  };
+  // GET /health's body (with a "cluster" object when `cluster` is given).
   [[nodiscard]] std::string health_json(std::size_t stream_clients, std::size_t pending_publishes,
-                                        const redis::StreamTail& tail) const;
+                                        const redis::StreamTail& tail, const ClusterView* cluster = nullptr) const;
   [[nodiscard]] const Bus& bus() const noexcept { return bus_; }
 
  private:

@@ -133,9 +133,27 @@ http::Router Routes::build(const RouteDeps& d) {
   };
 
   router.get("/health", [d](Request, Responder r) {
-    d.monitor.refresh();
-    const bool unhealthy = d.monitor.status() == HealthStatus::unhealthy;
-    r.send_json(unhealthy ? 503 : 200, d.monitor.health_json(d.hub.clients(), d.publishes.pending(), d.tail));
+    if (!d.config.redis_url.cluster) {
+      d.monitor.refresh();
+      const bool unhealthy = d.monitor.status() == HealthStatus::unhealthy;
+      r.send_json(unhealthy ? 503 : 200, d.monitor.health_json(d.hub.clients(), d.publishes.pending(), d.tail));
+      return;
+    }
+    // On a cluster, every node as the cluster sees it, read off the loop.
+    d.readers.run<std::vector<redis::ClusterNode>>(
+        [](Reader& reader) { return reader.store().cluster_nodes(); },
+        [d, r = std::move(r)](Outcome<std::vector<redis::ClusterNode>> o) mutable {
+          d.monitor.refresh();
+          RedisMonitor::ClusterView view;
+          if (o.value) {
+            view.nodes = std::move(*o.value);
+          } else {
+            view.error = o.error;
+          }
+          const bool unhealthy = d.monitor.status() == HealthStatus::unhealthy;
+          r.send_json(unhealthy ? 503 : 200,
+                      d.monitor.health_json(d.hub.clients(), d.publishes.pending(), d.tail, &view));
+        });
   });
 
   router.get("/events/types", [](Request, Responder r) {
