@@ -561,6 +561,60 @@ TEST_F(ClusterTest, TailFollowsEveryPartitionInOrderAndResumesFromItsCursor) {
   EXPECT_TRUE(in_order);
 }
 
+// AUTH goes to every node a connection is redirected to; a wrong password
+// is reported as such, and neither ever appears in what is logged or shown.
+TEST(ClusterAuth, CredentialsReachEveryNodeAndNeverShow) {
+  const std::string password = "s3cr3t-pw";
+  RedisCluster cluster(RedisCluster::Options{.masters = 3, .replicas = 0, .password = password});
+  Bus bus{BusOptions{.ring = {.capacity = std::size_t{1} << 22}}};
+  IoThread io;
+  DurabilityTracker tracker;
+  auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
+  PersisterOptions o;
+  o.connection = testing::fast_connection(cluster.url());
+  o.listener = &tracker;
+  PartitionedPersister persister(bus, io, partitioning, o);
+  std::vector<DurabilityTracker::Ticket> tickets;
+  for (int i = 0; i < 900; ++i) {
+    auto t = tracker.ticket();
+    const std::string data = "{\"symbol\": \"S" + std::to_string(i % 30) + "\"}";
+    ASSERT_EQ(bus.publish({.type = EventType::market_data_update, .data = data, .correlation = t.token}),
+              PublishStatus::ok);
+    tickets.push_back(std::move(t));
+  }
+  for (auto& t : tickets) {
+    ASSERT_EQ(t.message_id.wait_for(20s), std::future_status::ready);
+    EXPECT_FALSE(t.message_id.get().empty());
+  }
+  EXPECT_GT(persister.health().redirects, 0u) << "every partition started on the first seed";
+  EventStoreOptions so;
+  so.url = RedisUrl::parse(cluster.url());
+  so.partitioning = partitioning;
+  EXPECT_EQ(EventStore(so).length(), 900u);
+
+  std::string wrong = cluster.url();
+  wrong.replace(wrong.find(password), password.size(), "wrong-pw");
+  PersisterOptions bad;
+  bad.connection = testing::fast_connection(wrong);
+  Bus other{BusOptions{.ring = {.capacity = std::size_t{1} << 20}}};
+  Persister refused(other, io, bad);
+  ASSERT_TRUE(eventually([&] { return refused.health().failures > 0; }, 10s));
+  const PersisterHealth h = refused.health();
+  EXPECT_NE(h.last_error.find("authentication failed"), std::string::npos) << h.last_error;
+  EXPECT_FALSE(h.connected);
+  for (const std::string& text : {h.last_error, h.node, persister.health().last_error, persister.health().node}) {
+    EXPECT_EQ(text.find("wrong-pw"), std::string::npos) << text;
+    EXPECT_EQ(text.find(password), std::string::npos) << text;
+  }
+  try {
+    SyncClient c(RedisUrl::parse(wrong), 500ms);
+    ADD_FAILURE() << "a wrong password connected";
+  } catch (const RedisError& e) {
+    EXPECT_EQ(std::string(e.what()).find("wrong-pw"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("authentication"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ClusterTest, SyncClientFollowsRedirectsAndFindsTheClusterThroughAnySeed) {
   const std::string key = "tradpal_events:{p1}";
   SyncClient client(RedisUrl::parse(cluster.url()));

@@ -60,6 +60,10 @@ RedisCluster::RedisCluster(Options options) : options_(options) {
     o.port = cluster_port();
     o.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
                     std::to_string(options_.node_timeout_ms)};
+    if (!options_.password.empty()) {
+      o.extra_args.insert(o.extra_args.end(),
+                          {"--requirepass", options_.password, "--masterauth", options_.password});
+    }
     nodes_.push_back(std::make_unique<RedisServer>(o));
   }
   // Built by hand, as `redis-cli --cluster create` would (which needs at
@@ -110,6 +114,7 @@ RedisCluster::RedisCluster(Options options) : options_(options) {
 
 std::string RedisCluster::url() const {
   std::string out = "redis+cluster://";
+  if (!options_.password.empty()) out += ":" + options_.password + "@";
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (i != 0) out += ',';
     out += "127.0.0.1:" + std::to_string(nodes_[i]->port());
@@ -138,6 +143,9 @@ std::string RedisCluster::command(int port, const std::vector<std::string>& args
     throw std::runtime_error("cannot reach node " + std::to_string(port));
   }
   redisSetTimeout(c, tv);
+  if (!options_.password.empty()) {
+    Reply auth{static_cast<redisReply*>(redisCommand(c, "AUTH %s", options_.password.c_str()))};
+  }
   std::vector<const char*> argv;
   std::vector<std::size_t> len;
   for (const auto& a : args) {
@@ -169,6 +177,9 @@ int RedisCluster::master_of(std::uint16_t slot) {
   if (c == nullptr || c->err != 0) {
     if (c != nullptr) redisFree(c);
     throw std::runtime_error("cannot reach a node");
+  }
+  if (!options_.password.empty()) {
+    Reply auth{static_cast<redisReply*>(redisCommand(c, "AUTH %s", options_.password.c_str()))};
   }
   Reply reply{static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"))};
   redisFree(c);

@@ -29,6 +29,7 @@ class RedisCluster {
     int masters = 3;
     int replicas = 1;  // per master
     int node_timeout_ms = 1000;
+    std::string password;  // requirepass and masterauth on every node ("": none)
   };
 
   RedisCluster() : RedisCluster(Options{}) {}
@@ -37,7 +38,7 @@ class RedisCluster {
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
 
-  // redis+cluster://127.0.0.1:<port>,... naming every node.
+  // redis+cluster://[:password@]127.0.0.1:<port>,... naming every node.
   [[nodiscard]] std::string url() const;
   [[nodiscard]] std::vector<int> ports() const;
   [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
