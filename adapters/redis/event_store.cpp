@@ -82,6 +82,19 @@ std::uint64_t integer(const redisReply* r) noexcept {
                                                                          : 0;
 }
 
+// Republishes an event read from the stream (an Event, or the decoder's
+// EventFields views) with origin replayed, so the persister never writes it back.
+template <typename Fields>
+PublishStatus publish_replayed(Bus& bus, const Fields& e) {
+  return bus.publish({.type = e.type,
+                      .source = e.source,
+                      .data = e.data,
+                      .metadata = e.metadata,
+                      .origin = EventOrigin::replayed,
+                      .timestamp_ns = e.timestamp_ns,
+                      .event_id = e.event_id});
+}
+
 // Pages forward over [start, end] with XRANGE and exclusive starts,
 // keeping the next page requested while the caller works on the current one
 // (Redis prepares it meanwhile). One thread at a time.
@@ -408,14 +421,7 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
         types, start_time, end_time,
         [&](const StoredEvent& stored) {
           if (closed) return;
-          const Event& e = stored.event;
-          const PublishStatus s = bus.publish({.type = e.type,
-                                               .source = e.source,
-                                               .data = e.data,
-                                               .metadata = e.metadata,
-                                               .origin = EventOrigin::replayed,
-                                               .timestamp_ns = e.timestamp_ns,
-                                               .event_id = e.event_id});
+          const PublishStatus s = publish_replayed(bus, stored.event);
           if (s == PublishStatus::closed) closed = true;
           if (s == PublishStatus::ok) ++published;
         },
@@ -431,13 +437,7 @@ std::uint64_t EventStore::replay(EventTypeSet types, std::optional<TimestampNs> 
                end_time ? end_id_for(*end_time) : std::string("+"), options_.page_size,
                [&](const redisReply* entry) {
                  if (!decode_entry_view(entry, skips_, e) || !types.matches(e.type)) return true;
-                 const PublishStatus s = bus.publish({.type = e.type,
-                                                      .source = e.source,
-                                                      .data = e.data,
-                                                      .metadata = e.metadata,
-                                                      .origin = EventOrigin::replayed,
-                                                      .timestamp_ns = e.timestamp_ns,
-                                                      .event_id = e.event_id});
+                 const PublishStatus s = publish_replayed(bus, e);
                  if (s == PublishStatus::closed) return false;
                  // too_large / invalid: the stream holds what this bus cannot
                  // carry; it is skipped, not counted as replayed.

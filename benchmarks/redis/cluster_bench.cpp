@@ -29,6 +29,7 @@
 #include "adapters/redis/durability_tracker.h"
 #include "adapters/redis/io_thread.h"
 #include "adapters/redis/partitioned_persister.h"
+#include "benchmarks/redis/bench_support.h"
 #include "benchmarks/support/report.h"
 #include "engine/event_json.h"
 #include "redis_cluster.h"
@@ -40,11 +41,7 @@ using namespace tradpal;
 using namespace tradpal::redis;
 using Clock = std::chrono::steady_clock;
 
-double scale() {
-  const char* s = std::getenv("TRADPAL_BENCH_SCALE");
-  const double v = s != nullptr ? std::atof(s) : 1.0;
-  return v > 0 ? v : 1.0;
-}
+using bench::scale;
 
 int rounds() {
   const char* s = std::getenv("TRADPAL_BENCH_ROUNDS");
@@ -98,27 +95,6 @@ double persist(const std::string& url, std::size_t partitions, int replicas, std
   return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double redis_benchmark(const std::string& args, std::size_t n, const std::string& payload, const std::string& key) {
-  // The payload has no single quote, so the shell passes it as one argument.
-  const std::string cmd = "redis-benchmark " + args + " -P 1024 -n " + std::to_string(n) + " -q XADD '" + key +
-                          "' '*' event '" + payload + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return 0;
-  std::string out;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-  pclose(p);
-  const auto at = out.rfind(" requests per second");
-  if (at == std::string::npos) {
-    std::fprintf(stderr, "redis-benchmark output not understood:\n%s\n", out.c_str());
-    return 0;
-  }
-  auto begin = at;
-  while (begin > 0 && (std::isdigit(static_cast<unsigned char>(out[begin - 1])) || out[begin - 1] == '.')) --begin;
-  return std::atof(out.substr(begin, at - begin).c_str());
-}
-
 }  // namespace
 
 int main() {
@@ -136,7 +112,7 @@ int main() {
     testing::RedisServer server(testing::RedisServer::Options{.appendonly = false});
     const std::string where = "-h 127.0.0.1 -p " + std::to_string(server.port()) + " -c 1";
     for (int r = 0; r < r_count; ++r) {
-      single_base[r] = redis_benchmark(where, n, payload, "bench_baseline");
+      single_base[r] = bench::redis_benchmark_xadd(where, n, payload, "bench_baseline");
       single[r] = persist(server.url(), 1, 0, n, "bench_single_" + std::to_string(r));
       std::printf("single node round %d: ours %.0f/s, redis-benchmark %.0f/s\n", r + 1, single[r], single_base[r]);
     }
@@ -155,9 +131,9 @@ int main() {
     std::vector<double> ours(r_count), base(r_count);
     for (int r = 0; r < r_count; ++r) {
       const std::string key = masters == 1 ? "bench:{b}" : "bench:{tag}";
-      if (r % 2 == 0) base[r] = redis_benchmark(where, n, payload, key);
+      if (r % 2 == 0) base[r] = bench::redis_benchmark_xadd(where, n, payload, key);
       ours[r] = persist(cluster.url(), static_cast<std::size_t>(masters), 0, n, "bench_c" + std::to_string(r));
-      if (r % 2 == 1) base[r] = redis_benchmark(where, n, payload, key);
+      if (r % 2 == 1) base[r] = bench::redis_benchmark_xadd(where, n, payload, key);
       std::printf("%d master(s) round %d: ours %.0f/s, redis-benchmark --cluster %.0f/s\n", masters, r + 1, ours[r],
                   base[r]);
     }

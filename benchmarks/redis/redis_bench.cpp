@@ -35,6 +35,7 @@
 #include "adapters/redis/io_thread.h"
 #include "adapters/redis/persister.h"
 #include "adapters/redis/stream_tail.h"
+#include "benchmarks/redis/bench_support.h"
 #include "benchmarks/support/report.h"
 #include "engine/event_json.h"
 #include "engine/json.h"
@@ -47,11 +48,7 @@ using namespace tradpal;
 using namespace tradpal::redis;
 using Clock = std::chrono::steady_clock;
 
-double scale() {
-  const char* s = std::getenv("TRADPAL_BENCH_SCALE");
-  const double v = s != nullptr ? std::atof(s) : 1.0;
-  return v > 0 ? v : 1.0;
-}
+using bench::scale;
 
 // True when the group `name` is to run (TRADPAL_BENCH_ONLY unset: all).
 bool selected(std::string_view name) {
@@ -106,27 +103,6 @@ std::string sample_payload() {
   e.source = "data_service";
   e.data = std::string(kData);
   return event_json(e);
-}
-
-double redis_benchmark_xadd(const testing::RedisServer& server, std::size_t n, const std::string& payload) {
-  // The payload has no single quote, so the shell passes it as one argument.
-  const std::string cmd = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(server.port()) + " -c 1 -P 1024 -n " +
-                          std::to_string(n) + " -q XADD bench_baseline '*' event '" + payload + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return 0;
-  std::string out;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-  pclose(p);
-  const auto at = out.rfind(" requests per second");
-  if (at == std::string::npos) {
-    std::fprintf(stderr, "redis-benchmark output not understood:\n%s\n", out.c_str());
-    return 0;
-  }
-  auto begin = at;
-  while (begin > 0 && (std::isdigit(static_cast<unsigned char>(out[begin - 1])) || out[begin - 1] == '.')) --begin;
-  return std::atof(out.substr(begin, at - begin).c_str());
 }
 
 // ---- replay ------------------------------------------------------------------
@@ -337,7 +313,8 @@ int main() {
 
   if (selected("persist")) {
     const std::size_t persist_n = scaled(1'000'000);
-    const double base_persist = redis_benchmark_xadd(server, persist_n, payload);
+    const std::string where = "-h 127.0.0.1 -p " + std::to_string(server.port()) + " -c 1";
+    const double base_persist = bench::redis_benchmark_xadd(where, persist_n, payload, "bench_baseline");
     const double ours_persist = persist_throughput(server, persist_n);
     figures.push_back({"redis_persist_250B_acked_throughput", ours_persist, "events/s",
                        "redis-benchmark -c1 -P1024 XADD", base_persist, true, ">= 0.8x", 0.8});
