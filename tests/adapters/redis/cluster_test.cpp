@@ -24,6 +24,7 @@
 #include "adapters/redis/partitioned_stream_tail.h"
 #include "adapters/redis/partitioning.h"
 #include "adapters/redis/sync_client.h"
+#include "continuous_publisher.h"
 #include "redis_cluster.h"
 #include "test_support.h"
 
@@ -320,84 +321,28 @@ TEST_F(ClusterTest, ReadsMergeEveryPartitionByStreamId) {
   EXPECT_EQ(*stats.groups[0].lag, 3000u);
 }
 
-// Publishes continuously with a ticket per event, recording acknowledged ids.
-struct SteadyPublisher {
-  SteadyPublisher(Bus& bus, DurabilityTracker& tracker, int symbols) : bus_(bus), tracker_(tracker), symbols_(symbols) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~SteadyPublisher() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  void run() {
-    std::map<int, std::int64_t> next;
-    for (int i = 0; !stop_; ++i) {
-      const int s = i % symbols_;
-      Uuid id = Uuid::generate_v4();
-      const std::string id_text = id.to_string();
-      const std::uint64_t token = tracker_.track([this, id_text](std::string_view message_id) {
-        std::lock_guard lock(mutex_);
-        if (!message_id.empty()) acked_[id_text] = std::string(message_id);
-      });
-      const std::string data = "{\"symbol\": \"S" + std::to_string(s) + "\", \"n\": " + std::to_string(next[s]) + "}";
-      if (bus_.publish({.type = EventType::market_data_update, .source = "feed", .data = data, .correlation = token,
-                        .event_id = id}) != PublishStatus::ok) {
-        tracker_.cancel(token);
-        continue;
-      }
-      ++next[s];
-      published_.fetch_add(1);
-      std::this_thread::sleep_for(50us);
-    }
-  }
-  std::size_t acked() {
-    std::lock_guard lock(mutex_);
-    return acked_.size();
-  }
-  std::map<std::string, std::string> acked_ids() {
-    std::lock_guard lock(mutex_);
-    return acked_;
-  }
+// Continuous publishing over `symbols` symbols, each symbol's events
+// numbered 0, 1, 2... in publish order.
+testing::ContinuousPublisher::Data numbered(int symbols) {
+  return [symbols](std::uint64_t k) {
+    return "{\"symbol\": \"S" + std::to_string(k % symbols) + "\", \"n\": " + std::to_string(k / symbols) + "}";
+  };
+}
 
-  Bus& bus_;
-  DurabilityTracker& tracker_;
-  int symbols_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> published_{0};
-  std::mutex mutex_;
-  std::map<std::string, std::string> acked_;
-  std::thread thread_;
-};
-
-// Every acknowledged event is where its acknowledgement said, exactly once;
-// and since nothing is dropped, every published event is there once.
+// Every partition read back, for testing::expect_exactly_once.
 void expect_exactly_once(RedisCluster& cluster, const Partitioning& p, const std::map<std::string, std::string>& acked,
                          std::uint64_t published) {
-  std::map<std::string, std::vector<std::string>> seen;
-  std::size_t total = 0;
+  std::vector<std::pair<std::string, std::string>> written;
   for (const auto& stream : p.streams()) {
-    for (const Written& w : read_partition(cluster.url(), stream)) {
-      seen[w.event_id].push_back(w.id);
-      ++total;
-    }
+    for (const Written& w : read_partition(cluster.url(), stream)) written.emplace_back(w.id, w.event_id);
   }
-  for (const auto& [event_id, message_id] : acked) {
-    const auto it = seen.find(event_id);
-    ASSERT_NE(it, seen.end()) << "acknowledged event " << event_id << " is missing";
-    ASSERT_EQ(it->second.size(), 1u) << "event " << event_id << " written " << it->second.size() << " times, as "
-                                     << it->second[0] << " and " << it->second.back() << "; acknowledged as "
-                                     << message_id;
-    EXPECT_EQ(it->second[0], message_id);
-  }
-  EXPECT_EQ(total, published);
-  EXPECT_EQ(seen.size(), total);
+  testing::expect_exactly_once(written, acked, published);
 }
 
 TEST_F(ClusterTest, KillNineOfAMasterWithReplicatedAcksLosesAndDuplicatesNothing) {
   auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
   PartitionedPersister persister(bus, io, partitioning, options(/*replicas=*/1));
-  SteadyPublisher publisher(bus, tracker, 30);
+  testing::ContinuousPublisher publisher(bus, tracker, numbered(30));
   ASSERT_TRUE(eventually([&] { return publisher.acked() > 2000; }, 20s));
   const int killed = cluster.kill_master_of(key_slot(partitioning->stream(0)));
   const auto acked_at_kill = publisher.acked();
@@ -414,7 +359,7 @@ TEST_F(ClusterTest, KillNineOfAMasterWithReplicatedAcksLosesAndDuplicatesNothing
   publisher.stop();
   ASSERT_TRUE(persister.wait_idle(20s));
   EXPECT_EQ(tracker.pending(), 0u);
-  expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published_.load());
+  expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published());
   check_partitions(*partitioning);
   std::printf("failover: %llu recovered, %llu redirects, %llu short WAITs\n",
               static_cast<unsigned long long>(persister.health().recovered),
@@ -425,7 +370,7 @@ TEST_F(ClusterTest, KillNineOfAMasterWithReplicatedAcksLosesAndDuplicatesNothing
 TEST_F(ClusterTest, SlotMigrationDuringPublishingLosesAndDuplicatesNothing) {
   auto partitioning = std::make_shared<const Partitioning>("tradpal_events", PartitionOptions{.count = 3});
   PartitionedPersister persister(bus, io, partitioning, options());
-  SteadyPublisher publisher(bus, tracker, 30);
+  testing::ContinuousPublisher publisher(bus, tracker, numbered(30));
   ASSERT_TRUE(eventually([&] { return publisher.acked() > 2000; }, 20s));
   const std::uint16_t slot = key_slot(partitioning->stream(0));
   const int from = cluster.master_of(slot);
@@ -442,7 +387,7 @@ TEST_F(ClusterTest, SlotMigrationDuringPublishingLosesAndDuplicatesNothing) {
   publisher.stop();
   ASSERT_TRUE(persister.wait_idle(20s));
   EXPECT_GT(persister.health().redirects, redirects_before);
-  expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published_.load());
+  expect_exactly_once(cluster, *partitioning, publisher.acked_ids(), publisher.published());
   check_partitions(*partitioning);
 }
 

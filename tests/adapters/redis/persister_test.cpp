@@ -15,6 +15,7 @@
 #include "adapters/redis/durability_tracker.h"
 #include "adapters/redis/io_thread.h"
 #include "adapters/redis/stream_id.h"
+#include "continuous_publisher.h"
 #include "test_support.h"
 
 namespace tradpal::redis {
@@ -227,67 +228,13 @@ TEST_F(PersisterTest, MinidRetentionDropsEntriesOlderThanTheAge) {
   EXPECT_EQ(entries.size(), 300u);
 }
 
-// Publishes continuously with a ticket per event, recording acknowledged ids.
-struct ContinuousPublisher {
-  ContinuousPublisher(Bus& bus, DurabilityTracker& tracker) : bus_(bus), tracker_(tracker) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~ContinuousPublisher() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  void run() {
-    while (!stop_) {
-      Uuid id = Uuid::generate_v4();
-      const std::string id_text = id.to_string();
-      const std::uint64_t token = tracker_.track([this, id_text](std::string_view message_id) {
-        std::lock_guard lock(mutex_);
-        if (!message_id.empty()) acked_[id_text] = std::string(message_id);
-      });
-      const PublishStatus s =
-          bus_.publish({.type = EventType::market_data_update, .source = "feed", .correlation = token, .event_id = id});
-      if (s != PublishStatus::ok) {
-        tracker_.cancel(token);
-        continue;
-      }
-      published_.fetch_add(1);
-      std::this_thread::sleep_for(50us);
-    }
-  }
-  std::size_t acked() {
-    std::lock_guard lock(mutex_);
-    return acked_.size();
-  }
-  std::map<std::string, std::string> acked_ids() {
-    std::lock_guard lock(mutex_);
-    return acked_;
-  }
+using testing::ContinuousPublisher;
 
-  Bus& bus_;
-  DurabilityTracker& tracker_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> published_{0};
-  std::mutex mutex_;
-  std::map<std::string, std::string> acked_;
-  std::thread thread_;
-};
-
-// Every acknowledged event is in the stream exactly once, under its id; and
-// since nothing is dropped, every published event is there exactly once.
 void expect_exactly_once(const std::string& url, const std::map<std::string, std::string>& acked,
                          std::uint64_t published) {
-  const auto entries = testing::read_stream(url, kStream);
-  std::map<std::string, std::vector<std::string>> seen;
-  for (const auto& [id, json] : entries) seen[testing::event_id_of(json)].push_back(id);
-  for (const auto& [event_id, message_id] : acked) {
-    const auto it = seen.find(event_id);
-    ASSERT_NE(it, seen.end()) << "acknowledged event " << event_id << " is missing";
-    ASSERT_EQ(it->second.size(), 1u) << "event " << event_id << " written " << it->second.size() << " times";
-    EXPECT_EQ(it->second[0], message_id);
-  }
-  EXPECT_EQ(entries.size(), published);
-  EXPECT_EQ(seen.size(), entries.size());
+  std::vector<std::pair<std::string, std::string>> written;
+  for (const auto& [id, json] : testing::read_stream(url, kStream)) written.emplace_back(id, testing::event_id_of(json));
+  testing::expect_exactly_once(written, acked, published);
 }
 
 TEST_F(PersisterTest, KillNineDuringPublishingLosesAndDuplicatesNoAcknowledgedEvent) {
@@ -302,7 +249,7 @@ TEST_F(PersisterTest, KillNineDuringPublishingLosesAndDuplicatesNoAcknowledgedEv
   publisher.stop();
   ASSERT_TRUE(persister.wait_idle(15s));
   EXPECT_EQ(tracker.pending(), 0u);
-  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published());
   std::printf("recovered after restart: %llu\n", static_cast<unsigned long long>(persister.health().recovered));
 }
 
@@ -326,7 +273,7 @@ TEST_F(PersisterTest, PausedServerOpensTheBreakerAndResumesWithoutLoss) {
   EXPECT_EQ(persister.breaker_state(), BreakerState::closed);
   publisher.stop();
   ASSERT_TRUE(persister.wait_idle(15s));
-  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published());
   // The paused server executes the burst it had buffered once it resumes:
   // the persister must have found those entries instead of writing them again.
   std::printf("recovered after resume: %llu\n", static_cast<unsigned long long>(persister.health().recovered));
@@ -371,7 +318,7 @@ TEST_F(PersisterTest, ReplicatedAcknowledgementsWaitForTheReplicaAndSurvivePause
   publisher.stop();
   ASSERT_TRUE(persister.wait_idle(15s));
   EXPECT_EQ(tracker.pending(), 0u);
-  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published());
   std::printf("replicated: %llu short WAITs, %llu recovered\n",
               static_cast<unsigned long long>(persister.health().replica_waits),
               static_cast<unsigned long long>(persister.health().recovered));
@@ -414,7 +361,7 @@ void refusal_is_paced_and_recovers(RedisServer& server, Bus& bus, IoThread& io,
   publisher.stop();
   ASSERT_TRUE(persister.wait_idle(15s));
   EXPECT_EQ(tracker.pending(), 0u);
-  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published_.load());
+  expect_exactly_once(server.url(), publisher.acked_ids(), publisher.published());
 }
 
 TEST_F(PersisterTest, WrongTypeRefusalKeepsTheBreakerOpenAndRecoversOnceFixed) {
