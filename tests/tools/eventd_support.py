@@ -182,8 +182,14 @@ class Eventd:
         wait_until(lambda: self.request("GET", "/health")[0] == 200, timeout, "eventd /health to answer 200")
 
     def output(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+        # eventd writes through a descriptor that shares this file's offset:
+        # seeking it back to read would make eventd's next line overwrite
+        # the start of its log. pread leaves the offset where eventd put it.
+        fd, parts, at = self.log.fileno(), [], 0
+        while chunk := os.pread(fd, 1 << 16, at):
+            parts.append(chunk)
+            at += len(chunk)
+        return b"".join(parts).decode(errors="replace")
 
     def connection(self, timeout=10):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
