@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <stdexcept>
 #include <thread>
 
 #include "adapters/redis/stream_id.h"
@@ -459,6 +460,24 @@ StreamId EventStore::last_id() {
   expect_array(r, "XREVRANGE");
   if (r->elements == 0) return StreamId{};
   return StreamId::parse(entry_id(r->element[0])).value_or(StreamId{});
+}
+
+std::vector<StreamId> EventStore::last_ids() {
+  if (parts_.empty()) return {last_id()};
+  std::vector<StreamId> out;
+  out.reserve(parts_.size());
+  for (auto& p : parts_) out.push_back(p->last_id());
+  return out;
+}
+
+EventPage EventStore::read_partition_after(std::size_t partition, StreamId after, EventTypeSet types,
+                                           std::size_t limit, std::size_t max_scan) {
+  if (partition >= partitions()) {
+    throw std::out_of_range("event store: partition " + std::to_string(partition) + " of " +
+                            std::to_string(partitions()));
+  }
+  if (parts_.empty()) return read_after(after, types, limit, max_scan);
+  return parts_[partition]->read_after(after, types, limit, max_scan);
 }
 
 std::uint64_t EventStore::length() {

@@ -142,6 +142,16 @@ class EventStore {
   [[nodiscard]] StreamStats stats();
   // The id of the stream's last entry now (0-0 when it is empty or absent).
   [[nodiscard]] StreamId last_id();
+  // The last id of each partition stream now (0-0 for an empty or absent
+  // one); one entry when the stream is not partitioned.
+  [[nodiscard]] std::vector<StreamId> last_ids();
+  // How many partition streams this store reads (1 when not partitioned).
+  [[nodiscard]] std::size_t partitions() const noexcept { return parts_.empty() ? 1 : parts_.size(); }
+  // read_after() on one partition stream alone (partition 0 of an
+  // unpartitioned store is its stream): for a reader that keeps a position
+  // per partition, as a stream client's cursor does.
+  [[nodiscard]] EventPage read_partition_after(std::size_t partition, StreamId after, EventTypeSet types,
+                                               std::size_t limit, std::size_t max_scan);
   // XLEN: entries in the stream now (0 when it does not exist).
   [[nodiscard]] std::uint64_t length();
 

@@ -1,5 +1,7 @@
 #include "adapters/redis/partitioned_persister.h"
 
+#include <algorithm>
+
 namespace tradpal::redis {
 
 PartitionedPersister::PartitionedPersister(Bus& bus, IoThread& io, std::shared_ptr<const Partitioning> partitioning,
@@ -41,6 +43,20 @@ std::uint64_t PartitionedPersister::persisted() const noexcept {
   std::uint64_t n = 0;
   for (const auto& p : persisters_) n += p->persisted();
   return n;
+}
+
+BreakerState PartitionedPersister::breaker_state() const noexcept {
+  BreakerState worst = BreakerState::closed;
+  for (const auto& p : persisters_) {
+    const BreakerState b = p->breaker_state();
+    if (b == BreakerState::open) return b;
+    if (b == BreakerState::half_open) worst = b;
+  }
+  return worst;
+}
+
+bool PartitionedPersister::refusing() const noexcept {
+  return std::any_of(persisters_.begin(), persisters_.end(), [](const auto& p) { return p->refusing(); });
 }
 
 PersisterHealth PartitionedPersister::health() const {

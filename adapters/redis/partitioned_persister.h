@@ -44,6 +44,12 @@ class PartitionedPersister {
   // when every partition's is; last_error the first partition's that has one.
   [[nodiscard]] PersisterHealth health() const;
   [[nodiscard]] std::uint64_t persisted() const noexcept;
+  // The worst partition's breaker (open before half_open before closed):
+  // a publish cannot tell in advance which partition it lands on, so one
+  // partition that cannot write makes the whole unavailable.
+  [[nodiscard]] BreakerState breaker_state() const noexcept;
+  // Some partition's Redis refuses writes.
+  [[nodiscard]] bool refusing() const noexcept;
 
  private:
   std::shared_ptr<const Partitioning> partitioning_;

@@ -31,6 +31,24 @@ void PartitionedStreamTail::on_entry(Handler handler) {
   }
 }
 
+void PartitionedStreamTail::on_batch(StreamTail::BatchDone done) {
+  auto shared = std::make_shared<StreamTail::BatchDone>(std::move(done));
+  for (auto& t : tails_) t->on_batch([shared](std::size_t n) { (*shared)(n); });
+}
+
+void PartitionedStreamTail::set_interest(std::function<bool()> interested) {
+  auto shared = std::make_shared<std::function<bool()>>(std::move(interested));
+  for (auto& t : tails_) t->set_interest([shared] { return (*shared)(); });
+}
+
+void PartitionedStreamTail::restart_after(const Cursor& cursor) {
+  if (!cursor.empty() && cursor.size() != tails_.size()) {
+    throw ConfigError("partitioned tail: a cursor of " + std::to_string(cursor.size()) + " positions for " +
+                      std::to_string(tails_.size()) + " partitions");
+  }
+  for (std::size_t i = 0; i < tails_.size(); ++i) tails_[i]->restart_after(cursor.empty() ? std::nullopt : cursor[i]);
+}
+
 void PartitionedStreamTail::start() {
   for (auto& t : tails_) t->start();
 }
@@ -49,6 +67,12 @@ bool PartitionedStreamTail::connected() const noexcept {
 std::uint64_t PartitionedStreamTail::delivered() const noexcept {
   std::uint64_t n = 0;
   for (const auto& t : tails_) n += t->delivered();
+  return n;
+}
+
+std::uint64_t PartitionedStreamTail::skipped() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& t : tails_) n += t->skips().total();
   return n;
 }
 

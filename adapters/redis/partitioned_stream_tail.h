@@ -45,12 +45,24 @@ class PartitionedStreamTail {
                         const Cursor& cursor);
 
   void on_entry(Handler handler);
+  // After each partition's burst (see StreamTail::on_batch).
+  void on_batch(StreamTail::BatchDone done);
+  // Every partition's tail reads only while `interested` says so (see
+  // StreamTail::set_interest).
+  void set_interest(std::function<bool()> interested);
+  // Restarts each partition after its position in `cursor` (nullopt: from
+  // that stream's end), as StreamTail::restart_after; an empty cursor
+  // restarts every partition from its end. Throws ConfigError when the
+  // cursor has another partition count.
+  void restart_after(const Cursor& cursor);
   void start();
   void stop();
 
   [[nodiscard]] std::size_t partitions() const noexcept { return tails_.size(); }
   [[nodiscard]] bool connected() const noexcept;
   [[nodiscard]] std::uint64_t delivered() const noexcept;
+  // Entries passed over as no TradPal event, over every partition.
+  [[nodiscard]] std::uint64_t skipped() const noexcept;
   // Where each partition is: the last entry delivered, or where it starts.
   [[nodiscard]] Cursor position() const;
 

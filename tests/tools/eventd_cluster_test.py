@@ -1,7 +1,12 @@
 # tests/tools/eventd_cluster_test.py
 #
-# eventd on a real Redis Cluster (3 masters + 3 replicas, started here):
-# REDIS_URL=redis+cluster://<every node>, replicated acknowledgements on.
+# eventd on a real Redis Cluster (3 masters + 3 replicas, started here).
+#
+# First with 6 partition streams (EVENT_SERVICE_PARTITIONS=6): writes spread
+# over the masters, the live stream keeps each symbol's order, a client
+# resumes by its cursor exactly once, reads merge the partitions.
+#
+# Then with the plain stream and replicated acknowledgements on.
 # The stream keeps its plain name, so it lives on the master of its slot and
 # Python services on the cluster read it unchanged. A kill -9 of that master
 # while clients publish: every publish answered 200 is in the stream exactly
@@ -21,7 +26,7 @@ import json
 import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Eventd, Resp, RedisError, wait_until  # noqa: E402
+from eventd_support import Eventd, Resp, RedisError, SseClient, wait_until  # noqa: E402
 
 EVENTD = sys.argv[1]
 
@@ -125,10 +130,117 @@ def post(port, body):
         c.close()
 
 
+def partitioned_stream(cluster, failed):
+    """eventd with 6 partition streams: writes spread over the 3 masters,
+    per-symbol order on the live stream, resume by cursor exactly once,
+    merged reads, and entries written to a partition by someone else."""
+    eventd = Eventd(EVENTD, cluster.url, env={"EVENT_SERVICE_PARTITIONS": "6", "EVENT_SERVICE_STREAM": "parted"})
+    try:
+        eventd.wait_healthy(30)
+        first = SseClient(eventd.port, "/events/stream")
+        symbols = [f"SYM{i}" for i in range(20)]
+        sent = []  # (event_id, symbol, n)
+
+        def publish(count):
+            for _ in range(count):
+                sym = symbols[len(sent) % len(symbols)]
+                n = sum(1 for _, s, _ in sent if s == sym)
+                status, r = post(eventd.port, {"event_type": "market_data_update", "source": "feed",
+                                               "data": {"symbol": sym, "n": n, "price": 100.5}})
+                assert status == 200, (status, r)
+                sent.append((r["event_id"], sym, n))
+
+        publish(240)
+        # The partition streams, found on the masters, 2 on each.
+        masters = {n.port for n in cluster.live() if "role:master" in n.command("INFO", "replication")}
+        streams = {}
+        for port in masters:
+            keys = cluster.node(port).command("KEYS", "parted:*")
+            assert len(keys) == 2, f"master {port} holds {keys}"
+            for k in keys:
+                streams[k] = port
+        assert sum(cluster.node(p).command("XLEN", k) for k, p in streams.items()) == 240
+
+        def read(client, count):
+            out = []
+            while len(out) < count:
+                b = client.next_event(10)
+                out.append((b["id"], json.loads(b["data"])))
+            return out
+
+        got = read(first, 240)
+        assert [e["event_id"] for _, e in got] and sorted(e["event_id"] for _, e in got) == sorted(
+            i for i, _, _ in sent), "every event on the live stream once"
+        for sym in symbols:
+            ns = [e["data"]["n"] for _, e in got if e["data"]["symbol"] == sym]
+            assert ns == sorted(ns) == list(range(len(ns))), f"{sym} in order: {ns}"
+        cursors = [c.split(",") for c, _ in got]
+        assert all(len(c) == 6 for c in cursors), cursors[:3]
+        for a, b in zip(cursors, cursors[1:]):
+            assert all(_id_key(x) <= _id_key(y) for x, y in zip(a, b)), f"cursor went back: {a} -> {b}"
+
+        # A second client while the first listens: from the stream's end.
+        publish(20)
+        second = SseClient(eventd.port, "/events/stream?event_type=market_data_update")
+        more = read(first, 20)
+        publish(30)
+        later = read(second, 30)
+        assert sorted(e["event_id"] for _, e in later) == sorted(i for i, _, _ in sent[-30:]), \
+            "the second client: what followed its start"
+        got += more + read(first, 30)
+        # Both leave after the 150th event of the first: nobody listens,
+        # the tail rests. 60 more are published; a client resuming from
+        # the 150th's cursor gets exactly what followed it, from every
+        # partition, then live events.
+        first.close()
+        second.close()
+        resume_from, seen_before = got[149][0], {e["event_id"] for _, e in got[:150]}
+        publish(60)
+        resumed = SseClient(eventd.port, "/events/stream", headers={"Last-Event-ID": resume_from})
+        publish(10)
+        # Someone else writes to a partition stream directly.
+        foreign = {"event_id": "00000000-0000-4000-8000-00000000f00d", "event_type": "risk_alert",
+                   "timestamp": "2026-01-01T00:00:00", "source": "python", "data": {"level": "high"},
+                   "metadata": {}}
+        stream0 = sorted(streams)[0]
+        cluster.node(streams[stream0]).command("XADD", stream0, "*", "event", json.dumps(foreign))
+        want = sorted([i for i, _, _ in sent if i not in seen_before] + [foreign["event_id"]])
+        after = read(resumed, len(want))
+        assert sorted(e["event_id"] for _, e in after) == want, "resumed by cursor: all that followed, once"
+        for sym in symbols:
+            ns = [e["data"]["n"] for _, e in after if e["data"].get("symbol") == sym]
+            assert ns == sorted(ns), f"{sym} in order after resuming: {ns}"
+        resumed.close()
+
+        # Merged reads and stats; health names the partitions.
+        status, _, listed = eventd.request("GET", "/events?limit=1000")
+        assert status == 200 and listed["count"] == len(sent) + 1, listed["count"]
+        status, _, stats = eventd.request("GET", "/events/stats")
+        assert status == 200 and stats["stream_length"] == len(sent) + 1, stats
+        status, _, health = eventd.request("GET", "/health")
+        assert health["stream"]["partitions"] == 6 and len(health["stream"]["position"].split(",")) == 6, health
+        status, _, bad = eventd.request("GET", "/events/stream", headers={"Last-Event-ID": "1-0"})
+        assert status == 422 and "one per partition" in json.dumps(bad), (status, bad)
+        print(f"[ OK ] 6 partitions over 3 masters: {len(sent)} events in per-symbol order on the stream, "
+              f"resumed by cursor exactly once, merged reads", flush=True)
+        assert eventd.terminate() == 0, "eventd exit status"
+    except Exception:  # noqa: BLE001 - reported with eventd's log
+        import traceback
+        failed.append(traceback.format_exc() + "\neventd's log:\n" + eventd.output())
+    finally:
+        eventd.close()
+
+
+def _id_key(text):
+    ms, seq = text.split("-")
+    return int(ms), int(seq)
+
+
 def main():
     cluster = Cluster()
     eventd = None
     failed = []
+    partitioned_stream(cluster, failed)
     try:
         eventd = Eventd(EVENTD, cluster.url, env={"EVENT_SERVICE_REPLICAS": "1",
                                                   "EVENT_SERVICE_REPLICA_TIMEOUT_MS": "500"})

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/redis/partitioning.h"
+
 namespace tradpal::eventd {
 namespace {
 
@@ -129,6 +131,18 @@ const std::vector<Setting>& settings() {
        [](Config& c, std::string_view name, std::string_view v) {
          c.replica_timeout = std::chrono::milliseconds(parse_number(name, v, 1, 60000));
        }},
+      {"EVENT_SERVICE_PARTITIONS", "--partitions",
+       "partition streams <stream>:{p<i>}, spread over a cluster's masters (1: the plain stream)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         c.partitions = parse_number(name, v, 1, redis::PartitionOptions::kMaxCount);
+       }},
+      {"EVENT_SERVICE_PARTITION_KEY", "--partition-key",
+       "what picks an event's partition: data.<path>, metadata.<path>, type or source (data.symbol; "
+       "an event without data.symbol goes by its type)",
+       [](Config& c, std::string_view name, std::string_view v) {
+         if (v.empty()) throw ConfigError(std::string(name) + ": empty partition key");
+         c.partition_key = v;
+       }},
       {"EVENT_SERVICE_READ_MAX_SCAN", "--read-max-scan", "most stream entries one GET /events reads (100000)",
        [](Config& c, std::string_view name, std::string_view v) { c.read_max_scan = parse_number(name, v, 1, 100000000); }},
   };
@@ -166,6 +180,13 @@ Config parse_config(int argc, const char* const* argv, const std::function<const
       value = argv[++i];
     }
     match->apply(c, match->flag, value);
+  }
+  // The stream name, count and key together (a name with its own hash tag
+  // cannot be partitioned; a key must be a path or type or source).
+  try {
+    (void)redis::Partitioning(c.stream, {.count = c.partitions, .key = c.partition_key});
+  } catch (const redis::ConfigError& e) {
+    throw ConfigError(std::string("EVENT_SERVICE_PARTITIONS / EVENT_SERVICE_PARTITION_KEY: ") + e.what());
   }
   return c;
 }

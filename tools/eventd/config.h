@@ -53,6 +53,11 @@ struct Config {
   // this many replicas hold it (0: once the master has it).
   int replicas = 0;
   std::chrono::milliseconds replica_timeout{1000};
+  // Partition streams (<stream>:{p<i>}, see adapters/redis/partitioning.h)
+  // and the key that picks an event's partition. One partition: the plain
+  // stream, today's wire.
+  std::size_t partitions = 1;
+  std::string partition_key = "data.symbol";
   // Most events one GET /events reads from Redis to find its matches.
   std::size_t read_max_scan = 100000;
   bool help = false;

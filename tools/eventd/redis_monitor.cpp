@@ -1,5 +1,7 @@
 #include "tools/eventd/redis_monitor.h"
 
+#include <algorithm>
+
 #include "adapters/http/json_writer.h"
 #include "engine/timestamp.h"
 #include "tools/eventd/log.h"
@@ -24,7 +26,7 @@ std::string_view to_string(HealthStatus s) noexcept {
 
 }  // namespace
 
-RedisMonitor::RedisMonitor(const redis::Persister& persister, const Bus& bus, std::string redacted_url)
+RedisMonitor::RedisMonitor(const redis::PartitionedPersister& persister, const Bus& bus, std::string redacted_url)
     : persister_(persister), bus_(bus), url_(std::move(redacted_url)) {}
 
 void RedisMonitor::refresh() {
@@ -83,7 +85,7 @@ HealthStatus RedisMonitor::status() const noexcept {
 }
 
 std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pending_publishes,
-                                      const redis::StreamTail& tail, const ClusterView* cluster) const {
+                                      const redis::PartitionedStreamTail& tail, const ClusterView* cluster) const {
   char ts[kIsoTimestampSize];
   format_iso_timestamp(now_ns(), ts);
   const auto position = tail.position();
@@ -114,14 +116,17 @@ std::string RedisMonitor::health_json(std::size_t stream_clients, std::size_t pe
   w.end_object();
   w.key("stream").begin_object();
   w.key("connected").boolean(tail.connected());
+  // One stream id per partition, as a stream client's cursor (a plain id
+  // with one partition); null until the tail knows where it stands.
   w.key("position");
-  if (position) {
-    w.string(position->to_string());
+  if (std::all_of(position.begin(), position.end(), [](const auto& p) { return p.has_value(); })) {
+    w.string(redis::PartitionedStreamTail::format_cursor(position));
   } else {
     w.null();
   }
+  w.key("partitions").number(static_cast<std::uint64_t>(tail.partitions()));
   w.key("delivered").number(tail.delivered());
-  w.key("undecodable").number(tail.skips().total());
+  w.key("undecodable").number(tail.skipped());
   w.end_object();
   w.key("ring").begin_object();
   w.key("fill").number(ring_fill());

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "adapters/redis/event_store.h"
-#include "adapters/redis/persister.h"
-#include "adapters/redis/stream_tail.h"
+#include "adapters/redis/partitioned_persister.h"
+#include "adapters/redis/partitioned_stream_tail.h"
 #include "engine/bus.h"
 #include "tools/eventd/service_counters.h"
 
@@ -24,7 +24,7 @@ enum class HealthStatus : std::uint8_t { healthy, degraded, unhealthy };
 
 class RedisMonitor {
  public:
-  RedisMonitor(const redis::Persister& persister, const Bus& bus, std::string redacted_url);
+  RedisMonitor(const redis::PartitionedPersister& persister, const Bus& bus, std::string redacted_url);
 
   // Takes a fresh snapshot and logs what changed.
   void refresh();
@@ -47,11 +47,12 @@ class RedisMonitor {
   };
   // GET /health's body (with a "cluster" object when `cluster` is given).
   [[nodiscard]] std::string health_json(std::size_t stream_clients, std::size_t pending_publishes,
-                                        const redis::StreamTail& tail, const ClusterView* cluster = nullptr) const;
+                                        const redis::PartitionedStreamTail& tail,
+                                        const ClusterView* cluster = nullptr) const;
   [[nodiscard]] const Bus& bus() const noexcept { return bus_; }
 
  private:
-  const redis::Persister& persister_;
+  const redis::PartitionedPersister& persister_;
   const Bus& bus_;
   std::string url_;
   redis::PersisterHealth health_;

@@ -303,7 +303,7 @@ http::Router Routes::build(const RouteDeps& d) {
                                                      .server = *d.server,
                                                      .stream_clients = d.hub.clients(),
                                                      .stream_length = o.value,
-                                                     .undecodable_entries = d.tail.skips().total()});
+                                                     .undecodable_entries = d.tail.skipped()});
           r.send(http::Response::text(200, text, Metrics::kContentType));
         });
   });
@@ -311,7 +311,7 @@ http::Router Routes::build(const RouteDeps& d) {
   router.get("/events/stream", [d](Request req, Responder r) {
     EventQuery q;
     if (!parse_event_query(req, false, q, r)) return;
-    std::optional<StreamId> resume;
+    std::optional<StreamCursor> resume;
     std::optional<std::string_view> from = req.header("Last-Event-ID");
     const char* from_key = "Last-Event-ID";
     if (!from || from->empty()) {
@@ -319,10 +319,14 @@ http::Router Routes::build(const RouteDeps& d) {
       from_key = "from";
     }
     if (from && !from->empty()) {
-      resume = StreamId::parse(*from);
+      resume = parse_stream_cursor(*from, d.hub.partitions());
       if (!resume) {
         const std::string loc = std::string_view(from_key) == "from" ? query_loc("from") : "[\"header\",\"last-event-id\"]";
-        return r.send_json(422, validation_detail({{loc, "not a stream id (<ms>-<seq>)", "value_error.stream_id", {}}}));
+        const std::string msg = d.hub.partitions() == 1
+                                    ? std::string("not a stream id (<ms>-<seq>)")
+                                    : "not a stream cursor (" + std::to_string(d.hub.partitions()) +
+                                          " stream ids <ms>-<seq>, one per partition, comma-separated)";
+        return r.send_json(422, validation_detail({{loc, msg, "value_error.stream_id", {}}}));
       }
     }
     d.hub.open(q.types, resume, std::move(r));

@@ -12,7 +12,7 @@
 
 #include "adapters/http/router.h"
 #include "adapters/http/server.h"
-#include "adapters/redis/stream_tail.h"
+#include "adapters/redis/partitioned_stream_tail.h"
 #include "engine/bus.h"
 #include "tools/eventd/config.h"
 #include "tools/eventd/metrics.h"
@@ -35,7 +35,7 @@ struct RouteDeps {
   PendingPublishes& publishes;
   RedisReaders& readers;
   SseHub& hub;
-  const redis::StreamTail& tail;
+  const redis::PartitionedStreamTail& tail;
   const std::unique_ptr<http::Server>& server;
 };
 

@@ -19,8 +19,9 @@ BusOptions bus_options(const Config& c) {
   // Up to the HTTP body limit (1 MiB), but small enough that frames fit
   // the ring eight times over.
   o.ring.max_event_size = std::min<std::size_t>(std::size_t{1} << 20, c.ring_bytes / 8);
-  // The persister; stream clients read the Redis stream, not this ring.
-  o.ring.max_subscribers = 4;
+  // The persisters (one per partition); stream clients read the Redis
+  // stream, not this ring.
+  o.ring.max_subscribers = c.partitions + 3;
   // Every body was parsed whole before it is published (body_validation),
   // and replays come decoded from Redis: a second full parse would buy nothing.
   o.json_check = JsonCheck::shape;
@@ -44,6 +45,8 @@ Service::Service(Config config)
     throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
   }
   auto post = [this](http::Task t) { return this->post(std::move(t)); };
+  partitioning_ = std::make_shared<const redis::Partitioning>(
+      config_.stream, redis::PartitionOptions{.count = config_.partitions, .key = config_.partition_key});
 
   redis::PersisterOptions po;
   po.connection.url = config_.redis_url;
@@ -62,7 +65,7 @@ Service::Service(Config config)
                         .abandoned = [this](auto tokens) { publishes_->on_abandoned(tokens); },
                         .refused = [this](auto tokens) { publishes_->on_refused(tokens); },
                         .state_changed = [this] { redis_state_changed(); }});
-  persister_ = std::make_unique<redis::Persister>(bus_, io_, po);
+  persister_ = std::make_unique<redis::PartitionedPersister>(bus_, io_, partitioning_, po);
   monitor_ = std::make_unique<RedisMonitor>(*persister_, bus_, config_.redis_url.redacted());
   publishes_ = std::make_unique<PendingPublishes>(&loop_, bus_, *monitor_, counters_, metrics_.publish_latency(),
                                                   metrics_.batch_size(), config_.publish_timeout,
@@ -72,8 +75,9 @@ Service::Service(Config config)
   so.stream = config_.stream;
   so.timeout = std::chrono::milliseconds(1000);
   so.max_scan = config_.read_max_scan;
+  if (partitioning_->count() > 1) so.partitioning = partitioning_;
   readers_ = std::make_unique<RedisReaders>(so, kReaderThreads, post);
-  hub_ = std::make_unique<SseHub>(&loop_, replay_bus_, *readers_, counters_, config_.heartbeat,
+  hub_ = std::make_unique<SseHub>(&loop_, replay_bus_, *readers_, counters_, partitioning_->count(), config_.heartbeat,
                                   config_.stream_stall_timeout, post);
 
   // Every entry of the stream, whoever wrote it, from where it ends now.
@@ -81,14 +85,16 @@ Service::Service(Config config)
   to.connection.url = config_.redis_url;
   to.stream = config_.stream;
   to.start = redis::TailStart::latest();
-  tail_ = std::make_unique<redis::StreamTail>(io_, to);
-  tail_->on_entry([this](const redis::TailEntry& e) { hub_->on_stream_entry(e); });
+  tail_ = std::make_unique<redis::PartitionedStreamTail>(io_, partitioning_, to);
+  tail_->on_entry([this](std::size_t partition, const redis::TailEntry& e) { hub_->on_stream_entry(partition, e); });
   tail_->on_batch([this](std::size_t) { hub_->on_stream_batch(); });
   // With no stream client connected nobody needs the stream read: every
   // client fixes its own start and reads its gap from Redis, so the tail
   // can rest, and restart from the stream's end when one comes.
   tail_->set_interest([this] { return hub_->has_clients(); });
-  hub_->set_tail_restart([this](std::optional<StreamId> after) { tail_->restart_after(after); });
+  hub_->set_tail_restart([this](const std::vector<StreamId>& after) {
+    tail_->restart_after(redis::PartitionedStreamTail::Cursor(after.begin(), after.end()));
+  });
 
   http::ServerConfig sc;
   sc.host = config_.host;
@@ -128,7 +134,8 @@ Service::Service(Config config)
   }
   uv_signal_start(&sigterm_, &Service::on_signal, SIGTERM);
   uv_signal_start(&sigint_, &Service::on_signal, SIGINT);
-  log_line("started: stream '" + config_.stream + "' at " + config_.redis_url.redacted() + ", ring of " +
+  log_line("started: stream '" + config_.stream + "'" +
+           (partitioning_->count() > 1 ? " in " + std::to_string(partitioning_->count()) + " partitions" : "") + " at " + config_.redis_url.redacted() + ", ring of " +
            std::to_string(config_.ring_bytes) + " bytes, batches of up to " + std::to_string(config_.batch_size));
 }
 

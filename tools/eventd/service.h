@@ -13,6 +13,13 @@
 //   (every writer's events)                    ▲
 //   /events/replay ─► replay bus ──────────────┘
 //
+// With partitions (Config::partitions > 1, for a Redis Cluster) the stream
+// is N partition streams: a Persister and a StreamTail per partition, each
+// on the node that holds its stream (PartitionedPersister,
+// PartitionedStreamTail), reads merged by EventStore, and stream clients
+// positioned by a cursor of one id per partition (SseHub). With one
+// partition every part is exactly the single-stream one.
+//
 // No periodic timer drives publish answers, stream delivery or health:
 // timers are the publish deadlines, the stream heartbeats and the Redis
 // adapter's own timeouts and reconnects.
@@ -28,8 +35,8 @@
 
 #include "adapters/http/server.h"
 #include "adapters/redis/io_thread.h"
-#include "adapters/redis/persister.h"
-#include "adapters/redis/stream_tail.h"
+#include "adapters/redis/partitioned_persister.h"
+#include "adapters/redis/partitioned_stream_tail.h"
 #include "engine/bus.h"
 #include "tools/eventd/config.h"
 #include "tools/eventd/memory_release.h"
@@ -70,12 +77,13 @@ class Service {
   Metrics metrics_;
   PersisterInbox inbox_;
   redis::IoThread io_;
-  std::unique_ptr<redis::Persister> persister_;
+  std::shared_ptr<const redis::Partitioning> partitioning_;
+  std::unique_ptr<redis::PartitionedPersister> persister_;
   std::unique_ptr<RedisMonitor> monitor_;
   std::unique_ptr<PendingPublishes> publishes_;
   std::unique_ptr<RedisReaders> readers_;
   std::unique_ptr<SseHub> hub_;
-  std::unique_ptr<redis::StreamTail> tail_;
+  std::unique_ptr<redis::PartitionedStreamTail> tail_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<MemoryRelease> memory_release_;
 

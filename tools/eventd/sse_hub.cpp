@@ -22,25 +22,55 @@ constexpr std::size_t kGapScan = 10000;
 
 }  // namespace
 
-SseFramePtr encode_sse_frame(const EventFields& event, std::optional<StreamId> id) {
+std::string format_stream_cursor(const StreamCursor& cursor) {
+  std::string out;
+  char id[StreamId::kMaxText];
+  for (std::size_t i = 0; i < cursor.size(); ++i) {
+    if (i != 0) out += ',';
+    out.append(id, cursor[i].format(id));
+  }
+  return out;
+}
+
+std::optional<StreamCursor> parse_stream_cursor(std::string_view text, std::size_t partitions) {
+  StreamCursor out;
+  for (;;) {
+    const auto comma = text.find(',');
+    const auto id = StreamId::parse(text.substr(0, comma));
+    if (!id || out.size() == partitions) return std::nullopt;
+    out.push_back(*id);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  if (out.size() != partitions) return std::nullopt;
+  return out;
+}
+
+SseFramePtr encode_sse_frame(const EventFields& event, std::size_t partition, std::optional<StreamId> id,
+                             StreamCursor cursor) {
   auto frame = std::make_shared<SseFrame>();
   frame->type = event.type;
+  frame->partition = partition;
   frame->id = id;
   std::string json;
   append_event_json(json, event);
-  char id_text[StreamId::kMaxText];
-  const std::string_view id_view = id ? std::string_view(id_text, id->format(id_text)) : std::string_view();
-  frame->text = http::format_sse_event(json, to_string(event.type), id_view);
+  const std::string id_line = cursor.empty() ? std::string() : format_stream_cursor(cursor);
+  frame->text = http::format_sse_event(json, to_string(event.type), id_line);
+  frame->body_at = id_line.empty() ? 0 : id_line.size() + 5;  // "id: " ... "\n"
+  frame->cursor = std::move(cursor);
   return frame;
 }
 
 SseHub::SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters,
-               std::chrono::milliseconds heartbeat, std::chrono::milliseconds stall_timeout, Post post)
+               std::size_t partitions, std::chrono::milliseconds heartbeat, std::chrono::milliseconds stall_timeout,
+               Post post)
     : readers_(readers),
       counters_(counters),
       heartbeat_(heartbeat),
       stall_timeout_(stall_timeout),
-      post_(std::move(post)) {
+      post_(std::move(post)),
+      partitions_(partitions),
+      tail_cursor_(partitions) {
   replayed_ = replays.subscribe({.mode = BackPressure::lossy});
   uv_timer_init(loop, &heartbeat_timer_);
   heartbeat_timer_.data = this;
@@ -59,12 +89,18 @@ void SseHub::close() noexcept {
 
 // ---- the tail's I/O thread ------------------------------------------------------
 
-void SseHub::on_stream_entry(const redis::TailEntry& entry) noexcept {
+void SseHub::on_stream_entry(std::size_t partition, const redis::TailEntry& entry) noexcept {
   // With nobody listening there is nothing to encode: a client that comes
   // later starts live or reads its gap from Redis.
   if (client_count_.load(std::memory_order_acquire) == 0) return;
   try {
-    SseFramePtr frame = encode_sse_frame(entry.event, entry.id);
+    StreamCursor cursor;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      tail_cursor_[partition] = std::max(tail_cursor_[partition], entry.id);
+      cursor = tail_cursor_;
+    }
+    SseFramePtr frame = encode_sse_frame(entry.event, partition, entry.id, std::move(cursor));
     std::lock_guard lock(inbox_mutex_);
     inbox_.push_back(std::move(frame));
   } catch (...) {
@@ -137,11 +173,11 @@ void SseHub::send_error(Client& c, const std::string& detail) {
 
 void SseHub::go_live(Client& c) {
   // The id line names where this client starts (the stream's end when it
-  // came, or its own resume id): a message without data, so a browser's
+  // came, or its own resume cursor): a message without data, so a browser's
   // EventSource only records it as its Last-Event-ID, and a client that
   // disconnects before its first event resumes from there, losing nothing.
   std::string text = "retry: 1000\n";
-  if (c.last_sent) text += "id: " + c.last_sent->to_string() + "\n";
+  if (c.last_sent) text += "id: " + format_stream_cursor(*c.last_sent) + "\n";
   text += ": connected\n\n";
   (void)c.stream.write(text);
 }
@@ -151,18 +187,49 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
   batch_.clear();
   std::size_t count = 0;
   std::array<std::uint32_t, kEventTypeCount> per_type{};
-  std::optional<StreamId> last = c.last_sent;
+  bool positioned = c.last_sent.has_value();
+  if (positioned) scratch_ = *c.last_sent;
   for (const SseFramePtr& frame : frames) {
     if (!frame) {
       ++c.missed;
       continue;
     }
     if (!c.types.matches(frame->type)) continue;
-    if (frame->id && last && *frame->id <= *last) continue;  // sent already (the resume seam)
-    batch_ += frame->text;
+    if (!frame->id) {
+      batch_ += frame->text;  // replayed: no position
+    } else {
+      const std::size_t p = frame->partition;
+      if (!positioned) {
+        // Live without a known start: from the tail's position on.
+        scratch_ = frame->cursor.empty() ? StreamCursor(partitions_) : frame->cursor;
+        positioned = true;
+      } else if (*frame->id <= scratch_[p]) {
+        continue;  // sent already (the resume seam)
+      }
+      scratch_[p] = *frame->id;
+      // The frame's cursor says the tail had passed every partition up to
+      // it; all of that reached this client (sent, filtered out, or counted
+      // missed), so its position takes the cursor's where it is behind.
+      // Where it is not behind anywhere the shared text's id line is right
+      // for it (always so for a live client); else the line is its own.
+      bool shared = !frame->cursor.empty();
+      if (shared) {
+        for (std::size_t i = 0; i < partitions_; ++i) {
+          scratch_[i] = std::max(scratch_[i], frame->cursor[i]);
+          shared = shared && scratch_[i] == frame->cursor[i];
+        }
+      }
+      if (shared) {
+        batch_ += frame->text;
+      } else {
+        batch_ += "id: ";
+        batch_ += format_stream_cursor(scratch_);
+        batch_ += '\n';
+        batch_.append(frame->text, frame->body_at);
+      }
+    }
     ++count;
     ++per_type[to_index(frame->type)];
-    if (frame->id) last = frame->id;
   }
   if (count == 0) {
     (void)tell_missed(c);
@@ -176,12 +243,12 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
     }
     return;
   }
-  c.last_sent = last;
+  if (positioned) c.last_sent = scratch_;
   c.last_write = std::chrono::steady_clock::now();
   for (std::size_t t = 0; t < kEventTypeCount; ++t) counters_.consumed[t] += per_type[t];
 }
 
-void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder) {
+void SseHub::open(EventTypeSet types, std::optional<StreamCursor> resume_after, http::Responder responder) {
   auto c = std::make_unique<Client>();
   c->id = next_id_++;
   c->types = types;
@@ -195,33 +262,41 @@ void SseHub::open(EventTypeSet types, std::optional<StreamId> resume_after, http
   c->last_write = std::chrono::steady_clock::now();
   ++counters_.stream_clients_total;
   c->resuming = true;  // until its start is fixed and its gap read
-  c->last_sent = resume_after;
-  if (resume_after) go_live(*c);
+  c->last_sent = std::move(resume_after);
+  if (c->last_sent) go_live(*c);
   // Nobody listened: the tail rests and must restart before anyone can
   // rely on it.
   const bool tail_resting = clients_.empty() || restarting_;
+  Client& client = *c;
   clients_.emplace(id, std::move(c));
   client_count_.store(clients_.size(), std::memory_order_release);
   if (tail_resting) {
     waiting_start_.push_back(id);
     if (!restarting_) {
       restarting_ = true;
-      readers_.run<StreamId>([](Reader& reader) { return reader.store().last_id(); },
-                             [this](Outcome<StreamId> start) { tail_restarted(std::move(start)); });
+      readers_.run<StreamCursor>([](Reader& reader) { return reader.store().last_ids(); },
+                                 [this](Outcome<StreamCursor> start) { tail_restarted(std::move(start)); });
     }
     return;
   }
-  if (resume_after) {
-    read_gap(id, *resume_after);
+  if (client.last_sent) {
+    read_gaps_from(client, 0);
   } else {
     find_start(id);
   }
 }
 
-void SseHub::tail_restarted(Outcome<StreamId> start) {
+void SseHub::tail_restarted(Outcome<StreamCursor> start) {
   restarting_ = false;
   if (closed_) return;
-  if (restart_tail_) restart_tail_(start.value);
+  if (start.value && start.value->size() != partitions_) start = {std::nullopt, "Redis answered another partition count"};
+  {
+    // Entries from before the restart are discarded by the tail; what
+    // follows moves on from here.
+    std::lock_guard lock(inbox_mutex_);
+    tail_cursor_ = start.value ? *start.value : StreamCursor(partitions_);
+  }
+  if (restart_tail_) restart_tail_(start.value ? *start.value : StreamCursor());
   std::vector<std::uint64_t> waiting;
   waiting.swap(waiting_start_);
   for (const std::uint64_t id : waiting) {
@@ -229,7 +304,7 @@ void SseHub::tail_restarted(Outcome<StreamId> start) {
     if (it == clients_.end() || it->second->gone) continue;
     Client& c = *it->second;
     if (c.last_sent) {
-      read_gap(id, *c.last_sent);  // resuming: its gap reaches at least the tail's start
+      read_gaps_from(c, 0);  // resuming: its gap reaches at least the tail's start
     } else if (start.value) {
       c.last_sent = *start.value;  // new: the tail delivers all after its start
       go_live(c);
@@ -248,31 +323,41 @@ void SseHub::live_without_start(Client& c, const std::string& error) {
 }
 
 void SseHub::find_start(std::uint64_t client_id) {
-  readers_.run<StreamId>([](Reader& reader) { return reader.store().last_id(); },
-                         [this, client_id](Outcome<StreamId> start) {
-                           const auto it = clients_.find(client_id);
-                           if (it == clients_.end() || it->second->gone || closed_) return;
-                           Client& c = *it->second;
-                           if (!start.value) {
-                             live_without_start(c, start.error);
-                             return;
-                           }
-                           c.last_sent = *start.value;
-                           go_live(c);
-                           read_gap(client_id, *start.value);
-                         });
+  readers_.run<StreamCursor>([](Reader& reader) { return reader.store().last_ids(); },
+                             [this, client_id](Outcome<StreamCursor> start) {
+                               const auto it = clients_.find(client_id);
+                               if (it == clients_.end() || it->second->gone || closed_) return;
+                               Client& c = *it->second;
+                               if (!start.value || start.value->size() != partitions_) {
+                                 live_without_start(c, start.value ? "another partition count" : start.error);
+                                 return;
+                               }
+                               c.last_sent = std::move(*start.value);
+                               go_live(c);
+                               read_gaps_from(c, 0);
+                             });
 }
 
-void SseHub::read_gap(std::uint64_t client_id, StreamId after) {
+void SseHub::read_gaps_from(Client& c, std::size_t partition) {
+  if (partition >= partitions_ || !c.last_sent) {
+    finish_resume(c);
+    return;
+  }
+  read_gap(c.id, partition, (*c.last_sent)[partition]);
+}
+
+void SseHub::read_gap(std::uint64_t client_id, std::size_t partition, StreamId after) {
   const auto it = clients_.find(client_id);
   if (it == clients_.end()) return;
   const EventTypeSet types = it->second->types;
   readers_.run<redis::EventPage>(
-      [after, types](Reader& reader) { return reader.store().read_after(after, types, kGapEvents, kGapScan); },
-      [this, client_id](Outcome<redis::EventPage> page) { gap_page(client_id, std::move(page)); });
+      [partition, after, types](Reader& reader) {
+        return reader.store().read_partition_after(partition, after, types, kGapEvents, kGapScan);
+      },
+      [this, client_id, partition](Outcome<redis::EventPage> page) { gap_page(client_id, partition, std::move(page)); });
 }
 
-void SseHub::gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page) {
+void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, Outcome<redis::EventPage> page) {
   const auto it = clients_.find(client_id);
   if (it == clients_.end() || it->second->gone || closed_) return;
   Client& c = *it->second;
@@ -286,18 +371,24 @@ void SseHub::gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page) {
   for (const redis::StoredEvent& e : page.value->events) {
     const EventFields f{e.event.type, e.event.event_id, e.event.timestamp_ns, e.event.source, e.event.data,
                         e.event.metadata};
-    frames.push_back(encode_sse_frame(f, StreamId::parse(e.id)));
+    const std::optional<StreamId> id = StreamId::parse(e.id);
+    // With one partition the id is the whole cursor, so the text can carry
+    // it; with more, write() gives each event this client's own cursor.
+    frames.push_back(encode_sse_frame(f, partition, id, partitions_ == 1 && id ? StreamCursor{*id} : StreamCursor{}));
   }
   write(c, frames);
-  // Read on while the stream has more and the pages have not yet reached
-  // the live events this client holds.
-  const bool reached_live = !c.queue.empty() && c.queue.front()->id && page.value->last &&
-                            *page.value->last >= *c.queue.front()->id;
+  // Read on while the partition has more and the pages have not yet
+  // reached the live events this client holds from it.
+  const auto first_live = std::find_if(c.queue.begin(), c.queue.end(), [partition](const SseFramePtr& f) {
+    return f->id && f->partition == partition;
+  });
+  const bool reached_live =
+      first_live != c.queue.end() && page.value->last && *page.value->last >= *(*first_live)->id;
   if (page.value->more && page.value->last && !reached_live) {
-    read_gap(client_id, *page.value->last);
+    read_gap(client_id, partition, *page.value->last);
     return;
   }
-  finish_resume(c);
+  read_gaps_from(c, partition + 1);
 }
 
 void SseHub::finish_resume(Client& c) {
@@ -315,7 +406,7 @@ void SseHub::pump_replayed() {
         if (clients_.empty()) return;
         const EventFields f{view.type(), view.event_id(), view.timestamp_ns(), view.source(), view.data(),
                             view.metadata()};
-        frames.push_back(encode_sse_frame(f, std::nullopt));
+        frames.push_back(encode_sse_frame(f, 0, std::nullopt, {}));
       },
       SIZE_MAX);
   if (!frames.empty()) deliver(frames);

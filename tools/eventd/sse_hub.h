@@ -19,6 +19,14 @@
 //   event: missed
 //   data: {"missed": 12, "total_missed": 40}
 //
+// Partitioned (N partition streams on a cluster), a position is a cursor:
+// one stream id per partition, written "<id0>,<id1>,..." as the SSE id (with
+// one partition, a plain stream id: the single-stream wire). The tail's
+// partitions interleave as they arrive, each in its own order; every event
+// carries the cursor after it, so a client resumes exactly where it left
+// off in every partition. Below, "stream id" reads "cursor" then, and a gap
+// is read partition by partition.
+//
 // Every client starts from a stream id: its Last-Event-ID (or ?from=<id>),
 // or for a new client the id of the stream's last entry when it opened
 // (asked of Redis; the `: connected` comment says it is fixed). The client
@@ -53,6 +61,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/http/event_stream.h"
@@ -67,16 +76,30 @@
 
 namespace tradpal::eventd {
 
+// A stream position: the last id of each partition stream.
+using StreamCursor = std::vector<StreamId>;
+
+// "<id0>,<id1>,..." and back; parse_stream_cursor answers nullopt unless the
+// text is exactly `partitions` stream ids.
+[[nodiscard]] std::string format_stream_cursor(const StreamCursor& cursor);
+[[nodiscard]] std::optional<StreamCursor> parse_stream_cursor(std::string_view text, std::size_t partitions);
+
 // One event as SSE text, shared by every client that gets it.
 struct SseFrame {
   EventType type = EventType::system_health;
+  std::size_t partition = 0;
   std::optional<StreamId> id;  // none for replayed events
+  // The cursor the text's id line names (empty: the text has no id line).
+  StreamCursor cursor;
   std::string text;            // "id: ...\nevent: ...\ndata: ...\n\n"
+  std::size_t body_at = 0;     // where the text after the id line begins
 };
 using SseFramePtr = std::shared_ptr<const SseFrame>;
 
-// The SSE text of a decoded event (the wire JSON of CONTRACT.md §1 as data).
-[[nodiscard]] SseFramePtr encode_sse_frame(const EventFields& event, std::optional<StreamId> id);
+// The SSE text of a decoded event (the wire JSON of CONTRACT.md §1 as data),
+// with an id line naming `cursor` unless it is empty.
+[[nodiscard]] SseFramePtr encode_sse_frame(const EventFields& event, std::size_t partition,
+                                           std::optional<StreamId> id, StreamCursor cursor);
 
 class SseHub {
  public:
@@ -86,25 +109,27 @@ class SseHub {
   // `stall_timeout`: a client that has taken nothing for this long (its
   // unsent output full, so not even a heartbeat goes out) is disconnected:
   // clients that never read must not hold connections for good.
-  SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters,
+  // `partitions`: how many partition streams the tail follows.
+  SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCounters& counters, std::size_t partitions,
          std::chrono::milliseconds heartbeat, std::chrono::milliseconds stall_timeout, Post post);
   ~SseHub();
   SseHub(const SseHub&) = delete;
   SseHub& operator=(const SseHub&) = delete;
 
   // ---- the stream tail's I/O thread ------------------------------------------
-  void on_stream_entry(const redis::TailEntry& entry) noexcept;
+  void on_stream_entry(std::size_t partition, const redis::TailEntry& entry) noexcept;
   void on_stream_batch() noexcept;
   [[nodiscard]] bool has_clients() const noexcept { return client_count_.load(std::memory_order_acquire) != 0; }
 
   // ---- loop thread ------------------------------------------------------------
-  // How to restart the tail after an id (none: from the stream's end).
-  void set_tail_restart(std::function<void(std::optional<StreamId>)> f) { restart_tail_ = std::move(f); }
+  // How to restart the tail after a cursor (empty: from each stream's end).
+  void set_tail_restart(std::function<void(const StreamCursor&)> f) { restart_tail_ = std::move(f); }
+  [[nodiscard]] std::size_t partitions() const noexcept { return partitions_; }
 
   // ---- loop thread ------------------------------------------------------------
   // Opens a stream for `responder`. `resume_after`: first every matching
-  // event after that stream id.
-  void open(EventTypeSet types, std::optional<StreamId> resume_after, http::Responder responder);
+  // event after that cursor (one id per partition).
+  void open(EventTypeSet types, std::optional<StreamCursor> resume_after, http::Responder responder);
   // Sends what /events/replay has republished into the bus so far.
   void pump_replayed();
   // Ends every stream and closes the heartbeat timer. Idempotent.
@@ -125,7 +150,8 @@ class SseHub {
     bool resuming = false;
     bool gone = false;
     std::deque<SseFramePtr> queue;    // live events held while resuming
-    std::optional<StreamId> last_sent;
+    // Where it stands: per partition, the last id sent or passed by.
+    std::optional<StreamCursor> last_sent;
     std::uint64_t missed = 0;         // dropped, not yet told
     std::uint64_t total_missed = 0;
     std::chrono::steady_clock::time_point last_write;
@@ -144,12 +170,15 @@ class SseHub {
   void send_error(Client& c, const std::string& detail);
   // Redis could not say where the stream ends: live from now, no gap.
   void live_without_start(Client& c, const std::string& error);
-  void read_gap(std::uint64_t client_id, StreamId after);
+  // One page of a partition's gap; the partitions are read one after another.
+  void read_gap(std::uint64_t client_id, std::size_t partition, StreamId after);
+  // The gap of the partitions from `partition` on (finish_resume after the last).
+  void read_gaps_from(Client& c, std::size_t partition);
   // A new client's start: the stream's last id now, then its gap.
   void find_start(std::uint64_t client_id);
   // The tail's restart point is known: restart it, start those who waited.
-  void tail_restarted(Outcome<StreamId> start);
-  void gap_page(std::uint64_t client_id, Outcome<redis::EventPage> page);
+  void tail_restarted(Outcome<StreamCursor> start);
+  void gap_page(std::uint64_t client_id, std::size_t partition, Outcome<redis::EventPage> page);
   void finish_resume(Client& c);
   void heartbeat();
   void sweep();
@@ -160,7 +189,8 @@ class SseHub {
   std::chrono::milliseconds heartbeat_;
   std::chrono::milliseconds stall_timeout_;
   Post post_;
-  std::function<void(std::optional<StreamId>)> restart_tail_;
+  std::size_t partitions_;
+  std::function<void(const StreamCursor&)> restart_tail_;
   bool restarting_ = false;                  // the tail's restart point is being asked
   std::vector<std::uint64_t> waiting_start_;  // clients that came meanwhile
   uv_timer_t heartbeat_timer_{};
@@ -180,7 +210,11 @@ class SseHub {
   std::vector<SseFramePtr> inbox_;
   std::vector<SseFramePtr> draining_;
   bool posted_ = false;
-  std::string batch_;  // one client's share of a burst (loop thread)
+  // The tail's cursor after the last entry encoded (I/O thread, under
+  // inbox_mutex_; reset when the tail restarts).
+  StreamCursor tail_cursor_;
+  std::string batch_;     // one client's share of a burst (loop thread)
+  StreamCursor scratch_;  // a client's cursor while its burst is written (loop thread)
 };
 
 }  // namespace tradpal::eventd
