@@ -46,8 +46,11 @@ struct Fd {
 EventSubscriberClient::EventSubscriberClient(SubscriberOptions options) : options_(std::move(options)) {
   url_ = ServiceUrl::resolve(options_.url, options_.token);
   if (!options_.from.empty()) {
-    last_ = StreamId::parse(options_.from);
-    if (!last_) throw ClientError(ErrorKind::usage, "not a stream id (<ms>-<seq>): " + options_.from);
+    last_ = parse_stream_cursor(options_.from);
+    if (!last_) {
+      throw ClientError(ErrorKind::usage,
+                        "not a stream id (<ms>-<seq>) or cursor (<id0>,<id1>,...): " + options_.from);
+    }
   }
   if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     throw ClientError(ErrorKind::usage, std::string("cannot create the stop pipe: ") + std::strerror(errno));
@@ -67,7 +70,7 @@ void EventSubscriberClient::on_state(StateHandler handler) { on_state_ = std::mo
 
 std::string EventSubscriberClient::last_id() const {
   std::lock_guard lock(mu_);
-  return last_ ? last_->to_string() : std::string();
+  return last_ ? format_stream_cursor(*last_) : std::string();
 }
 
 void EventSubscriberClient::stop() noexcept {
@@ -229,9 +232,9 @@ EventSubscriberClient::Ended EventSubscriberClient::session(std::string& why, in
     if (!m.has_data) {
       // An id alone names where a new stream starts: resume after it.
       if (m.has_id) {
-        const auto start = StreamId::parse(m.id);
+        auto start = parse_stream_cursor(m.id);
         std::lock_guard lock(mu_);
-        if (!last_) last_ = start;
+        if (!last_) last_ = std::move(start);
       }
       return;
     }
@@ -313,10 +316,12 @@ EventSubscriberClient::Ended EventSubscriberClient::session(std::string& why, in
 
 void EventSubscriberClient::deliver(std::string_view id, std::string_view event_name, std::string_view data) {
   if (!event_name.empty() && !parse_event_type(event_name)) return;  // not an event message
-  const auto sid = StreamId::parse(id);
+  // The id is a cursor: one stream id per partition of eventd's stream (a
+  // plain id with one partition). An event is new when it moves the cursor.
+  const auto cursor = parse_stream_cursor(id);
   {
     std::lock_guard lock(mu_);
-    if (sid && last_ && *sid <= *last_) return;  // handled already
+    if (cursor && last_ && cursor_within(*cursor, *last_)) return;  // handled already
   }
   DecodeError err = DecodeError::none;
   auto event = decode_event_json(data, &err);
@@ -325,7 +330,7 @@ void EventSubscriberClient::deliver(std::string_view id, std::string_view event_
     std::fprintf(stderr, "tradpal-events-client: skipped a stream event it cannot decode (%s) at id %.*s\n",
                  std::string(to_string(err)).c_str(), static_cast<int>(id.size()), id.data());
   } else {
-    event->stream_id = sid;
+    if (cursor && cursor->size() == 1) event->stream_id = cursor->front();
     const StreamEvent e{*event, id, data};
     auto call = [&](const Handler& h) {
       try {
@@ -347,9 +352,13 @@ void EventSubscriberClient::deliver(std::string_view id, std::string_view event_
     for (const Handler& h : any_) call(h);
     handled_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (sid) {
+  if (cursor) {
     std::lock_guard lock(mu_);
-    last_ = sid;
+    if (last_) {
+      advance_cursor(*last_, *cursor);
+    } else {
+      last_ = cursor;
+    }
   }
 }
 

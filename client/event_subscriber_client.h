@@ -14,7 +14,9 @@
 // remembers the message id of the last event it handled and reconnects
 // with it as Last-Event-ID; eventd reads the gap from Redis before going
 // live again. An event whose id is not above the last handled one is never
-// handed over. When eventd says the subscriber fell behind (`event: missed`)
+// handed over. Against an eventd with partition streams the SSE id is a
+// cursor, one stream id per partition (engine/stream_cursor.h): the
+// subscriber keeps and resumes from that cursor the same way. When eventd says the subscriber fell behind (`event: missed`)
 // it reconnects from its last id at once, so a slow handler loses nothing
 // either. A new subscriber without `from` starts at the stream's end when it
 // first connects (eventd names that id), so a disconnect even before the
@@ -50,6 +52,7 @@
 #include "client/service_url.h"
 #include "engine/event.h"
 #include "engine/event_type.h"
+#include "engine/stream_cursor.h"
 #include "engine/stream_id.h"
 
 namespace tradpal::client {
@@ -57,7 +60,9 @@ namespace tradpal::client {
 struct SubscriberOptions {
   std::string url;    // empty: EVENT_SERVICE_URL, else http://localhost:8011
   std::string token;  // empty: EVENT_SERVICE_TOKEN, when set
-  std::string from;   // start after this message id; empty: the stream's end at first connect
+  // Start after this message id (or cursor, for a partitioned eventd);
+  // empty: the stream's end at first connect.
+  std::string from;
   std::chrono::milliseconds connect_timeout{2000};
   // From the request to the answer's head: a server that accepts and never
   // answers counts as down after this long.
@@ -72,8 +77,8 @@ struct SubscriberOptions {
 
 // One event as a handler sees it; valid during the call only.
 struct StreamEvent {
-  const Event& event;           // event.stream_id is the message id
-  std::string_view message_id;  // the SSE id
+  const Event& event;           // event.stream_id: the message id (unpartitioned stream)
+  std::string_view message_id;  // the SSE id (a cursor with partitions)
   std::string_view json;        // the wire JSON as eventd sent it
 };
 
@@ -126,7 +131,7 @@ class EventSubscriberClient {
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
-  std::optional<StreamId> last_;  // the last id handled (or the start); guarded by mu_
+  std::optional<StreamCursor> last_;  // the cursor after the last event handled (or the start); guarded by mu_
   std::atomic<std::uint64_t> handled_{0}, reconnects_{0}, handler_failures_{0};
   std::exception_ptr thread_error_;
 };

@@ -12,18 +12,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <map>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <simdjson.h>
+
+#include "adapters/redis/partitioning.h"
+
 #include "client/event_client.h"
 #include "client/event_subscriber_client.h"
 #include "engine/event_json.h"
+#include "engine/stream_cursor.h"
 #include "engine/uuid.h"
 #include "redis_server.h"
 #include "tests/client/eventd_process.h"
@@ -292,6 +300,102 @@ TEST_F(ClientTest, TheSubscriberLivesThroughAKill9OfEventdWithNoLossAndNoDuplica
   EXPECT_EQ(seen_other, std::vector<std::string>{other});
   EXPECT_GE(sub.reconnects(), 1u);
   EXPECT_EQ(sub.handler_failures(), 0u);
+}
+
+// eventd with 3 partition streams (one Redis node holds them all): the SSE
+// id is a cursor of 3 stream ids, and the subscriber resumes by it across a
+// kill -9 of eventd, during which a Python service writes to the partition
+// streams directly. Every event reaches it once, each symbol in order.
+TEST(PartitionedClientTest, TheSubscriberFollowsACursorOverPartitionsThroughAKill9OfEventd) {
+  RedisServer redis{RedisServer::Options{.appendfsync = "everysec"}};
+  EventdProcess eventd(EVENTD_BINARY, redis.url(), RedisServer::free_port(), {{"EVENT_SERVICE_PARTITIONS", "3"}});
+  SubscriberOptions so;
+  so.url = eventd.url();
+  so.retry_min = 20ms;
+  so.retry_max = 200ms;
+  EventSubscriberClient sub(so);
+  std::mutex mu;
+  std::vector<std::string> cursors;
+  std::map<std::string, std::vector<int>> per_symbol;
+  std::vector<std::string> event_ids;
+  sub.on(EventType::market_data_update, [&](const StreamEvent& e) {
+    std::lock_guard lock(mu);
+    cursors.emplace_back(e.message_id);
+    event_ids.push_back(e.event.event_id.to_string());
+    simdjson::dom::parser parser;
+    const simdjson::dom::element data = parser.parse(std::string(e.event.data));
+    per_symbol[std::string(data["symbol"].get_string().value())].push_back(
+        static_cast<int>(data["n"].get_int64().value()));
+  });
+  sub.start();
+  ASSERT_TRUE(testing::eventually([&] { return !sub.last_id().empty(); }, 5s)) << "the stream names its start";
+  const std::string start = sub.last_id();
+  EXPECT_EQ(std::count(start.begin(), start.end(), ','), 2) << start;
+
+  std::vector<std::string> expected;
+  std::map<std::string, int> next;
+  auto data_of = [&](int i) {
+    const std::string symbol = "SYM" + std::to_string(i % 6);
+    return R"({"symbol": ")" + symbol + R"(", "n": )" + std::to_string(next[symbol]++) + "}";
+  };
+  int i = 0;
+  {
+    EventClient client({.url = eventd.url(), .request_timeout = 5s});
+    for (; i < 60; ++i) {
+      expected.push_back(client.publish_event(EventType::market_data_update, data_of(i)).event_id);
+    }
+  }
+  ASSERT_TRUE(testing::eventually([&] { return sub.handled() >= 60; }, 10s)) << sub.handled();
+  eventd.stop(SIGKILL);
+  // While eventd is down a Python service writes into the partition streams
+  // (each symbol into the one partition eventd would pick for it).
+  redisContext* c = redisConnect("127.0.0.1", redis.port());
+  auto* keys = static_cast<redisReply*>(redisCommand(c, "KEYS tradpal_events:*"));
+  ASSERT_EQ(keys->elements, 3u);
+  const redis::Partitioning partitioning("tradpal_events", {.count = 3});
+  for (int k = 0; k < 30; ++i, ++k) {
+    Event e;
+    e.type = EventType::market_data_update;
+    e.event_id = Uuid::generate_v4();
+    e.timestamp_ns = 1'700'000'000'000'000'000;
+    e.source = "python_service";
+    e.data = data_of(i);
+    const std::string json = event_json(e);
+    const std::string symbol = "SYM" + std::to_string(i % 6);
+    const std::string& stream = partitioning.stream(partitioning.partition_of_key(symbol));
+    auto* r = static_cast<redisReply*>(
+        redisCommand(c, "XADD %b * event %b", stream.data(), stream.size(), json.data(), json.size()));
+    ASSERT_EQ(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    expected.push_back(e.event_id.to_string());
+  }
+  freeReplyObject(keys);
+  redisFree(c);
+  eventd.start();
+  {
+    EventClient client({.url = eventd.url(), .request_timeout = 5s});
+    for (int k = 0; k < 30; ++i, ++k) {
+      expected.push_back(client.publish_event(EventType::market_data_update, data_of(i)).event_id);
+    }
+  }
+  ASSERT_TRUE(testing::eventually([&] { return sub.handled() >= 120; }, 15s)) << sub.handled();
+  std::this_thread::sleep_for(200ms);  // anything extra would show now
+  sub.stop();
+  std::lock_guard lock(mu);
+  std::vector<std::string> got = event_ids;
+  std::sort(got.begin(), got.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(got, expected) << "every event once";
+  for (const auto& [symbol, ns] : per_symbol) {
+    std::vector<int> want(ns.size());
+    std::iota(want.begin(), want.end(), 0);
+    EXPECT_EQ(ns, want) << symbol << " in order";
+  }
+  for (const std::string& cursor : cursors) {
+    ASSERT_TRUE(parse_stream_cursor(cursor).has_value()) << cursor;
+    EXPECT_EQ(parse_stream_cursor(cursor)->size(), 3u) << cursor;
+  }
+  EXPECT_GE(sub.reconnects(), 1u);
 }
 
 TEST_F(ClientTest, ASubscriberStartsAfterTheIdItIsGivenAndAThrowingHandlerIsCounted) {

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "client/event_client.h"
 
@@ -23,8 +25,10 @@ namespace tradpal::testing {
 
 class EventdProcess {
  public:
-  EventdProcess(std::string binary, std::string redis_url, int port)
-      : binary_(std::move(binary)), redis_url_(std::move(redis_url)), port_(port) {
+  // `env`: more settings for eventd, as variable and value.
+  EventdProcess(std::string binary, std::string redis_url, int port,
+                std::vector<std::pair<std::string, std::string>> env = {})
+      : binary_(std::move(binary)), redis_url_(std::move(redis_url)), port_(port), env_(std::move(env)) {
     start();
   }
   ~EventdProcess() { stop(SIGTERM); }
@@ -38,6 +42,7 @@ class EventdProcess {
       ::setenv("REDIS_URL", redis_url_.c_str(), 1);
       ::setenv("EVENT_SERVICE_PORT", port.c_str(), 1);
       ::setenv("EVENT_SERVICE_HOST", "127.0.0.1", 1);
+      for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
       ::execl(binary_.c_str(), "eventd", static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -68,6 +73,7 @@ class EventdProcess {
   std::string binary_;
   std::string redis_url_;
   int port_;
+  std::vector<std::pair<std::string, std::string>> env_;
   pid_t pid_ = -1;
 };
 

@@ -319,8 +319,8 @@ http::Router Routes::build(const RouteDeps& d) {
       from_key = "from";
     }
     if (from && !from->empty()) {
-      resume = parse_stream_cursor(*from, d.hub.partitions());
-      if (!resume) {
+      resume = parse_stream_cursor(*from);
+      if (!resume || resume->size() != d.hub.partitions()) {
         const std::string loc = std::string_view(from_key) == "from" ? query_loc("from") : "[\"header\",\"last-event-id\"]";
         const std::string msg = d.hub.partitions() == 1
                                     ? std::string("not a stream id (<ms>-<seq>)")

@@ -22,30 +22,6 @@ constexpr std::size_t kGapScan = 10000;
 
 }  // namespace
 
-std::string format_stream_cursor(const StreamCursor& cursor) {
-  std::string out;
-  char id[StreamId::kMaxText];
-  for (std::size_t i = 0; i < cursor.size(); ++i) {
-    if (i != 0) out += ',';
-    out.append(id, cursor[i].format(id));
-  }
-  return out;
-}
-
-std::optional<StreamCursor> parse_stream_cursor(std::string_view text, std::size_t partitions) {
-  StreamCursor out;
-  for (;;) {
-    const auto comma = text.find(',');
-    const auto id = StreamId::parse(text.substr(0, comma));
-    if (!id || out.size() == partitions) return std::nullopt;
-    out.push_back(*id);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  if (out.size() != partitions) return std::nullopt;
-  return out;
-}
-
 SseFramePtr encode_sse_frame(const EventFields& event, std::size_t partition, std::optional<StreamId> id,
                              StreamCursor cursor) {
   auto frame = std::make_shared<SseFrame>();

@@ -70,19 +70,12 @@
 #include "adapters/redis/event_store.h"
 #include "adapters/redis/stream_tail.h"
 #include "engine/bus.h"
+#include "engine/stream_cursor.h"
 #include "engine/stream_id.h"
 #include "tools/eventd/redis_readers.h"
 #include "tools/eventd/service_counters.h"
 
 namespace tradpal::eventd {
-
-// A stream position: the last id of each partition stream.
-using StreamCursor = std::vector<StreamId>;
-
-// "<id0>,<id1>,..." and back; parse_stream_cursor answers nullopt unless the
-// text is exactly `partitions` stream ids.
-[[nodiscard]] std::string format_stream_cursor(const StreamCursor& cursor);
-[[nodiscard]] std::optional<StreamCursor> parse_stream_cursor(std::string_view text, std::size_t partitions);
 
 // One event as SSE text, shared by every client that gets it.
 struct SseFrame {

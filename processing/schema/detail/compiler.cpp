@@ -108,11 +108,13 @@ class Compiler {
       case element_type::BOOL:
         node.always_false = !e.get_bool().value_unsafe();
         break;
-      case element_type::OBJECT:
-        for (const simdjson::dom::key_value_pair member : e.get_object().value_unsafe()) {
+      case element_type::OBJECT: {
+        const simdjson::dom::object members = e.get_object().value_unsafe();
+        for (const simdjson::dom::key_value_pair member : members) {
           keyword(node, index, member.key, member.value, join(path, member.key));
         }
         break;
+      }
       default:
         refuse(path, "a schema must be an object or a boolean");
     }
@@ -257,8 +259,8 @@ class Compiler {
     } else if (key == "items") {
       if (v.type() == element_type::ARRAY) {
         node.items_is_tuple = true;
-        std::size_t i = 0;
-        for (element item : v.get_array().value_unsafe()) node.tuple_items.push_back(subschema(item, join(path, i++)));
+        const simdjson::dom::array items = v.get_array().value_unsafe();
+        for (element item : items) node.tuple_items.push_back(subschema(item, join(path, node.tuple_items.size())));
       } else {
         node.items = subschema(v, path);
       }
@@ -336,7 +338,8 @@ class Compiler {
       node.types |= bit;
     };
     if (v.type() == element_type::ARRAY) {
-      for (element name : v.get_array().value_unsafe()) add(name);
+      const simdjson::dom::array names = v.get_array().value_unsafe();
+      for (element name : names) add(name);
       if (node.types == 0) refuse(path, "must name at least one type");
     } else {
       add(v);

@@ -50,7 +50,7 @@ std::string type_names(std::uint8_t types) {
   return out;
 }
 
-std::string quoted(std::string_view text) {
+std::string in_quotes(std::string_view text) {
   std::string out = "'";
   out += text;
   out += '\'';
@@ -84,6 +84,11 @@ bool type_matches(std::uint8_t types, const Instance& v) noexcept {
   }
   return false;
 }
+
+// Path segments are built only when reporting: the yes-or-no walk passes
+// keys as string_views and never copies them.
+PathSegment segment_of(std::string_view key) { return PathSegment(std::in_place_type<std::string>, key); }
+PathSegment segment_of(std::uint64_t index) { return PathSegment(index); }
 
 bool matches(const Regex& regex, std::string_view text) noexcept {
   return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex.re2);
@@ -126,7 +131,7 @@ class Walk {
         if (!array(n, v.element().get_array().value_unsafe())) return false;
         break;
       case element_type::OBJECT:
-        if (!object(n, v.element().get_object().value_unsafe())) return false;
+        if (!object(n, v)) return false;
         break;
       default:
         break;
@@ -176,7 +181,7 @@ class Walk {
       }
     }
     if (n.pattern && !matches(*n.pattern, s)) {
-      if constexpr (kReport) r_->fail(n, "pattern", "must match pattern " + quoted(n.pattern->source));
+      if constexpr (kReport) r_->fail(n, "pattern", "must match pattern " + in_quotes(n.pattern->source));
       return false;
     }
     return true;
@@ -185,7 +190,7 @@ class Walk {
   // Validates `v` against `child` one level down, at `segment`.
   template <typename Segment>
   bool below(NodeIndex child, const Instance& v, Segment segment) {
-    if constexpr (kReport) r_->path.emplace_back(segment);
+    if constexpr (kReport) r_->path.push_back(segment_of(segment));
     const bool ok = node(child, v);
     if constexpr (kReport) {
       if (ok) r_->path.pop_back();
@@ -218,7 +223,7 @@ class Walk {
       if (child != kNoNode) {
         if (additional && schema_.resolve(child).always_false) {
           if constexpr (kReport) {
-            r_->path.emplace_back(i);
+            r_->path.push_back(segment_of(i));
             r_->fail(n, "additionalItems",
                      "additional item is not allowed (at most " + std::to_string(n.tuple_items.size()) + " items)");
           }
@@ -267,19 +272,23 @@ class Walk {
     return found != n.properties.end() && found->name == key ? &*found : nullptr;
   }
 
-  bool missing(const Node& n, std::string_view keyword, std::string_view name, std::string message) {
+  // A missing property is reported at its would-be place, as FastAPI does.
+  bool missing(const Node& n, std::string_view keyword, std::string_view name, std::string_view because_of) {
     if constexpr (kReport) {
-      r_->path.emplace_back(std::string(name));
-      r_->fail(n, keyword, std::move(message));
+      r_->path.push_back(segment_of(name));
+      if (because_of.empty()) {
+        r_->fail(n, keyword, "required property " + in_quotes(name) + " is missing");
+      } else {
+        r_->fail(n, keyword, "property " + in_quotes(name) + " is required when " + in_quotes(because_of) + " is present");
+      }
     }
     return false;
   }
 
-  bool object(const Node& n, simdjson::dom::object members) {
+  bool object(const Node& n, const Instance& v) {
+    const simdjson::dom::object members = v.element().get_object().value_unsafe();
     for (const std::string& name : n.required) {
-      if (members.at_key(name).error() != simdjson::SUCCESS) {
-        return missing(n, "required", name, "required property " + quoted(name) + " is missing");
-      }
+      if (members.at_key(name).error() != simdjson::SUCCESS) return missing(n, "required", name, {});
     }
     if (n.min_properties || n.max_properties) {
       const std::size_t size = members.size();
@@ -307,13 +316,10 @@ class Walk {
       if (members.at_key(dependency.name).error() != simdjson::SUCCESS) continue;
       for (const std::string& name : dependency.required) {
         if (members.at_key(name).error() != simdjson::SUCCESS) {
-          return missing(n, "dependencies", name,
-                         "property " + quoted(name) + " is required when " + quoted(dependency.name) + " is present");
+          return missing(n, "dependencies", name, dependency.name);
         }
       }
-      if (dependency.node != kNoNode && !node(dependency.node, Instance(simdjson::dom::element(members)))) {
-        return false;
-      }
+      if (dependency.node != kNoNode && !node(dependency.node, v)) return false;
     }
     return true;
   }
@@ -322,9 +328,9 @@ class Walk {
     if (n.property_names != kNoNode) {
       bool ok = false;
       if constexpr (kReport) {
-        r_->path.emplace_back(std::string(key));
+        r_->path.push_back(segment_of(key));
         ok = Walk<false>(schema_, nullptr).node(n.property_names, Instance::key(key));
-        if (!ok) r_->fail(n, "propertyNames", "property name " + quoted(key) + " is not valid against 'propertyNames'");
+        if (!ok) r_->fail(n, "propertyNames", "property name " + in_quotes(key) + " is not valid against 'propertyNames'");
         r_->path.pop_back();
       } else {
         ok = node(n.property_names, Instance::key(key));
@@ -334,22 +340,22 @@ class Walk {
     bool matched = false;
     if (const PropertyRule* rule = property(n, key)) {
       matched = true;
-      if (!below(rule->node, Instance(value), std::string(key))) return false;
+      if (!below(rule->node, Instance(value), key)) return false;
     }
     for (const PatternRule& rule : n.pattern_properties) {
       if (!matches(rule.regex, key)) continue;
       matched = true;
-      if (!below(rule.node, Instance(value), std::string(key))) return false;
+      if (!below(rule.node, Instance(value), key)) return false;
     }
     if (matched || n.additional_properties == kNoNode) return true;
     if (schema_.resolve(n.additional_properties).always_false) {
       if constexpr (kReport) {
-        r_->path.emplace_back(std::string(key));
-        r_->fail(n, "additionalProperties", "additional property " + quoted(key) + " is not allowed");
+        r_->path.push_back(segment_of(key));
+        r_->fail(n, "additionalProperties", "additional property " + in_quotes(key) + " is not allowed");
       }
       return false;
     }
-    return below(n.additional_properties, Instance(value), std::string(key));
+    return below(n.additional_properties, Instance(value), key);
   }
 
   bool probe(NodeIndex index, const Instance& v) { return Walk<false>(schema_, nullptr).node(index, v); }
