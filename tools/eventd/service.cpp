@@ -92,6 +92,7 @@ Service::Service(Config config)
   // client fixes its own start and reads its gap from Redis, so the tail
   // can rest, and restart from the stream's end when one comes.
   tail_->set_interest([this] { return hub_->has_clients(); });
+  hub_->set_tail_position([this] { return tail_->position(); });
   hub_->set_tail_restart([this](const std::vector<StreamId>& after) {
     tail_->restart_after(redis::PartitionedStreamTail::Cursor(after.begin(), after.end()));
   });

@@ -73,6 +73,19 @@ void SseHub::on_stream_entry(std::size_t partition, const redis::TailEntry& entr
     StreamCursor cursor;
     {
       std::lock_guard lock(inbox_mutex_);
+      if (tail_cursor_unknown_ && tail_position_) {
+        // The tail found each stream's end itself: take its positions as
+        // they become known, so no id line says "from the beginning".
+        const auto known = tail_position_();
+        tail_cursor_unknown_ = false;
+        for (std::size_t i = 0; i < known.size() && i < partitions_; ++i) {
+          if (known[i]) {
+            tail_cursor_[i] = std::max(tail_cursor_[i], *known[i]);
+          } else {
+            tail_cursor_unknown_ = true;
+          }
+        }
+      }
       tail_cursor_[partition] = std::max(tail_cursor_[partition], entry.id);
       cursor = tail_cursor_;
     }
@@ -271,6 +284,7 @@ void SseHub::tail_restarted(Outcome<StreamCursor> start) {
     // follows moves on from here.
     std::lock_guard lock(inbox_mutex_);
     tail_cursor_ = start.value ? *start.value : StreamCursor(partitions_);
+    tail_cursor_unknown_ = !start.value;
   }
   if (restart_tail_) restart_tail_(start.value ? *start.value : StreamCursor());
   std::vector<std::uint64_t> waiting;

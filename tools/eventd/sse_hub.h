@@ -117,6 +117,10 @@ class SseHub {
   // ---- loop thread ------------------------------------------------------------
   // How to restart the tail after a cursor (empty: from each stream's end).
   void set_tail_restart(std::function<void(const StreamCursor&)> f) { restart_tail_ = std::move(f); }
+  // Where the tail stands (nullopt where it does not know yet), asked on
+  // the I/O thread only while Redis could not say where the stream ended
+  // when the tail restarted.
+  void set_tail_position(std::function<std::vector<std::optional<StreamId>>()> f) { tail_position_ = std::move(f); }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_; }
 
   // ---- loop thread ------------------------------------------------------------
@@ -206,6 +210,8 @@ class SseHub {
   // The tail's cursor after the last entry encoded (I/O thread, under
   // inbox_mutex_; reset when the tail restarts).
   StreamCursor tail_cursor_;
+  bool tail_cursor_unknown_ = false;  // the restart point could not be read
+  std::function<std::vector<std::optional<StreamId>>()> tail_position_;
   std::string batch_;     // one client's share of a burst (loop thread)
   StreamCursor scratch_;  // a client's cursor while its burst is written (loop thread)
 };
