@@ -9,6 +9,7 @@
 
 #include "adapters/redis/cluster_redirect.h"
 #include "adapters/redis/log.h"
+#include "adapters/redis/partitioning.h"
 #include "adapters/redis/sigpipe.h"
 
 namespace tradpal::redis {
@@ -30,6 +31,11 @@ AsyncConnection::AsyncConnection(uv_loop_t* loop, ConnectionOptions options, Con
       breaker_(options_.breaker) {
   ignore_sigpipe();
   target_ = Endpoint{options_.url.host, options_.url.port};
+  if (options_.url.cluster && !options_.route_key.empty()) {
+    slots_ = SlotMap::for_cluster(options_.url);
+    slot_ = key_slot(options_.route_key);
+    if (auto at = slots_->owner(slot_)) target_ = std::move(*at);
+  }
   for (uv_timer_t* t : {&connect_timer_, &reply_timer_, &retry_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;
@@ -188,6 +194,15 @@ void AsyncConnection::on_connect(const redisAsyncContext* cac, int status) {
   const std::size_t len[] = {4};
   redisAsyncCommandArgv(ac, &AsyncConnection::on_handshake_reply, reinterpret_cast<void*>(HandshakeStep::ping),
                         1, argv, len);
+  // Mid-migration (ASK) the importing node is right though the map says
+  // otherwise: only a connection on its own asks where its slot lives.
+  self->checking_slots_ = self->routed() && !self->asking_;
+  if (self->checking_slots_) {
+    const char* slots_argv[] = {"CLUSTER", "SLOTS"};
+    const std::size_t slots_len[] = {7, 5};
+    redisAsyncCommandArgv(ac, &AsyncConnection::on_handshake_reply, reinterpret_cast<void*>(HandshakeStep::slots),
+                          2, slots_argv, slots_len);
+  }
 }
 
 void AsyncConnection::on_handshake_reply(redisAsyncContext* ac, void* reply, void* privdata) {
@@ -198,6 +213,12 @@ void AsyncConnection::on_handshake_reply(redisAsyncContext* ac, void* reply, voi
 }
 
 void AsyncConnection::handshake_reply(HandshakeStep step, redisReply* reply) noexcept {
+  if (step == HandshakeStep::slots) {
+    // An error (a node in no cluster) leaves routing to the redirects.
+    checking_slots_ = false;
+    if (!route_by_slots(reply)) become_ready();
+    return;
+  }
   if (reply->type == REDIS_REPLY_ERROR) {
     // Redis' own error text never echoes the password.
     const std::string text(reply->str, reply->len);
@@ -207,7 +228,26 @@ void AsyncConnection::handshake_reply(HandshakeStep step, redisReply* reply) noe
          text);
     return;
   }
-  if (step != HandshakeStep::ping) return;
+  if (step != HandshakeStep::ping || checking_slots_) return;
+  become_ready();
+}
+
+bool AsyncConnection::route_by_slots(const redisReply* reply) noexcept {
+  try {
+    if (reply->type == REDIS_REPLY_ERROR || !slots_->load(reply, target_.host)) return false;
+    auto at = slots_->owner(slot_);
+    if (!at || *at == target_) return false;
+    redirects_.fetch_add(1, std::memory_order_relaxed);
+    const std::string why = "CLUSTER SLOTS: slot " + std::to_string(slot_) + " is at " + at->host + ":" +
+                            std::to_string(at->port);
+    redirect(std::move(*at), false, why);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void AsyncConnection::become_ready() noexcept {
   uv_timer_stop(&connect_timer_);
   ready_ = true;
   connected_.store(true, std::memory_order_relaxed);
@@ -474,6 +514,9 @@ bool AsyncConnection::cluster_error(std::string_view text) noexcept {
   try {
     if (const auto moved = parse_redirect(text)) {
       redirects_.fetch_add(1, std::memory_order_relaxed);
+      if (slots_ && moved->kind == Redirect::Kind::moved) {
+        slots_->learn(moved->slot, moved->node.host.empty() ? Endpoint{target_.host, moved->node.port} : moved->node);
+      }
       // Nothing sent after it on this connection runs either; the owner's
       // reconnect logic (recovery, positions) covers what did.
       redirect(moved->node, moved->kind == Redirect::Kind::ask,
@@ -497,6 +540,18 @@ bool AsyncConnection::cluster_error(std::string_view text) noexcept {
 void AsyncConnection::next_seed() noexcept {
   if (!options_.url.cluster || options_.url.seeds.empty()) return;
   // From a redirect's node back to the seeds, else on to the next seed.
+  asking_ = false;
+  // Where the map says the slot is now, unless that is the node that just
+  // failed (then the seeds, which learn of the failover first).
+  try {
+    if (slots_) {
+      if (auto at = slots_->owner(slot_); at && !(*at == target_)) {
+        target_ = std::move(*at);
+        return;
+      }
+    }
+  } catch (...) {
+  }
   const auto& seeds = options_.url.seeds;
   if (target_ == seeds[seed_index_ % seeds.size()]) seed_index_ = (seed_index_ + 1) % seeds.size();
   try {

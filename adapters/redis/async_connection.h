@@ -10,8 +10,9 @@
 // AUTH (with the ACL user when given), SELECT and PING before reporting ready.
 //
 // On a cluster URL (redis+cluster://) the connection is to one node at a
-// time: the first seed at first, then whichever node the owner redirects it
-// to (redirect(), after a MOVED or ASK reply). A node that cannot be reached
+// time: with a route key, the node the shared SlotMap names for its slot
+// (checked with CLUSTER SLOTS after each connect), else the first seed;
+// then whichever node a MOVED or ASK reply names (redirect()). A node that cannot be reached
 // sends the next attempt to the next seed, so a connection whose master
 // died finds the cluster again through the survivors and follows their
 // redirects to the promoted replica. The connection itself handles the
@@ -36,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -44,6 +46,7 @@
 #include "adapters/redis/circuit_breaker.h"
 #include "adapters/redis/redis_url.h"
 #include "adapters/redis/reply_arena.h"
+#include "adapters/redis/slot_map.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -57,6 +60,12 @@ struct ConnectionOptions {
   BackoffOptions backoff;
   BreakerOptions breaker;
   std::string name = "redis";  // for logs: which connection this is
+  // Cluster: the key this connection's commands are about (a stream). It
+  // connects first to the node the process's SlotMap names for the key's
+  // slot, and after each connect asks CLUSTER SLOTS (refreshing the map)
+  // and moves on at once if another node serves the slot, before the
+  // owner sends anything. Empty: seeds and redirects only.
+  std::string route_key;
 };
 
 // What a connection tells the component that owns it (loop thread only).
@@ -149,7 +158,7 @@ class AsyncConnection {
 
  private:
   struct SocketWatch;
-  enum class HandshakeStep : std::uintptr_t { auth = 1, select = 2, ping = 3 };
+  enum class HandshakeStep : std::uintptr_t { auth = 1, select = 2, ping = 3, slots = 4 };
 
   void connect() noexcept;
   void context_gone(redisAsyncContext* ac) noexcept;
@@ -158,6 +167,11 @@ class AsyncConnection {
   void arm_reply_timer(std::uint64_t deadline) noexcept;
   void after_send(std::chrono::milliseconds allowance) noexcept;
   void handshake_reply(HandshakeStep step, redisReply* reply) noexcept;
+  // Cluster with a route key: CLUSTER SLOTS answered; go where the slot is.
+  // False when this node serves it (or the map cannot say).
+  bool route_by_slots(const redisReply* reply) noexcept;
+  void become_ready() noexcept;
+  [[nodiscard]] bool routed() const noexcept { return slots_ != nullptr; }
   void handle_closed() noexcept;
   void next_seed() noexcept;
   bool cluster_error(std::string_view text) noexcept;
@@ -197,6 +211,9 @@ class AsyncConnection {
   Endpoint target_;              // the node connect() goes to (TCP URLs)
   std::size_t seed_index_ = 0;   // cluster: the seed target_ was taken from
   bool asking_ = false;          // cluster: ASKING before every command
+  std::shared_ptr<SlotMap> slots_;  // cluster with a route key: the process's map
+  std::uint16_t slot_ = 0;          // the route key's slot
+  bool checking_slots_ = false;     // this connect's CLUSTER SLOTS is outstanding
   bool redirected_ = false;      // the next attempt follows a redirect: no backoff
   unsigned redirects_in_row_ = 0;  // redirects with no command answered between
 

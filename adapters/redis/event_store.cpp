@@ -285,7 +285,7 @@ EventStore::EventStore(EventStoreOptions options) : options_(std::move(options))
     return;
   }
   if (options_.partitioning != nullptr) options_.stream = options_.partitioning->stream(0);
-  client_.emplace(options_.url, options_.timeout);
+  client_.emplace(options_.url, options_.timeout, options_.stream);
 }
 
 std::uint64_t EventStore::skipped() const noexcept {

@@ -64,6 +64,8 @@ Persister::Persister(Bus& bus, IoThread& io, PersisterOptions options)
   append_bulk(xadd_prefix_, "XADD");
   append_bulk(xadd_prefix_, options_.stream);
   if (options_.connection.name == "redis") options_.connection.name = "persister";
+  // On a cluster: straight to the node that holds the stream.
+  if (options_.connection.route_key.empty()) options_.connection.route_key = options_.stream;
 
   subscription_ = bus_.subscribe({.mode = BackPressure::block});
   io_.run_sync([this] {

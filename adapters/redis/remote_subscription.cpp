@@ -34,6 +34,8 @@ RemoteSubscription::RemoteSubscription(IoThread& io, RemoteSubscriptionOptions o
   }
   if (options_.dead_letter_stream.empty()) options_.dead_letter_stream = options_.stream + ":dead";
   if (options_.connection.name == "redis") options_.connection.name = "consumer " + options_.consumer;
+  // On a cluster: straight to the node that holds the stream.
+  if (options_.connection.route_key.empty()) options_.connection.route_key = options_.stream;
   io_.run_sync([this] {
     connection_ = std::make_unique<AsyncConnection>(io_.loop(), options_.connection,
                                                     static_cast<ConnectionOwner&>(*this));

@@ -30,6 +30,8 @@ StreamTail::StreamTail(IoThread& io, StreamTailOptions options) : io_(io), io_le
   if (options_.count == 0) throw ConfigError("stream tail: count must be positive");
   if (options_.block.count() < 1) throw ConfigError("stream tail: block must be at least 1 ms");
   if (options_.connection.name == "redis") options_.connection.name = "tail of " + options_.stream;
+  // On a cluster: straight to the node that holds the stream.
+  if (options_.connection.route_key.empty()) options_.connection.route_key = options_.stream;
   count_text_ = std::to_string(options_.count);
   block_text_ = std::to_string(options_.block.count());
   cursor_ = options_.start.position();

@@ -8,15 +8,21 @@
 #include <sys/time.h>
 
 #include "adapters/redis/cluster_redirect.h"
+#include "adapters/redis/partitioning.h"
 #include "adapters/redis/sigpipe.h"
 
 namespace tradpal::redis {
 
 void ReplyDeleter::operator()(redisReply* r) const noexcept { freeReplyObject(r); }
 
-SyncClient::SyncClient(RedisUrl url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
+SyncClient::SyncClient(RedisUrl url, std::chrono::milliseconds timeout, std::string route_key)
+    : url_(std::move(url)), timeout_(timeout) {
   ignore_sigpipe();
   node_ = Endpoint{url_.host, url_.port};
+  if (url_.cluster && !route_key.empty()) {
+    slots_ = SlotMap::for_cluster(url_);
+    slot_ = key_slot(route_key);
+  }
   connect();
 }
 
@@ -30,9 +36,13 @@ void SyncClient::connect() {
   // The node we were on first, then every seed in turn: any node of the
   // cluster redirects us to the right one.
   std::string errors;
-  std::vector<Endpoint> tries{node_};
+  std::vector<Endpoint> tries;
+  if (slots_) {
+    if (auto at = slots_->owner(slot_); at && !(*at == node_)) tries.push_back(std::move(*at));
+  }
+  tries.push_back(node_);
   for (const Endpoint& seed : url_.seeds) {
-    if (!(seed == node_)) tries.push_back(seed);
+    if (std::find(tries.begin(), tries.end(), seed) == tries.end()) tries.push_back(seed);
   }
   for (const Endpoint& node : tries) {
     try {
@@ -139,6 +149,7 @@ ReplyPtr SyncClient::command(const std::vector<std::string_view>& args) {
       // Not executed where it was sent: it goes where the cluster says.
       Endpoint node = redirect->node;
       if (node.host.empty()) node.host = node_.host;
+      if (slots_ && redirect->kind == Redirect::Kind::moved) slots_->learn(redirect->slot, node);
       connect_to(node);
       if (redirect->kind == Redirect::Kind::ask) {
         ReplyPtr asking = send({"ASKING"});

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "adapters/redis/redis_url.h"
+#include "adapters/redis/slot_map.h"
 
 struct redisContext;
 struct redisReply;
@@ -44,8 +45,12 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
 class SyncClient {
  public:
-  // Connects at once; throws RedisError when it cannot.
-  explicit SyncClient(RedisUrl url, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  // Connects at once; throws RedisError when it cannot. `route_key`
+  // (cluster only): the key its commands are about; it connects first to
+  // the node the process's SlotMap names for that key's slot, and teaches
+  // the map what MOVED replies say.
+  explicit SyncClient(RedisUrl url, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
+                      std::string route_key = {});
   ~SyncClient();
   SyncClient(const SyncClient&) = delete;
   SyncClient& operator=(const SyncClient&) = delete;
@@ -79,6 +84,8 @@ class SyncClient {
   redisContext* context_ = nullptr;
   bool closed_by_peer_ = false;  // the last failure was the server closing the connection
   Endpoint node_;               // TCP URLs: the node connected to (a cluster's changes)
+  std::shared_ptr<SlotMap> slots_;  // cluster with a route key
+  std::uint16_t slot_ = 0;
 };
 
 }  // namespace tradpal::redis

@@ -13,9 +13,7 @@ Schema::Schema(std::shared_ptr<const detail::CompiledSchema> compiled) noexcept 
 
 Schema Schema::compile(std::string_view schema_json) { return Schema(detail::compile_schema(schema_json)); }
 
-bool Schema::is_valid(simdjson::dom::element instance) const noexcept {
-  return detail::is_valid(*compiled_, instance);
-}
+bool Schema::is_valid(simdjson::dom::element instance) const noexcept { return detail::is_valid(*compiled_, instance); }
 
 ValidationResult Schema::validate(simdjson::dom::element instance) const {
   if (detail::is_valid(*compiled_, instance)) return ValidationResult();
@@ -28,7 +26,8 @@ ValidationResult Schema::validate_json(const char* data, std::size_t size, std::
   simdjson::dom::element root;
   const simdjson::error_code error = parser.parse(data, size, !padded).get(root);
   if (error != simdjson::SUCCESS) {
-    return ValidationResult(ValidationError{{}, {}, std::string("is not valid JSON: ") + simdjson::error_message(error)});
+    return ValidationResult(
+        ValidationError{{}, {}, std::string("is not valid JSON: ") + simdjson::error_message(error)});
   }
   return validate(root);
 }

@@ -59,6 +59,8 @@ namespace detail {
 struct CompiledSchema;
 }  // namespace detail
 
+// Copies are cheap and share the compiled tree; a moved-from Schema may
+// only be assigned to or destroyed.
 class Schema {
  public:
   // Parses and compiles `schema_json`; throws SchemaError.
@@ -73,8 +75,10 @@ class Schema {
   // Parses `size` bytes of JSON at `data` with `parser` and validates them.
   // When `capacity` >= size + simdjson::SIMDJSON_PADDING (a ring frame
   // leaves that padding readable) the text is parsed in place; otherwise
-  // simdjson copies it into a padded buffer, one allocation. Text that is
-  // not JSON is a failure at the root ("is not valid JSON: ...").
+  // simdjson copies it into the parser's own padded buffer (a memcpy; an
+  // allocation only when that buffer must grow). Text that is not JSON is
+  // a failure at the root ("is not valid JSON: ..."). The parser is the
+  // caller's, one per thread, and its document is overwritten.
   [[nodiscard]] ValidationResult validate_json(const char* data, std::size_t size, std::size_t capacity,
                                                simdjson::dom::parser& parser) const;
   [[nodiscard]] ValidationResult validate_json(std::string_view text, simdjson::dom::parser& parser) const {

@@ -204,8 +204,8 @@ class Compiler {
   void keyword(Node& node, NodeIndex index, std::string_view key, element v, const std::string& path) {
     // Annotations: checked for shape, then ignored, as draft-07 allows.
     // `format` is one too: draft-07 makes its assertion optional.
-    if (key == "title" || key == "description" || key == "$comment" || key == "format" ||
-        key == "contentMediaType" || key == "contentEncoding") {
+    if (key == "title" || key == "description" || key == "$comment" || key == "format" || key == "contentMediaType" ||
+        key == "contentEncoding") {
       expect_string(v, path);
     } else if (key == "default") {
     } else if (key == "examples") {
@@ -260,6 +260,7 @@ class Compiler {
       if (v.type() == element_type::ARRAY) {
         node.items_is_tuple = true;
         const simdjson::dom::array items = v.get_array().value_unsafe();
+        if (items.size() == 0) refuse(path, "must be a schema or a non-empty array of schemas");
         for (element item : items) node.tuple_items.push_back(subschema(item, join(path, node.tuple_items.size())));
       } else {
         node.items = subschema(v, path);
@@ -363,7 +364,8 @@ class Compiler {
     }
     std::optional<std::vector<std::string>> tokens = parse_fragment_pointer(fragment);
     if (!tokens) {
-      refuse(path, "'" + std::string(text) + "' is not a JSON Pointer fragment (plain-name fragments are not supported)");
+      refuse(path,
+             "'" + std::string(text) + "' is not a JSON Pointer fragment (plain-name fragments are not supported)");
     }
     pending_.push_back({index, std::move(*tokens), path, std::string(text)});
   }
@@ -376,9 +378,9 @@ class Compiler {
       if (target.type() == element_type::OBJECT) {
         found = target.get_object().value_unsafe().at_key(token).get(target) == simdjson::SUCCESS;
       } else if (target.type() == element_type::ARRAY) {
-        const bool digits = !token.empty() && std::all_of(token.begin(), token.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        }) && (token.size() == 1 || token[0] != '0');
+        const bool digits = !token.empty() &&
+                            std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                            (token.size() == 1 || token[0] != '0');
         found = digits && token.size() < 10 &&
                 target.get_array().value_unsafe().at(std::stoul(token)).get(target) == simdjson::SUCCESS;
       }
@@ -403,8 +405,7 @@ class Compiler {
   void visit(NodeIndex i, std::vector<std::uint8_t>& state) {
     if (state[i] == 2) return;
     if (state[i] == 1) {
-      refuse(out_.nodes[i].path,
-             "$ref cycle: this schema applies itself to the same value without descending into it");
+      refuse(out_.nodes[i].path, "$ref cycle: this schema applies itself to the same value without descending into it");
     }
     state[i] = 1;
     const Node& node = out_.nodes[i];

@@ -207,8 +207,15 @@ class Translator {
     }
     const char e = s_[i_++];
     switch (e) {
-      case 'd': case 'D': case 'w': case 'W':
-      case 't': case 'n': case 'v': case 'f': case 'r':
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
+      case 't':
+      case 'n':
+      case 'v':
+      case 'f':
+      case 'r':
         out_ += '\\';
         out_ += e;
         return;
@@ -261,15 +268,24 @@ class Translator {
       case 'u':
         unicode_escape();
         return;
-      case 'p': case 'P': {
+      case 'p':
+      case 'P': {
         const std::size_t close = s_.find('}', i_);
         if (i_ >= s_.size() || s_[i_] != '{' || close == std::string_view::npos) {
           error_ = "\\p and \\P need a {property}";
           return;
         }
+        // ECMA names a script or category as "Script=Greek" or "gc=Lu";
+        // RE2 takes the bare value.
+        std::string_view name = s_.substr(i_ + 1, close - i_ - 1);
+        for (const std::string_view prefix : {"Script=", "sc=", "General_Category=", "gc="}) {
+          if (name.starts_with(prefix)) name.remove_prefix(prefix.size());
+        }
         out_ += '\\';
         out_ += e;
-        out_ += s_.substr(i_, close + 1 - i_);
+        out_ += '{';
+        out_ += name;
+        out_ += '}';
         i_ = close + 1;
         return;
       }
@@ -306,8 +322,6 @@ class Translator {
 
 }  // namespace
 
-RegexTranslation translate_ecma_regex(std::string_view ecma) {
-  return Translator(ecma).run();
-}
+RegexTranslation translate_ecma_regex(std::string_view ecma) { return Translator(ecma).run(); }
 
 }  // namespace tradpal::schema::detail

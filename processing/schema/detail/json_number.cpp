@@ -105,23 +105,32 @@ int compare(const JsonNumber& a, const JsonNumber& b) noexcept {
   switch (a.kind) {
     case Kind::int64:
       switch (b.kind) {
-        case Kind::int64: return three_way(a.i, b.i);
-        case Kind::uint64: return compare_int_uint(a.i, b.u);
-        case Kind::float64: return compare_int_double(a.i, b.d);
+        case Kind::int64:
+          return three_way(a.i, b.i);
+        case Kind::uint64:
+          return compare_int_uint(a.i, b.u);
+        case Kind::float64:
+          return compare_int_double(a.i, b.d);
       }
       break;
     case Kind::uint64:
       switch (b.kind) {
-        case Kind::int64: return -compare_int_uint(b.i, a.u);
-        case Kind::uint64: return three_way(a.u, b.u);
-        case Kind::float64: return compare_uint_double(a.u, b.d);
+        case Kind::int64:
+          return -compare_int_uint(b.i, a.u);
+        case Kind::uint64:
+          return three_way(a.u, b.u);
+        case Kind::float64:
+          return compare_uint_double(a.u, b.d);
       }
       break;
     case Kind::float64:
       switch (b.kind) {
-        case Kind::int64: return -compare_int_double(b.i, a.d);
-        case Kind::uint64: return -compare_uint_double(b.u, a.d);
-        case Kind::float64: return three_way(a.d, b.d);
+        case Kind::int64:
+          return -compare_int_double(b.i, a.d);
+        case Kind::uint64:
+          return -compare_uint_double(b.u, a.d);
+        case Kind::float64:
+          return three_way(a.d, b.d);
       }
       break;
   }

@@ -38,7 +38,7 @@ struct Reporter {
 
 std::string type_names(std::uint8_t types) {
   static constexpr std::pair<std::uint8_t, std::string_view> kNames[] = {
-      {kTypeNull, "null"},     {kTypeBoolean, "boolean"}, {kTypeObject, "object"}, {kTypeArray, "array"},
+      {kTypeNull, "null"},     {kTypeBoolean, "boolean"}, {kTypeObject, "object"},   {kTypeArray, "array"},
       {kTypeNumber, "number"}, {kTypeString, "string"},   {kTypeInteger, "integer"},
   };
   std::string out;
@@ -79,8 +79,7 @@ bool type_matches(std::uint8_t types, const Instance& v) noexcept {
     case element_type::UINT64:
       return (types & (kTypeNumber | kTypeInteger)) != 0;
     case element_type::DOUBLE:
-      return (types & kTypeNumber) != 0 ||
-             ((types & kTypeInteger) != 0 && is_integral(JsonNumber::from(v.element())));
+      return (types & kTypeNumber) != 0 || ((types & kTypeInteger) != 0 && is_integral(JsonNumber::from(v.element())));
   }
   return false;
 }
@@ -208,8 +207,10 @@ class Walk {
       if constexpr (kReport) r_->fail(n, "maxItems", "must have at most " + std::to_string(*n.max_items) + " items");
       return false;
     }
+    const bool per_item = n.items_is_tuple || n.items != kNoNode;
     std::uint64_t i = 0;
-    for (element item : items) {
+    for (auto it = per_item ? items.begin() : items.end(); it != items.end(); ++it) {
+      const element item = *it;
       NodeIndex child = kNoNode;
       bool additional = false;
       if (!n.items_is_tuple) {
@@ -235,8 +236,8 @@ class Walk {
     }
     if (n.unique_items && !unique(n, items)) return false;
     if (n.contains != kNoNode) {
-      const bool found = std::any_of(items.begin(), items.end(),
-                                     [&](element item) { return Walk<false>(schema_, nullptr).node(n.contains, Instance(item)); });
+      const bool found =
+          std::any_of(items.begin(), items.end(), [&](element item) { return probe(n.contains, Instance(item)); });
       if (!found) {
         if constexpr (kReport) r_->fail(n, "contains", "must contain an item valid against 'contains'");
         return false;
@@ -279,7 +280,8 @@ class Walk {
       if (because_of.empty()) {
         r_->fail(n, keyword, "required property " + in_quotes(name) + " is missing");
       } else {
-        r_->fail(n, keyword, "property " + in_quotes(name) + " is required when " + in_quotes(because_of) + " is present");
+        r_->fail(n, keyword,
+                 "property " + in_quotes(name) + " is required when " + in_quotes(because_of) + " is present");
       }
     }
     return false;
@@ -330,7 +332,8 @@ class Walk {
       if constexpr (kReport) {
         r_->path.push_back(segment_of(key));
         ok = Walk<false>(schema_, nullptr).node(n.property_names, Instance::key(key));
-        if (!ok) r_->fail(n, "propertyNames", "property name " + in_quotes(key) + " is not valid against 'propertyNames'");
+        if (!ok)
+          r_->fail(n, "propertyNames", "property name " + in_quotes(key) + " is not valid against 'propertyNames'");
         r_->path.pop_back();
       } else {
         ok = node(n.property_names, Instance::key(key));
@@ -383,7 +386,8 @@ class Walk {
         }
       }
       if (valid != 1) {
-        if constexpr (kReport) r_->fail(n, "oneOf", "must be valid against exactly one schema in 'oneOf', but is valid against none");
+        if constexpr (kReport)
+          r_->fail(n, "oneOf", "must be valid against exactly one schema in 'oneOf', but is valid against none");
         return false;
       }
     }
@@ -391,7 +395,8 @@ class Walk {
       if constexpr (kReport) r_->fail(n, "not", "must not be valid against the schema in 'not'");
       return false;
     }
-    if (n.if_schema != kNoNode) {
+    // Without then or else, `if` decides nothing: skip evaluating it.
+    if (n.if_schema != kNoNode && (n.then_schema != kNoNode || n.else_schema != kNoNode)) {
       const NodeIndex branch = probe(n.if_schema, v) ? n.then_schema : n.else_schema;
       if (branch != kNoNode && !node(branch, v)) return false;
     }

@@ -23,6 +23,7 @@
 #include "adapters/redis/partitioned_persister.h"
 #include "adapters/redis/partitioned_stream_tail.h"
 #include "adapters/redis/partitioning.h"
+#include "adapters/redis/slot_map.h"
 #include "adapters/redis/sync_client.h"
 #include "continuous_publisher.h"
 #include "redis_cluster.h"
@@ -236,10 +237,71 @@ TEST_F(ClusterTest, PartitionsSpreadOverTheMastersAndKeepEachKeysOrder) {
   ASSERT_TRUE(persister.wait_idle(10s));
   EXPECT_EQ(persister.persisted(), 30000u);
   EXPECT_EQ(check_partitions(*partitioning), 30000u);
-  // The seeds list every node; persisters that started on a node without
-  // their slot followed MOVED there.
-  EXPECT_GT(persister.health().redirects, 0u);
+  // Each partition's persister writes to the master of its stream's slot
+  // (found through the slot map or a redirect).
+  for (std::size_t i = 0; i < partitioning->count(); ++i) {
+    EXPECT_EQ(persister.partition(i).health().node,
+              "redis://127.0.0.1:" + std::to_string(cluster.master_of(key_slot(partitioning->stream(i)))));
+  }
   EXPECT_TRUE(persister.health().connected);
+}
+
+// A connection with a route key asks CLUSTER SLOTS once connected and goes
+// straight to its slot's master; the map it fills is the process's, so the
+// next connection to the cluster goes there without a detour, and after a
+// failover the map names the promoted master.
+TEST_F(ClusterTest, ConnectionsRouteByTheSharedSlotMapAndItFollowsAFailover) {
+  const int seed = cluster.ports().front();
+  auto stream_on = [&](auto&& wanted) {
+    for (int i = 0;; ++i) {
+      const std::string name = "routed-" + std::to_string(i);
+      if (wanted(cluster.master_of(key_slot(name)))) return name;
+    }
+  };
+  const std::string a = stream_on([&](int m) { return m != seed; });
+  const int master_a = cluster.master_of(key_slot(a));
+  const std::string b = stream_on([&](int m) { return m != seed && m != master_a; });
+  const int master_b = cluster.master_of(key_slot(b));
+  auto options_for = [&](const std::string& stream) {
+    PersisterOptions o;
+    o.connection = testing::fast_connection(cluster.url());
+    o.stream = stream;
+    return o;
+  };
+  const auto map = SlotMap::for_cluster(RedisUrl::parse(cluster.url()));
+  EXPECT_FALSE(map->owner(key_slot(a)).has_value()) << "a new cluster is unknown";
+
+  Persister pa(bus, io, options_for(a));
+  ASSERT_TRUE(eventually([&] { return pa.health().connected; }, 10s));
+  EXPECT_EQ(pa.health().node, "redis://127.0.0.1:" + std::to_string(master_a));
+  EXPECT_EQ(pa.health().redirects, 1u) << "from the first seed to the slot's master, before any command";
+  EXPECT_GE(map->loads(), 1u);
+  for (const int m : cluster.masters()) {
+    // Every master's slots are known now, not only the one asked for.
+    bool found = false;
+    for (int slot = 0; slot < kClusterSlots && !found; ++slot) {
+      found = map->owner(static_cast<std::uint16_t>(slot)) == Endpoint{"127.0.0.1", m};
+    }
+    EXPECT_TRUE(found) << "master " << m;
+  }
+
+  Persister pb(bus, io, options_for(b));
+  ASSERT_TRUE(eventually([&] { return pb.health().connected; }, 10s));
+  EXPECT_EQ(pb.health().node, "redis://127.0.0.1:" + std::to_string(master_b));
+  EXPECT_EQ(pb.health().redirects, 0u) << "the map sent it straight there";
+
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(bus.publish({.type = EventType::risk_alert, .data = "{}"}), PublishStatus::ok);
+  ASSERT_TRUE(eventually([&] { return pa.persisted() == 50 && pb.persisted() == 50; }, 10s));
+  cluster.kill_master_of(key_slot(b));
+  ASSERT_TRUE(eventually([&] { return cluster.master_of(key_slot(b)) != master_b; }, 30s));
+  const int promoted = cluster.master_of(key_slot(b));
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(bus.publish({.type = EventType::risk_alert, .data = "{}"}), PublishStatus::ok);
+  ASSERT_TRUE(eventually([&] { return pb.persisted() >= 100; }, 30s)) << pb.health().last_error;
+  EXPECT_EQ(pb.health().node, "redis://127.0.0.1:" + std::to_string(promoted));
+  EXPECT_EQ(map->owner(key_slot(b)), (Endpoint{"127.0.0.1", promoted})) << "the map follows the failover";
+  EXPECT_EQ(pa.persisted(), 100u);
+  pa.stop();
+  pb.stop();
 }
 
 TEST_F(ClusterTest, ReadsMergeEveryPartitionByStreamId) {

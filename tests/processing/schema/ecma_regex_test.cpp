@@ -3,12 +3,13 @@
 // `pattern` follows ECMA-262 on UTF-8 text although RE2 runs it: each case
 // here is a place where the two dialects differ (see
 // processing/schema/detail/ecma_regex.h), checked through Schema.
+#include "processing/schema/detail/ecma_regex.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <string>
 
-#include "processing/schema/detail/ecma_regex.h"
 #include "processing/schema/schema.h"
 
 namespace tradpal::schema {
@@ -39,8 +40,8 @@ TEST(EcmaRegex, DigitAndWordClassesAreAscii) {
 }
 
 TEST(EcmaRegex, WhitespaceClassIsEcmas) {
-  for (const char* space : {R"("\t")", R"("\u000b")", R"("\u00a0")", R"("\u2003")", R"("\u2028")",
-                            R"("\ufeff")", R"("\u3000")"}) {
+  for (const char* space :
+       {R"("\t")", R"("\u000b")", R"("\u00a0")", R"("\u2003")", R"("\u2028")", R"("\ufeff")", R"("\u3000")"}) {
     EXPECT_TRUE(matches("^\\\\s$", space)) << space;
     EXPECT_FALSE(matches("^\\\\S$", space)) << space;
     EXPECT_TRUE(matches("^[\\\\s]$", space)) << space;
@@ -73,6 +74,13 @@ TEST(EcmaRegex, EscapesBecomeCodePoints) {
   EXPECT_TRUE(matches("^a\\\\0b$", R"("a\u0000b")"));
   EXPECT_TRUE(matches("^\\\\/\\\\.$", R"("/.")"));
   EXPECT_TRUE(matches("^[\\u00e0-\\u00ff]+$", R"("\u00e9\u00e8")"));
+}
+
+TEST(EcmaRegex, UnicodePropertiesUseRe2Names) {
+  EXPECT_TRUE(matches("^\\\\p{Script=Greek}+$", R"("\u03b1\u03b2")"));
+  EXPECT_FALSE(matches("^\\\\p{sc=Greek}$", R"("a")"));
+  EXPECT_TRUE(matches("^\\\\p{gc=Lu}\\\\P{Lu}$", R"("Ab")"));
+  EXPECT_TRUE(matches("^\\\\p{L}$", R"("\u00e9")"));
 }
 
 TEST(EcmaRegex, BracketInsideAClassIsALiteral) {

@@ -53,10 +53,12 @@ class MarketDataSchema : public ::testing::Test {
 
 TEST_F(MarketDataSchema, AcceptsWellFormedTicks) {
   EXPECT_TRUE(check(R"({"symbol": "BTC/USDT", "price": 64123.5, "volume": 12,
-                       "timestamp": "2024-05-01T12:00:00.123456Z"})").ok());
+                       "timestamp": "2024-05-01T12:00:00.123456Z"})")
+                  .ok());
   EXPECT_TRUE(check(R"({"symbol": "ES-2024.06", "price": 5301.25, "volume": 0, "bid": 5301.0, "ask": 5301.5,
                        "timestamp": "2024-05-01T12:00:00Z", "venue": "lmax",
-                       "levels": [[5301.0, 10], [5300.75, 2.5]]})").ok());
+                       "levels": [[5301.0, 10], [5300.75, 2.5]]})")
+                  .ok());
   // 1.0 is an integer in draft-07; a uint64 volume is no problem.
   EXPECT_TRUE(check(R"({"symbol": "ETH", "price": 3000, "volume": 1.0, "timestamp": "t"})").ok());
   EXPECT_TRUE(check(R"({"symbol": "ETH", "price": 3000, "volume": 18446744073709551615, "timestamp": "t"})").ok());
@@ -88,8 +90,8 @@ TEST_F(MarketDataSchema, RefusesEachKindOfBadTick) {
        "is not one of the allowed values"},
       {R"({"symbol": "BTC", "price": 1, "volume": 1, "timestamp": "t", "sise": 3})", "/sise",
        "additional property 'sise' is not allowed"},
-      {R"({"symbol": "BTC", "price": 1, "volume": 1, "timestamp": "t", "levels": [[1, 2], [0, 1]]})",
-       "/levels/1/0", "must be > 0"},
+      {R"({"symbol": "BTC", "price": 1, "volume": 1, "timestamp": "t", "levels": [[1, 2], [0, 1]]})", "/levels/1/0",
+       "must be > 0"},
       {R"({"symbol": "BTC", "price": 1, "volume": 1, "timestamp": "t", "levels": [[1, 2, 3]]})", "/levels/0/2",
        "additional item is not allowed (at most 2 items)"},
       {R"({"symbol": "BTC", "price": 1, "volume": 1, "timestamp": "t", "levels": [[1]]})", "/levels/0",

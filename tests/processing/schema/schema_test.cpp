@@ -188,6 +188,10 @@ TEST(SchemaCompile, RefusesKeywordValuesOfTheWrongType) {
   EXPECT_EQ(refusal(R"({"required": ["a", "a"]})").schema_path(), "/required");
   EXPECT_EQ(refusal(R"({"properties": {"a": 1}})").schema_path(), "/properties/a");
   EXPECT_EQ(refusal(R"({"allOf": []})").schema_path(), "/allOf");
+  EXPECT_EQ(refusal(R"({"items": []})").schema_path(), "/items");
+  EXPECT_EQ(refusal(R"({"enum": {}})").schema_path(), "/enum");
+  EXPECT_EQ(refusal(R"({"dependencies": {"a": [1]}})").schema_path(), "/dependencies/a");
+  EXPECT_EQ(refusal(R"({"title": 1})").schema_path(), "/title");
   EXPECT_EQ(refusal(R"({"uniqueItems": 1})").schema_path(), "/uniqueItems");
   EXPECT_EQ(refusal(R"({"$schema": "https://json-schema.org/draft/2020-12/schema"})").schema_path(), "/$schema");
   EXPECT_NO_THROW((void)Schema::compile(R"({"minLength": 2.0, "$schema": "http://json-schema.org/draft-07/schema#"})"));
@@ -203,8 +207,7 @@ TEST(SchemaCompile, RefusesReferencesOutsideTheDocument) {
   EXPECT_EQ(refusal(R"({"$ref": "other.json#/a"})").schema_path(), "/$ref");
   EXPECT_EQ(refusal(R"({"$ref": "http://example.com/s.json"})").schema_path(), "/$ref");
   EXPECT_EQ(refusal(R"({"$ref": "#foo"})").schema_path(), "/$ref");
-  EXPECT_EQ(refusal(R"({"properties": {"a": {"$ref": "#/definitions/missing"}}})").schema_path(),
-            "/properties/a/$ref");
+  EXPECT_EQ(refusal(R"({"properties": {"a": {"$ref": "#/definitions/missing"}}})").schema_path(), "/properties/a/$ref");
   EXPECT_EQ(refusal(R"({"definitions": {"a": {"$id": "a.json"}}})").schema_path(), "/definitions/a/$id");
 }
 

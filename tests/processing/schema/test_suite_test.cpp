@@ -94,16 +94,16 @@ FileTally run_file(const fs::path& file, const std::string& name, bool claimed, 
     for (simdjson::dom::element test : tests) {
       const bool expected = test["valid"].get_bool().value();
       const ValidationResult result = schema->validate(test["data"]);
-      const bool consistent = result.ok() == schema->is_valid(test["data"]) &&
-                              (result.ok() || !result.error().message.empty());
+      const bool consistent =
+          result.ok() == schema->is_valid(test["data"]) && (result.ok() || !result.error().message.empty());
       if (result.ok() == expected && consistent) {
         ++tally.passed;
         continue;
       }
       ++tally.failed;
-      const std::string what = name + " / " + description + " / " +
-                               std::string(test["description"].get_string().value()) + ": expected " +
-                               (expected ? "valid" : "invalid") + (consistent ? "" : " (validate and is_valid disagree)");
+      const std::string what =
+          name + " / " + description + " / " + std::string(test["description"].get_string().value()) + ": expected " +
+          (expected ? "valid" : "invalid") + (consistent ? "" : " (validate and is_valid disagree)");
       if (claimed) failures.push_back(what);
       if (!claimed && tally.note.empty()) tally.note = "e.g. " + std::string(test["description"].get_string().value());
     }
@@ -127,8 +127,7 @@ std::vector<fs::path> json_files(const fs::path& dir) {
 }
 
 void print_table(const char* title, const std::vector<FileTally>& rows) {
-  std::printf("\n%s\n%-34s %7s %7s %7s %13s  %s\n", title, "file", "passed", "failed", "total", "out of scope",
-              "note");
+  std::printf("\n%s\n%-34s %7s %7s %7s %13s  %s\n", title, "file", "passed", "failed", "total", "out of scope", "note");
   int passed = 0;
   int failed = 0;
   int skipped = 0;
