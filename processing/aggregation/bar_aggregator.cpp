@@ -35,6 +35,9 @@ BarAggregator::BarAggregator(BarOptions options, Emit emit) : options_(std::move
   if (options_.intervals.empty()) throw std::invalid_argument("bar aggregator: no interval");
   for (const auto iv : options_.intervals) {
     if (iv.count() <= 0) throw std::invalid_argument("bar aggregator: intervals must be positive");
+    if (std::find(interval_ns_.begin(), interval_ns_.end(), iv.count()) != interval_ns_.end()) {
+      throw std::invalid_argument("bar aggregator: an interval given twice");
+    }
     interval_ns_.push_back(iv.count());
   }
   if (options_.allowed_lateness.count() < 0) throw std::invalid_argument("bar aggregator: negative lateness");

@@ -70,8 +70,8 @@ class BarAggregator {
  public:
   using Emit = std::function<void(const Bar&)>;
 
-  // Throws std::invalid_argument for no interval, a non-positive one, or a
-  // negative lateness.
+  // Throws std::invalid_argument for no interval, a non-positive one, one
+  // given twice, or a negative lateness.
   BarAggregator(BarOptions options, Emit emit);
 
   // Takes one tick: updates its windows, then emits every bar the new

@@ -189,6 +189,7 @@ TEST(BarAggregator, TheOpenIsTheEarliestTickByEventTimeNotByArrival) {
 TEST(BarAggregator, BadSettingsAndBadCheckpointsAreRefused) {
   EXPECT_THROW(BarAggregator({.intervals = {}}, {}), std::invalid_argument);
   EXPECT_THROW(BarAggregator({.intervals = {0s}}, {}), std::invalid_argument);
+  EXPECT_THROW(BarAggregator({.intervals = {1s, 1000ms}}, {}), std::invalid_argument);
   EXPECT_THROW(BarAggregator({.intervals = {1s}, .allowed_lateness = -1s}, {}), std::invalid_argument);
   BarAggregator agg({.intervals = {1s}}, {});
   EXPECT_THROW(agg.restore("not json"), std::invalid_argument);

@@ -1,0 +1,173 @@
+# tests/tools/aggregator_test.py
+#
+# tradpal-aggregator against a real redis-server: market data written to
+# the stream as the Python services write it (some of it late), the
+# aggregator killed with SIGKILL twice while events keep coming and
+# restarted each time, then stopped with SIGTERM. The bars in the bars
+# stream must equal a reference computed here from the raw events (same
+# rules: event time, watermark = latest time - lateness, a window closes
+# when the watermark reaches its end), each bar exactly once.
+#
+#   aggregator_test.py <tradpal-aggregator binary>
+import datetime
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eventd_support import RedisServer, wait_until  # noqa: E402
+
+AGGREGATOR = sys.argv[1]
+LATENESS_US = 500_000
+INTERVALS = {"1s": 1_000_000, "1m": 60_000_000}
+BASE = datetime.datetime(2026, 12, 1)
+CHECKPOINT = "{tradpal_bars}:checkpoint"
+
+
+def iso(us):
+    return (BASE + datetime.timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def make_events(n, seed):
+    rng = random.Random(seed)
+    now, price, out = 0, {}, []
+    for _ in range(n):
+        now += rng.randint(0, 4000)  # up to 4 ms apart
+        t = now - rng.randint(0, 300_000)
+        if rng.random() < 0.02:
+            t = now - 5_000_000  # too late for its second
+        sym = f"S{rng.randint(0, 7)}"
+        p = round(price.get(sym, 100.0) + rng.randint(-10, 10) / 100, 2)
+        price[sym] = p
+        out.append({"symbol": sym, "price": p, "volume": rng.randint(1, 500) / 10, "t": t})
+    return out
+
+
+def reference(events):
+    """Closed bars {(symbol, interval label, window start us): (o, h, l, c, v, trades)}."""
+    bars, started, max_t = {}, False, 0
+    for e in events:
+        wm = (max_t if started else e["t"]) - LATENESS_US
+        for label, iv in INTERVALS.items():
+            start = e["t"] // iv * iv
+            if start + iv <= wm:
+                continue
+            b = bars.get((e["symbol"], label, start))
+            if b is None:
+                bars[(e["symbol"], label, start)] = {"o": e["price"], "h": e["price"], "l": e["price"],
+                                                     "c": e["price"], "v": e["volume"], "n": 1,
+                                                     "first": e["t"], "last": e["t"], "end": start + iv}
+                continue
+            if e["t"] < b["first"]:
+                b["first"], b["o"] = e["t"], e["price"]
+            if e["t"] >= b["last"]:
+                b["last"], b["c"] = e["t"], e["price"]
+            b["h"], b["l"] = max(b["h"], e["price"]), min(b["l"], e["price"])
+            b["v"] += e["volume"]
+            b["n"] += 1
+        if not started or e["t"] > max_t:
+            max_t, started = e["t"], True
+    final_wm = max_t - LATENESS_US
+    return {(s, lab, iso(st)): (b["o"], b["h"], b["l"], b["c"], b["v"], b["n"])
+            for (s, lab, st), b in bars.items() if b["end"] <= final_wm}
+
+
+def xadd_all(client, events):
+    for e in events:
+        event = {"event_type": "market_data_update", "event_id": str(uuid.uuid4()),
+                 "timestamp": iso(e["t"] + 1000), "source": "data_service",
+                 "data": {"symbol": e["symbol"], "price": e["price"], "volume": e["volume"],
+                          "timestamp": iso(e["t"])}, "metadata": {}}
+        client.command("XADD", "tradpal_events", "*", "event", json.dumps(event))
+
+
+class Aggregator:
+    def __init__(self, redis_url):
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [AGGREGATOR, "--intervals", "1s,1m", "--lateness-ms", "500", "--commit-ms", "20"],
+            env=dict(os.environ, REDIS_URL=redis_url), stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self):
+        fd, parts, at = self.log.fileno(), [], 0
+        while chunk := os.pread(fd, 1 << 16, at):
+            parts.append(chunk)
+            at += len(chunk)
+        return b"".join(parts).decode(errors="replace")
+
+
+def main():
+    redis = RedisServer()
+    procs = []
+    try:
+        client = redis.client()
+        events = make_events(9000, 3)
+        xadd_all(client, events[:3000])
+        writer = threading.Thread(target=lambda: xadd_all(redis.client(), events[3000:]))
+        agg = Aggregator(redis.url)
+        procs.append(agg)
+        writer.start()
+        # Twice: let it commit, then SIGKILL it and start another.
+        for _ in range(2):
+            wait_until(lambda: client.command("EXISTS", CHECKPOINT) == 1, 10, "a checkpoint")
+            time.sleep(random.uniform(0.05, 0.3))
+            agg.proc.send_signal(signal.SIGKILL)
+            agg.proc.wait()
+            agg = Aggregator(redis.url)
+            procs.append(agg)
+        writer.join()
+        last_id = client.command("XREVRANGE", "tradpal_events", "+", "-", "COUNT", "1")[0][0]
+        wait_until(lambda: json.loads(client.command("GET", CHECKPOINT))["cursor"] == last_id, 20,
+                   "the aggregator to reach the stream's end")
+        agg.proc.send_signal(signal.SIGTERM)
+        assert agg.proc.wait(10) == 0, agg.output()
+
+        got = {}
+        for _, fields in client.command("XRANGE", "tradpal_bars", "-", "+"):
+            ev = json.loads(dict(zip(fields[::2], fields[1::2]))["event"])
+            assert ev["event_type"] == "market_data_update" and ev["metadata"] == {"aggregate": "ohlcv"}, ev
+            d = ev["data"]
+            key = (d["symbol"], d["interval"], d["window_start"])
+            assert key not in got, f"bar {key} written twice"
+            got[key] = (d["open"], d["high"], d["low"], d["close"], d["volume"], d["trades"])
+        want = reference(events)
+        assert len(want) > 100, len(want)
+        missing = sorted(set(want) - set(got))[:5]
+        extra = sorted(set(got) - set(want))[:5]
+        assert not missing and not extra, f"missing {missing}, extra {extra}"
+        wrong = [(k, got[k], want[k]) for k in want if got[k] != want[k]]
+        assert not wrong, f"{len(wrong)} bars differ, e.g. {wrong[:3]}"
+        restored = sum(p.output().count("restored from") for p in procs)
+        assert restored == 2, [p.output() for p in procs]
+        print(f"[ OK ] {len(events)} events through 2 kill -9 and a restart each: {len(got)} bars, "
+              "each once, equal to the reference", flush=True)
+
+        bad = subprocess.run([AGGREGATOR, "--intervals", "fast"], capture_output=True, text=True)
+        assert bad.returncode == 2 and "--intervals" in bad.stderr, (bad.returncode, bad.stderr)
+        help_text = subprocess.run([AGGREGATOR, "--help"], capture_output=True, text=True)
+        assert help_text.returncode == 0 and "AGGREGATOR_INTERVALS" in help_text.stdout
+        print("[ OK ] --help and a bad setting", flush=True)
+        return 0
+    except AssertionError:
+        import traceback
+        traceback.print_exc()
+        for p in procs:
+            print("aggregator's log:\n" + p.output())
+        return 1
+    finally:
+        for p in procs:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+        redis.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+#include "tools/aggregator/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+#include "adapters/redis/partitioning.h"
+
+namespace tradpal::aggregator {
+namespace {
+
+std::uint64_t parse_number(std::string_view name, std::string_view text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+    throw AggregatorConfigError(std::string(name) + ": expected a whole number from " + std::to_string(min) + " to " +
+                                std::to_string(max) + ", got '" + std::string(text) + "'");
+  }
+  return v;
+}
+
+struct Setting {
+  const char* env;
+  const char* flag;
+  const char* help;
+  std::function<void(AggregatorConfig&, std::string_view name, std::string_view value)> apply;
+};
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      {"REDIS_URL", "--redis-url", "redis://..., unix://... or redis+cluster://... (redis://localhost:6379)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         try {
+           c.redis_url = redis::RedisUrl::parse(v);
+         } catch (const redis::ConfigError& e) {
+           throw AggregatorConfigError(std::string(name) + ": " + e.what());
+         }
+       }},
+      {"AGGREGATOR_SOURCE_STREAM", "--source", "the event stream read (tradpal_events)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         if (v.empty()) throw AggregatorConfigError(std::string(name) + ": empty stream name");
+         c.source = v;
+       }},
+      {"EVENT_SERVICE_PARTITIONS", "--partitions", "partition streams of the source, as eventd writes them (1)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         c.partitions = parse_number(name, v, 1, redis::PartitionOptions::kMaxCount);
+       }},
+      {"AGGREGATOR_BARS_STREAM", "--bars", "the stream bars are written to (tradpal_bars)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         if (v.empty()) throw AggregatorConfigError(std::string(name) + ": empty stream name");
+         c.bars = v;
+       }},
+      {"AGGREGATOR_INTERVALS", "--intervals", "bar intervals, comma-separated, e.g. 1s,1m (1s,1m)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         std::vector<Interval> out;
+         while (!v.empty()) {
+           const auto comma = v.find(',');
+           try {
+             out.push_back(parse_interval(v.substr(0, comma)));
+           } catch (const AggregatorConfigError& e) {
+             throw AggregatorConfigError(std::string(name) + ": " + e.what());
+           }
+           v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+         }
+         if (out.empty()) throw AggregatorConfigError(std::string(name) + ": no interval");
+         c.intervals = std::move(out);
+       }},
+      {"AGGREGATOR_LATENESS_MS", "--lateness-ms", "how late (event time) a tick may come for its bar (2000)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         c.lateness = std::chrono::milliseconds(parse_number(name, v, 0, 86400000));
+       }},
+      {"AGGREGATOR_COMMIT_MS", "--commit-ms", "most time between two commits of bars and checkpoint (200)",
+       [](AggregatorConfig& c, std::string_view name, std::string_view v) {
+         c.commit_interval = std::chrono::milliseconds(parse_number(name, v, 1, 600000));
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+Interval parse_interval(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, n);
+  const std::string_view unit = text.substr(digits);
+  std::int64_t ns_per_unit = 0;
+  if (unit == "ms") ns_per_unit = 1'000'000;
+  if (unit == "s") ns_per_unit = 1'000'000'000;
+  if (unit == "m" || unit == "min") ns_per_unit = 60'000'000'000;
+  if (unit == "h") ns_per_unit = 3'600'000'000'000;
+  if (digits == 0 || ec != std::errc() || n == 0 || ns_per_unit == 0 || n > 7 * 24 * 3600 * 1000ull) {
+    throw AggregatorConfigError("'" + std::string(text) + "' is no interval (a number and ms, s, m or h)");
+  }
+  return Interval{std::string(text), std::chrono::nanoseconds(static_cast<std::int64_t>(n) * ns_per_unit)};
+}
+
+AggregatorConfig parse_aggregator_config(int argc, const char* const* argv,
+                                         const std::function<const char*(const char*)>& getenv) {
+  AggregatorConfig c;
+  for (const Setting& s : settings()) {
+    if (const char* v = getenv(s.env); v != nullptr && *v != '\0') s.apply(c, s.env, v);
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      c.help = true;
+      continue;
+    }
+    std::string_view value;
+    bool have_value = false;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      have_value = true;
+    }
+    const auto match = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) { return arg == s.flag; });
+    if (match == settings().end()) throw AggregatorConfigError("unknown option '" + std::string(arg) + "' (see --help)");
+    if (!have_value) {
+      if (i + 1 >= argc) throw AggregatorConfigError(std::string(arg) + ": missing value");
+      value = argv[++i];
+    }
+    match->apply(c, match->flag, value);
+  }
+  try {
+    (void)redis::Partitioning(c.source, {.count = c.partitions});
+  } catch (const redis::ConfigError& e) {
+    throw AggregatorConfigError(std::string("--partitions: ") + e.what());
+  }
+  return c;
+}
+
+std::string aggregator_usage() {
+  std::string out =
+      "usage: tradpal-aggregator [options]\n"
+      "\n"
+      "OHLCV bars per symbol and interval from the market_data_update events of a TradPal stream, by\n"
+      "event time, written as events to a bars stream exactly once across restarts: the bars and the\n"
+      "aggregator's checkpoint (open windows and stream position, key {<bars>}:checkpoint) are written\n"
+      "in one transaction. SIGTERM or SIGINT commits and exits. Every option may also be given as the\n"
+      "environment variable shown; a flag wins.\n"
+      "\n";
+  for (const Setting& s : settings()) {
+    std::string left = "  ";
+    left += s.flag;
+    left += " <value>";
+    left.resize(std::max<std::size_t>(left.size() + 1, 30), ' ');
+    out += left + s.env + "\n" + std::string(30, ' ') + s.help + "\n";
+  }
+  out += "  -h, --help                  this text\n";
+  return out;
+}
+
+}  // namespace tradpal::aggregator
