@@ -8,10 +8,12 @@
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -732,6 +734,59 @@ def observed_python_requests_meet_the_contract(ctx):
 
 
 # ---- token, outage, shutdown (their own processes) --------------------------------
+
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
+
+
+@test
+def schemas_refuse_bad_payloads_with_a_loc_into_the_body_and_store_nothing(ctx):
+    d = Eventd(EVENTD, ctx.redis.url, env={"EVENT_SERVICE_SCHEMAS": SCHEMAS})
+    try:
+        d.wait_healthy()
+        check("validating payloads against 16 schemas" in d.output(), d.output())
+        before = ctx.redis.client().command("XLEN", "tradpal_events")
+        cases = [
+            ("/events", {"event_type": "market_data_update", "data": {"symbol": "BTC", "price": "high"}},
+             ["body", "data", "price"]),
+            ("/events", {"event_type": "market_data_update", "data": {"price": 1}}, ["body", "data", "symbol"]),
+            ("/events", {"event_type": "portfolio_update", "data": {"positions": [{"qty": 1}, {"qty": "x"}]}},
+             ["body", "data", "positions", 1, "qty"]),
+            ("/events/market-data", {"symbol": "BTC", "market_data": {"price": -1}}, ["body", "market_data", "price"]),
+            ("/events/market-data", {"symbol": "", "market_data": {"price": 1}}, ["body", "symbol"]),
+            ("/events/trading-signal", {"signal": {"action": "BUY", "confidence": 2}}, ["body", "signal", "confidence"]),
+        ]
+        for path, body, loc in cases:
+            status, _, r = d.request("POST", path, body)
+            eq(status, 422, f"{path} {body}: {r}")
+            eq(r["detail"][0]["loc"], loc, f"loc of {body}")
+            eq(r["detail"][0]["type"], "value_error.jsonschema", "type")
+            check(r["detail"][0]["msg"] and r["detail"][0]["ctx"]["schema_path"].startswith("/"), f"{r}")
+        eq(ctx.redis.client().command("XLEN", "tradpal_events"), before, "nothing stored")
+        # Valid payloads (the recorded shapes) pass and are stored.
+        for path, body in [
+            ("/events", {"event_type": "market_data_update", "data": {"symbol": "BTC/USDT", "price": 45000.0}}),
+            ("/events/market-data", {"symbol": "BTC/USDT", "market_data": {"price": 45000.0, "volume": 1234.56}}),
+            ("/events/market-data", {"symbol": "BTC/USDT", "market_data": {}}),
+            ("/events/trading-signal", {"signal": {"symbol": "BTC/USDT", "action": "SELL", "confidence": 0.6}}),
+            ("/events", {"event_type": "economic_data_update", "data": {"cpi": 0.32, "nan_like": "NaN"}}),
+        ]:
+            status, _, r = d.request("POST", path, body)
+            eq(status, 200, f"{path} {body}: {r}")
+        eq(ctx.redis.client().command("XLEN", "tradpal_events"), before + 5, "the valid ones stored")
+    finally:
+        d.close()
+    # A directory with a schema eventd cannot load: it says which and exits 2.
+    bad = tempfile.mkdtemp()
+    try:
+        with open(os.path.join(bad, "risk_alert.json"), "w") as f:
+            f.write('{"type": "object", "minimun": 1}')
+        out = subprocess.run([EVENTD], env=dict(os.environ, REDIS_URL=ctx.redis.url, EVENT_SERVICE_PORT="0",
+                                                EVENT_SERVICE_SCHEMAS=bad), capture_output=True, text=True, timeout=10)
+        eq(out.returncode, 2, out.stderr)
+        check("risk_alert.json" in out.stderr and "minimun" in out.stderr, out.stderr)
+    finally:
+        shutil.rmtree(bad, ignore_errors=True)
+
 
 @test
 def token_guards_post_endpoints(ctx):

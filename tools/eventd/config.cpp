@@ -143,6 +143,9 @@ const std::vector<Setting>& settings() {
          if (v.empty()) throw ConfigError(std::string(name) + ": empty partition key");
          c.partition_key = v;
        }},
+      {"EVENT_SERVICE_SCHEMAS", "--schemas",
+       "directory of <event_type>.json JSON Schemas (draft-07) the data of a publish must pass, else 422 (none)",
+       [](Config& c, std::string_view, std::string_view v) { c.schemas_dir = v; }},
       {"EVENT_SERVICE_READ_MAX_SCAN", "--read-max-scan", "most stream entries one GET /events reads (100000)",
        [](Config& c, std::string_view name, std::string_view v) { c.read_max_scan = parse_number(name, v, 1, 100000000); }},
   };

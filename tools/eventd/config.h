@@ -58,6 +58,9 @@ struct Config {
   // stream, today's wire.
   std::size_t partitions = 1;
   std::string partition_key = "data.symbol";
+  // A directory of <event_type>.json JSON Schemas: publishes whose data
+  // fails its type's schema are answered 422 (empty: no validation).
+  std::string schemas_dir;
   // Most events one GET /events reads from Redis to find its matches.
   std::size_t read_max_scan = 100000;
   bool help = false;

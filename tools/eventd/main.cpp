@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   try {
     Service service(std::move(config));
     return service.run();
+  } catch (const ConfigError& e) {
+    // Found while building (a schema that cannot be loaded): still the configuration.
+    std::fprintf(stderr, "eventd: configuration error: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "eventd: cannot start: %s\n", e.what());
     return 1;

@@ -175,6 +175,11 @@ http::Router Routes::build(const RouteDeps& d) {
     if (!errors.empty()) return r.send_json(422, validation_detail(errors));
     const auto type = parse_event_type(*type_name);
     if (!type) return r.send_error(400, invalid_type_detail(*type_name));
+    if (d.schemas != nullptr) {
+      if (auto bad = d.schemas->check(*type, *data, {.prefix = "\"body\",\"data\""})) {
+        return r.send_json(422, validation_detail({std::move(*bad)}));
+      }
+    }
     d.publishes.publish({.type = *type, .source = *source, .data = *data, .metadata = *metadata},
                         PendingPublishes::Shape::with_event_id, std::move(r));
   }));
@@ -187,6 +192,20 @@ http::Router Routes::build(const RouteDeps& d) {
     const auto market_data = body.object_field("market_data", std::nullopt, errors);
     const auto source = body.string_field("source", "api", errors);
     if (!errors.empty()) return r.send_json(422, validation_detail(errors));
+    if (d.schemas != nullptr) {
+      // The event's data is {"symbol": symbol, **market_data}.
+      http::JsonWriter sym;
+      sym.string(*symbol);
+      const std::string_view rest = trim_json(*market_data).substr(1);
+      std::string merged = "{\"symbol\":" + sym.str() + (trim_json(rest) == "}" ? "" : ",") + std::string(rest);
+      if (auto bad = d.schemas->check(EventType::market_data_update, merged,
+                                      {.prefix = "\"body\",\"market_data\"",
+                                       .top_level_key = "symbol",
+                                       .top_level_prefix = "\"body\""})) {
+        // A missing or bad symbol is the body's own field: loc ["body","symbol"].
+        return r.send_json(422, validation_detail({std::move(*bad)}));
+      }
+    }
     d.publishes.publish_market_data(*symbol, *market_data, *source, std::move(r));
   }));
 
@@ -199,6 +218,12 @@ http::Router Routes::build(const RouteDeps& d) {
       const auto data = body.object_field(field, std::nullopt, errors);
       const auto source = body.string_field("source", "api", errors);
       if (!errors.empty()) return r.send_json(422, validation_detail(errors));
+      if (d.schemas != nullptr) {
+        const std::string prefix = "\"body\",\"" + std::string(field) + "\"";
+        if (auto bad = d.schemas->check(type, *data, {.prefix = prefix})) {
+          return r.send_json(422, validation_detail({std::move(*bad)}));
+        }
+      }
       d.publishes.publish({.type = type, .source = *source, .data = *data}, PendingPublishes::Shape::message_id_only,
                           std::move(r));
     });

@@ -19,6 +19,7 @@
 #include "tools/eventd/pending_publishes.h"
 #include "tools/eventd/redis_monitor.h"
 #include "tools/eventd/redis_readers.h"
+#include "tools/eventd/schema_check.h"
 #include "tools/eventd/service_counters.h"
 #include "tools/eventd/sse_hub.h"
 
@@ -36,6 +37,7 @@ struct RouteDeps {
   RedisReaders& readers;
   SseHub& hub;
   const redis::PartitionedStreamTail& tail;
+  SchemaCheck* schemas;  // nullptr: payloads are not validated
   const std::unique_ptr<http::Server>& server;
 };
 

@@ -41,6 +41,13 @@ BusOptions replay_bus_options(const Config& c) {
 
 Service::Service(Config config)
     : config_(std::move(config)), bus_(bus_options(config_)), replay_bus_(replay_bus_options(config_)) {
+  // First, before any thread or handle exists: a schema that cannot be
+  // loaded stops eventd as a configuration error.
+  if (!config_.schemas_dir.empty()) {
+    schemas_ = std::make_unique<SchemaCheck>(config_.schemas_dir);
+    log_line("validating payloads against " + std::to_string(schemas_->size()) + " schemas from " +
+             config_.schemas_dir);
+  }
   if (const int rc = uv_loop_init(&loop_); rc != 0) {
     throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
   }
@@ -118,6 +125,7 @@ Service::Service(Config config)
                                                           .readers = *readers_,
                                                           .hub = *hub_,
                                                           .tail = *tail_,
+                                                          .schemas = schemas_.get(),
                                                           .server = server_}));
   server_->listen();
   memory_release_ = std::make_unique<MemoryRelease>(&loop_, [this] {

@@ -46,6 +46,7 @@
 #include "tools/eventd/redis_monitor.h"
 #include "tools/eventd/redis_readers.h"
 #include "tools/eventd/service_counters.h"
+#include "tools/eventd/schema_check.h"
 #include "tools/eventd/sse_hub.h"
 
 namespace tradpal::eventd {
@@ -83,6 +84,7 @@ class Service {
   std::unique_ptr<PendingPublishes> publishes_;
   std::unique_ptr<RedisReaders> readers_;
   std::unique_ptr<SseHub> hub_;
+  std::unique_ptr<SchemaCheck> schemas_;
   std::unique_ptr<redis::PartitionedStreamTail> tail_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<MemoryRelease> memory_release_;
