@@ -29,6 +29,8 @@ LATENESS_US = 500_000
 INTERVALS = {"1s": 1_000_000, "1m": 60_000_000}
 BASE = datetime.datetime(2026, 12, 1)
 CHECKPOINT = "{tradpal_bars}:checkpoint"
+QUARANTINE = "{tradpal_bars}:quarantine"
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
 
 
 def iso(us):
@@ -46,7 +48,14 @@ def make_events(n, seed):
         sym = f"S{rng.randint(0, 7)}"
         p = round(price.get(sym, 100.0) + rng.randint(-10, 10) / 100, 2)
         price[sym] = p
-        out.append({"symbol": sym, "price": p, "volume": rng.randint(1, 500) / 10, "t": t})
+        e = {"symbol": sym, "price": p, "volume": rng.randint(1, 500) / 10, "t": t, "id": str(uuid.uuid4())}
+        if rng.random() < 0.005:
+            e["price"] = -e["price"]  # fails the schema (price > 0)
+            e["bad"] = True
+        elif rng.random() < 0.003:
+            del e["symbol"]  # no symbol: fails the schema, and is no tick
+            e["bad"] = True
+        out.append(e)
     return out
 
 
@@ -54,6 +63,8 @@ def reference(events):
     """Closed bars {(symbol, interval label, window start us): (o, h, l, c, v, trades)}."""
     bars, started, max_t = {}, False, 0
     for e in events:
+        if e.get("bad"):
+            continue  # quarantined, never aggregated
         wm = (max_t if started else e["t"]) - LATENESS_US
         for label, iv in INTERVALS.items():
             start = e["t"] // iv * iv
@@ -81,10 +92,11 @@ def reference(events):
 
 def xadd_all(client, events):
     for e in events:
-        event = {"event_type": "market_data_update", "event_id": str(uuid.uuid4()),
-                 "timestamp": iso(e["t"] + 1000), "source": "data_service",
-                 "data": {"symbol": e["symbol"], "price": e["price"], "volume": e["volume"],
-                          "timestamp": iso(e["t"])}, "metadata": {}}
+        data = {"price": e["price"], "volume": e["volume"], "timestamp": iso(e["t"])}
+        if "symbol" in e:
+            data["symbol"] = e["symbol"]
+        event = {"event_type": "market_data_update", "event_id": e["id"],
+                 "timestamp": iso(e["t"] + 1000), "source": "data_service", "data": data, "metadata": {}}
         client.command("XADD", "tradpal_events", "*", "event", json.dumps(event))
 
 
@@ -92,7 +104,7 @@ class Aggregator:
     def __init__(self, redis_url):
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [AGGREGATOR, "--intervals", "1s,1m", "--lateness-ms", "500", "--commit-ms", "20"],
+            [AGGREGATOR, "--intervals", "1s,1m", "--lateness-ms", "500", "--commit-ms", "20", "--schemas", SCHEMAS],
             env=dict(os.environ, REDIS_URL=redis_url), stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self):
@@ -144,10 +156,20 @@ def main():
         assert not missing and not extra, f"missing {missing}, extra {extra}"
         wrong = [(k, got[k], want[k]) for k in want if got[k] != want[k]]
         assert not wrong, f"{len(wrong)} bars differ, e.g. {wrong[:3]}"
+        quarantined = {}
+        for _, fields in client.command("XRANGE", QUARANTINE, "-", "+"):
+            f = dict(zip(fields[::2], fields[1::2]))
+            ev = json.loads(f["event"])
+            assert ev["event_id"] not in quarantined, f"{ev['event_id']} quarantined twice"
+            assert "schema" in f["reason"] and f["source_stream"] == "tradpal_events" and f["source_id"], f
+            quarantined[ev["event_id"]] = f["reason"]
+        bad = {e["id"] for e in events if e.get("bad")}
+        assert len(bad) > 10 and set(quarantined) == bad, (len(bad), len(quarantined))
         restored = sum(p.output().count("restored from") for p in procs)
         assert restored == 2, [p.output() for p in procs]
         print(f"[ OK ] {len(events)} events through 2 kill -9 and a restart each: {len(got)} bars, "
-              "each once, equal to the reference", flush=True)
+              f"each once, equal to the reference; {len(bad)} failing their schema quarantined once each",
+              flush=True)
 
         bad = subprocess.run([AGGREGATOR, "--intervals", "fast"], capture_output=True, text=True)
         assert bad.returncode == 2 and "--intervals" in bad.stderr, (bad.returncode, bad.stderr)

@@ -35,7 +35,15 @@ void log_line(const std::string& line) {
 BarProcessor::BarProcessor(AggregatorConfig config)
     : config_(std::move(config)),
       partitioning_(config_.source, {.count = config_.partitions}),
-      checkpoint_key_("{" + config_.bars + "}:checkpoint") {
+      checkpoint_key_("{" + config_.bars + "}:checkpoint"),
+      quarantine_stream_("{" + config_.bars + "}:quarantine") {
+  if (!config_.schemas_dir.empty()) {
+    try {
+      schemas_ = std::make_unique<schema::SchemaSet>(schema::SchemaSet::load_directory(config_.schemas_dir));
+    } catch (const std::exception& e) {
+      throw AggregatorConfigError(std::string("--schemas: ") + e.what());
+    }
+  }
   processing::BarOptions options;
   options.intervals.clear();
   for (const Interval& iv : config_.intervals) options.intervals.push_back(iv.length);
@@ -54,6 +62,7 @@ void BarProcessor::restore() {
   redis::ReplyPtr r = writer_->command({"GET", checkpoint_key_});
   // Whatever was in memory is dropped: the checkpoint in Redis is the truth.
   pending_.clear();
+  quarantined_.clear();
   dirty_ = false;
   cursor_.assign(partitioning_.count(), StreamId{});
   if (r->type == REDIS_REPLY_NIL) {
@@ -86,6 +95,7 @@ bool BarProcessor::read_some(bool block) {
   const std::string block_ms = std::to_string(block ? std::max<std::size_t>(100 / partitioning_.count(), 1) : 0);
   const std::string count = std::to_string(config_.read_count);
   for (std::size_t p = 0; p < partitioning_.count(); ++p) {
+    reading_partition_ = p;
     const std::string after = cursor_[p].to_string();
     redis::ReplyPtr r = readers_[p]->command(
         {"XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", partitioning_.stream(p), after});
@@ -112,13 +122,26 @@ bool BarProcessor::read_some(bool block) {
 void BarProcessor::take(const redis::StoredEvent& e) {
   ++events_;
   if (e.event.type != EventType::market_data_update) return;
+  if (schemas_ != nullptr) {
+    if (const schema::Schema* s = schemas_->find(to_string(e.event.type))) {
+      if (const schema::ValidationResult r = s->validate_json(e.event.data, schema_parser_); !r.ok()) {
+        quarantine(e, "data fails the market_data_update schema: " + r.error().to_string());
+        return;
+      }
+    }
+  }
   std::string why;
   const auto tick = ticks_.read(e.event.data, e.event.timestamp_ns, &why);
   if (!tick) {
-    if (bad_ticks_++ == 0) log_line("skipping market data without a usable tick (" + why + ") at " + e.id);
+    quarantine(e, "not a market tick: " + why);
     return;
   }
   aggregator_->add(*tick);
+}
+
+void BarProcessor::quarantine(const redis::StoredEvent& e, std::string reason) {
+  if (quarantined_total_ + quarantined_.size() == 0) log_line("quarantining " + e.id + ": " + reason);
+  quarantined_.push_back({event_json(e.event), std::move(reason), e.id, reading_partition_});
 }
 
 std::string BarProcessor::bar_event(const processing::Bar& bar) const {
@@ -150,7 +173,7 @@ std::string BarProcessor::bar_event(const processing::Bar& bar) const {
 }
 
 void BarProcessor::commit() {
-  if (!dirty_ && pending_.empty()) return;
+  if (!dirty_ && pending_.empty() && quarantined_.empty()) return;
   std::string checkpoint = "{\"cursor\": \"" + format_stream_cursor(cursor_) + "\", \"state\": ";
   checkpoint += aggregator_->checkpoint();
   checkpoint += '}';
@@ -162,11 +185,15 @@ void BarProcessor::commit() {
   if (config_.redis_url.cluster) (void)writer_->checked({"EXISTS", checkpoint_key_});
   writer_->append({"MULTI"});
   for (const std::string& bar : bars) writer_->append({"XADD", config_.bars, "*", "event", bar});
+  for (const Quarantined& q : quarantined_) {
+    writer_->append({"XADD", quarantine_stream_, "*", "event", q.event, "reason", q.reason, "source_id", q.id,
+                     "source_stream", partitioning_.stream(q.partition)});
+  }
   writer_->append({"SET", checkpoint_key_, checkpoint});
   writer_->append({"EXEC"});
   redis::ReplyPtr last;
   std::string error;
-  for (std::size_t i = 0; i < bars.size() + 3; ++i) {
+  for (std::size_t i = 0; i < bars.size() + quarantined_.size() + 3; ++i) {
     last = writer_->get_reply();
     if (last->type == REDIS_REPLY_ERROR && error.empty()) error.assign(last->str, last->len);
   }
@@ -174,6 +201,8 @@ void BarProcessor::commit() {
     throw redis::RedisError("commit refused" + (error.empty() ? std::string() : ": " + error));
   }
   bars_written_ += bars.size();
+  quarantined_total_ += quarantined_.size();
+  quarantined_.clear();
   pending_.clear();
   dirty_ = false;
 }
@@ -206,7 +235,7 @@ void BarProcessor::run(const std::atomic<bool>& stop) {
   }
   if (restored) commit();
   log_line("stopped: " + std::to_string(events_) + " events read, " + std::to_string(bars_written_) +
-           " bars written, at " + format_stream_cursor(cursor_));
+           " bars written, " + std::to_string(quarantined_total_) + " quarantined, at " + format_stream_cursor(cursor_));
 }
 
 }  // namespace tradpal::aggregator

@@ -14,11 +14,18 @@
 // processor reloads the checkpoint from Redis and goes on from there,
 // whichever way the transaction went.
 //
+// Market data it cannot aggregate (no symbol or price, or data failing its
+// schema when --schemas is given) is never dropped silently: it goes to the
+// quarantine stream "{<bars>}:quarantine" (fields: event, reason, source_id,
+// source_stream) in the same transaction, so exactly once too.
+//
 // The checkpoint key is "{<bars>}:checkpoint": on a cluster it shares the
-// bars stream's slot, as MULTI/EXEC needs.
+// bars stream's slot, as MULTI/EXEC needs (so does the quarantine).
 //
 // One thread: run() returns when `stop` is set (after a final commit).
 #pragma once
+
+#include <simdjson.h>
 
 #include <atomic>
 #include <cstdint>
@@ -32,6 +39,7 @@
 #include "engine/stream_cursor.h"
 #include "processing/aggregation/bar_aggregator.h"
 #include "processing/aggregation/market_tick.h"
+#include "processing/schema/schema_set.h"
 #include "tools/aggregator/config.h"
 
 namespace tradpal::aggregator {
@@ -46,6 +54,7 @@ class BarProcessor {
 
   [[nodiscard]] std::uint64_t events_read() const noexcept { return events_; }
   [[nodiscard]] std::uint64_t bars_written() const noexcept { return bars_written_; }
+  [[nodiscard]] std::uint64_t quarantined() const noexcept { return quarantined_total_; }
 
  private:
   void restore();
@@ -62,13 +71,26 @@ class BarProcessor {
   std::unique_ptr<redis::SyncClient> writer_;
   std::unique_ptr<processing::BarAggregator> aggregator_;
   processing::MarketTickReader ticks_;
+  simdjson::dom::parser schema_parser_;
   redis::SkipCounter skips_;
   StreamCursor cursor_;
+  struct Quarantined {
+    std::string event;  // the wire JSON
+    std::string reason;
+    std::string id;      // its stream id
+    std::size_t partition = 0;
+  };
+  void quarantine(const redis::StoredEvent& e, std::string reason);
+
+  std::unique_ptr<schema::SchemaSet> schemas_;
+  std::string quarantine_stream_;
+  std::vector<Quarantined> quarantined_;  // since the last commit
+  std::size_t reading_partition_ = 0;
   std::vector<processing::Bar> pending_;  // closed since the last commit
   bool dirty_ = false;                    // read since the last commit
   std::uint64_t events_ = 0;
   std::uint64_t bars_written_ = 0;
-  std::uint64_t bad_ticks_ = 0;
+  std::uint64_t quarantined_total_ = 0;
 };
 
 }  // namespace tradpal::aggregator

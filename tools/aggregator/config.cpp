@@ -69,6 +69,9 @@ const std::vector<Setting>& settings() {
        [](AggregatorConfig& c, std::string_view name, std::string_view v) {
          c.lateness = std::chrono::milliseconds(parse_number(name, v, 0, 86400000));
        }},
+      {"AGGREGATOR_SCHEMAS", "--schemas",
+       "directory of <event_type>.json JSON Schemas market data must pass, else it is quarantined (none)",
+       [](AggregatorConfig& c, std::string_view, std::string_view v) { c.schemas_dir = v; }},
       {"AGGREGATOR_COMMIT_MS", "--commit-ms", "most time between two commits of bars and checkpoint (200)",
        [](AggregatorConfig& c, std::string_view name, std::string_view v) {
          c.commit_interval = std::chrono::milliseconds(parse_number(name, v, 1, 600000));

@@ -38,6 +38,9 @@ struct AggregatorConfig {
   // while events come, and whenever bars close.
   std::chrono::milliseconds commit_interval{200};
   std::size_t read_count = 1000;  // entries per XREAD
+  // A directory of <event_type>.json JSON Schemas; market data failing its
+  // schema goes to the quarantine stream (empty: no schema check).
+  std::string schemas_dir;
   bool help = false;
 };
 

@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
     BarProcessor processor(config);
     processor.run(g_stop);
     return 0;
+  } catch (const AggregatorConfigError& e) {
+    std::fprintf(stderr, "tradpal-aggregator: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tradpal-aggregator: %s\n", e.what());
     return 1;
