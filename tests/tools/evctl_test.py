@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -795,6 +796,40 @@ def tail_gives_up(ctx, silent):
     check(r.stdout == "" and "gave up" in r.stderr, "tail that gave up says so on stderr only", r)
 
 
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+
+def validate_offline():
+    """evctl validate: the recorded events pass the default schemas; broken
+    ones are named by line and path; without --schemas it is a usage error."""
+    env = env_for("http://127.0.0.1:9")  # no service is asked
+    with tempfile.TemporaryDirectory() as tmp:
+        good = os.path.join(tmp, "good.jsonl")
+        with open(os.path.join(FIXTURES, "tradpal_stream.jsonl")) as src, open(good, "w") as dst:
+            for line in src:
+                dst.write(json.loads(line)["fields"]["event"] + "\n")
+        r = evctl(env, "--json", "validate", good, "--schemas", SCHEMAS)
+        expect_ok(r, "validate the recorded events")
+        summary = one_json(r, "validate summary")
+        check(summary["invalid"] == 0 and summary["checked"] >= 19, "every recorded event passes", r)
+        bad = os.path.join(tmp, "bad.jsonl")
+        with open(bad, "w") as f:
+            f.write('{"event_type": "market_data_update", "data": {"symbol": "A", "price": -1}}\n\n')
+            f.write('{"event_type": "trading_signal", "data": {"action": "BUY"}}\n')
+            f.write('{"event_type": "portfolio_update", "data": {"positions": [{"qty": "x"}]}}\n')
+        r = evctl(env, "--json", "validate", bad, "--schemas", SCHEMAS)
+        check(r.returncode == 1, "an invalid event: exit 1", r)
+        lines = json_lines(r, "validate failures")
+        check([(o["line"], o["path"]) for o in lines[:-1]] == [(1, "/price"), (4, "/positions/0/qty")],
+              "each failing line with its path into data", r)
+        check(lines[-1] == {"checked": 3, "invalid": 2, "without_schema": 0}, "the summary", r)
+        r = evctl(env, "--human", "validate", bad, "--schemas", SCHEMAS)
+        check("line 1: market_data_update: data/price: must be > 0" in r.stdout, "human form", r)
+        expect_error(evctl(env, "validate", bad), 2, "validate without --schemas")
+        expect_error(evctl(env, "validate", os.path.join(tmp, "absent"), "--schemas", SCHEMAS), 2, "no such file")
+
+
 def main():
     began = time.monotonic()
     ctx = Ctx()
@@ -802,6 +837,7 @@ def main():
     recorder = SilentServer()
     try:
         help_version_and_usage_errors(ctx, recorder)
+        validate_offline()
         ctx.redis = RedisServer()
         ctx.eventd = Eventd(EVENTD, ctx.redis.url)
         ctx.eventd.wait_healthy()

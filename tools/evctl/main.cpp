@@ -28,6 +28,7 @@
 #include "engine/json.h"
 #include "engine/stream_id.h"
 #include "tools/evctl/output.h"
+#include "tools/evctl/validate.h"
 
 namespace {
 
@@ -64,6 +65,12 @@ constexpr CommandHelp kCommands[] = {
      "Follows eventd across restarts, resuming after the last event printed: nothing\n"
      "is lost or printed twice. Gives up (exit 3) after SECONDS without a stream\n"
      "(60 by default; 0: never). Stops cleanly on SIGINT or SIGTERM (exit 0)."},
+    {"validate", "evctl validate <file|-> --schemas DIR",
+     "Checks a file of events (one JSON object per line: the wire event or a POST /events\n"
+     "body) against the JSON Schemas in DIR (<event_type>.json, as eventd's\n"
+     "EVENT_SERVICE_SCHEMAS), without asking the service. Prints every failing line with\n"
+     "the path into data; exit 0 when all pass, 1 when one fails, 2 when the file or the\n"
+     "schemas cannot be read."},
 };
 
 const CommandHelp* find_command(std::string_view name) {
@@ -127,7 +134,7 @@ struct OptionSpec {
 constexpr OptionSpec kValueOptions[] = {
     {"--type", "list replay tail"}, {"--limit", "list"},     {"--start", "list replay"},
     {"--end", "list replay"},       {"--from", "tail"},      {"--give-up", "tail"},
-    {"--source", "publish"},        {"--metadata", "publish"},
+    {"--source", "publish"},        {"--metadata", "publish"},  {"--schemas", "validate"},
 };
 
 bool option_allowed(std::string_view commands, std::string_view command) {
@@ -420,6 +427,12 @@ int main(int argc, char** argv) {
   const Format format = a.format.value_or(::isatty(STDOUT_FILENO) != 0 ? Format::human : Format::json);
   const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout.value_or(10.0) * 1000));
   const std::string url = a.url.empty() ? tradpal::client::ServiceUrl::from_environment() : a.url;
+  if (a.command == "validate") {
+    if (a.positional.size() != 1) return usage_error("validate takes one file (or - for stdin)");
+    const auto schemas = a.options.find("--schemas");
+    if (schemas == a.options.end() || schemas->second.back().empty()) return usage_error("validate needs --schemas DIR");
+    return tradpal::evctl::validate_file(a.positional[0], schemas->second.back(), format);
+  }
   try {
     if (a.command == "tail") return cmd_tail(a, format, url, timeout);
     tradpal::client::ClientOptions o;
