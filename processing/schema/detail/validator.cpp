@@ -269,7 +269,7 @@ class Walk {
 
   const PropertyRule* property(const Node& n, std::string_view key) const noexcept {
     const auto found = std::lower_bound(n.properties.begin(), n.properties.end(), key,
-                                        [](const PropertyRule& rule, std::string_view k) { return rule.name < k; });
+                                        [](const PropertyRule& rule, std::string_view k) { return rule.name.compare(k) < 0; });
     return found != n.properties.end() && found->name == key ? &*found : nullptr;
   }
 
