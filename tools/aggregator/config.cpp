@@ -1,30 +1,19 @@
 #include "tools/aggregator/config.h"
 
-#include <algorithm>
 #include <charconv>
 #include <string_view>
 
 #include "adapters/redis/partitioning.h"
+#include "tools/common/settings_table.h"
 
 namespace tradpal::aggregator {
 namespace {
 
 std::uint64_t parse_number(std::string_view name, std::string_view text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-    throw AggregatorConfigError(std::string(name) + ": expected a whole number from " + std::to_string(min) + " to " +
-                                std::to_string(max) + ", got '" + std::string(text) + "'");
-  }
-  return v;
+  return tools::parse_whole_number<AggregatorConfigError>(name, text, min, max);
 }
 
-struct Setting {
-  const char* env;
-  const char* flag;
-  const char* help;
-  std::function<void(AggregatorConfig&, std::string_view name, std::string_view value)> apply;
-};
+using Setting = tools::Setting<AggregatorConfig>;
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
@@ -102,30 +91,7 @@ Interval parse_interval(std::string_view text) {
 AggregatorConfig parse_aggregator_config(int argc, const char* const* argv,
                                          const std::function<const char*(const char*)>& getenv) {
   AggregatorConfig c;
-  for (const Setting& s : settings()) {
-    if (const char* v = getenv(s.env); v != nullptr && *v != '\0') s.apply(c, s.env, v);
-  }
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      c.help = true;
-      continue;
-    }
-    std::string_view value;
-    bool have_value = false;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      have_value = true;
-    }
-    const auto match = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) { return arg == s.flag; });
-    if (match == settings().end()) throw AggregatorConfigError("unknown option '" + std::string(arg) + "' (see --help)");
-    if (!have_value) {
-      if (i + 1 >= argc) throw AggregatorConfigError(std::string(arg) + ": missing value");
-      value = argv[++i];
-    }
-    match->apply(c, match->flag, value);
-  }
+  tools::apply_settings<AggregatorConfigError>(settings(), argc, argv, getenv, c);
   try {
     (void)redis::Partitioning(c.source, {.count = c.partitions});
   } catch (const redis::ConfigError& e) {
@@ -144,14 +110,7 @@ std::string aggregator_usage() {
       "in one transaction. SIGTERM or SIGINT commits and exits. Every option may also be given as the\n"
       "environment variable shown; a flag wins.\n"
       "\n";
-  for (const Setting& s : settings()) {
-    std::string left = "  ";
-    left += s.flag;
-    left += " <value>";
-    left.resize(std::max<std::size_t>(left.size() + 1, 30), ' ');
-    out += left + s.env + "\n" + std::string(30, ' ') + s.help + "\n";
-  }
-  out += "  -h, --help                  this text\n";
+  out += tools::settings_usage(settings());
   return out;
 }
 

@@ -1,32 +1,19 @@
 #include "tools/eventd/config.h"
 
-#include <algorithm>
-#include <charconv>
 #include <string_view>
 #include <vector>
 
 #include "adapters/redis/partitioning.h"
+#include "tools/common/settings_table.h"
 
 namespace tradpal::eventd {
 namespace {
 
 std::uint64_t parse_number(std::string_view name, std::string_view text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-    throw ConfigError(std::string(name) + ": expected a whole number from " + std::to_string(min) + " to " +
-                      std::to_string(max) + ", got '" + std::string(text) + "'");
-  }
-  return v;
+  return tools::parse_whole_number<ConfigError>(name, text, min, max);
 }
 
-// One setting: its variable, its flag and how it lands in Config.
-struct Setting {
-  const char* env;
-  const char* flag;
-  const char* help;
-  std::function<void(Config&, std::string_view name, std::string_view value)> apply;
-};
+using Setting = tools::Setting<Config>;
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
@@ -156,34 +143,7 @@ const std::vector<Setting>& settings() {
 
 Config parse_config(int argc, const char* const* argv, const std::function<const char*(const char*)>& getenv) {
   Config c;
-  for (const Setting& s : settings()) {
-    const char* v = getenv(s.env);
-    if (v != nullptr && *v != '\0') s.apply(c, s.env, v);
-  }
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      c.help = true;
-      continue;
-    }
-    std::string_view value;
-    bool have_value = false;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      have_value = true;
-    }
-    const Setting* match = nullptr;
-    for (const Setting& s : settings()) {
-      if (arg == s.flag) match = &s;
-    }
-    if (match == nullptr) throw ConfigError("unknown option '" + std::string(arg) + "' (see --help)");
-    if (!have_value) {
-      if (i + 1 >= argc) throw ConfigError(std::string(arg) + ": missing value");
-      value = argv[++i];
-    }
-    match->apply(c, match->flag, value);
-  }
+  tools::apply_settings<ConfigError>(settings(), argc, argv, getenv, c);
   // The stream name, count and key together (a name with its own hash tag
   // cannot be partitioned; a key must be a path or type or source).
   try {
@@ -201,14 +161,7 @@ std::string usage_text() {
       "The TradPal event service: HTTP API on the engine bus, persisted to a Redis stream.\n"
       "Every option may also be given as the environment variable shown; a flag wins.\n"
       "\n";
-  for (const Setting& s : settings()) {
-    std::string left = "  ";
-    left += s.flag;
-    left += " <value>";
-    left.resize(std::max<std::size_t>(left.size() + 1, 30), ' ');
-    out += left + s.env + "\n" + std::string(30, ' ') + s.help + "\n";
-  }
-  out += "  -h, --help                  this text\n";
+  out += tools::settings_usage(settings());
   return out;
 }
 
