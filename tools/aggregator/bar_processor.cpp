@@ -11,6 +11,7 @@
 #include "engine/event_json.h"
 #include "engine/json.h"
 #include "engine/uuid.h"
+#include "tools/common/log_line.h"
 
 namespace tradpal::aggregator {
 namespace {
@@ -25,10 +26,7 @@ void append_number(std::string& out, double v) {
 
 std::string iso(TimestampNs t) { return format_iso_timestamp(t); }
 
-void log_line(const std::string& line) {
-  const std::string text = iso(now_ns()) + "Z tradpal-aggregator: " + line + "\n";
-  std::fwrite(text.data(), 1, text.size(), stderr);
-}
+void log_line(const std::string& line) { tools::log_line("tradpal-aggregator", line); }
 
 }  // namespace
 
