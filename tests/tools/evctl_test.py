@@ -574,6 +574,55 @@ def publish_and_list(ctx):
     check(r.stdout == f"replayed {m} events\n", f"replay --human: 'replayed {m} events'", r)
 
 
+def route_dry_run(ctx):
+    """evctl route: each stored event with the rules it matches, the streams
+    it would be copied to and the tags; per-rule counts; nothing written."""
+    env = ctx.env
+    ctx.publish("order_executed", {"symbol": "BTCUSDT", "quantity": 500})
+    ctx.publish("order_executed", {"symbol": "AAPL", "quantity": 5})
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = os.path.join(tmp, "rules.json")
+        with open(rules, "w") as f:
+            json.dump({"rules": [
+                {"name": "big", "when": {"all": [{"field": "type", "eq": "order_executed"},
+                                                 {"field": "data.quantity", "gte": 100}]},
+                 "copy_to": "orders_big", "tag": {"desk": "block"}},
+                {"name": "alerts", "when": {"field": "type", "eq": "risk_alert"}, "copy_to": ["alerts", "audit"]},
+            ]}, f)
+        entries = ctx.entries()
+        before = ctx.xlen()
+        r = evctl(env, "--json", "route", "--rules", rules, "--limit", "1000")
+        expect_ok(r, "route --rules")
+        lines = json_lines(r, "route")
+        summary = lines.pop()
+        check([ln["message_id"] for ln in lines] == [i for i, _ in entries], "route: a line per stored event", r)
+        want = {"big": 0, "alerts": 0}
+        for ln, (_, e) in zip(lines, entries):
+            big = e["event_type"] == "order_executed" and isinstance(e["data"].get("quantity"), int) \
+                and e["data"]["quantity"] >= 100
+            alert = e["event_type"] == "risk_alert"
+            want["big"] += big
+            want["alerts"] += alert
+            check(ln["rules"] == ["big"] * big + ["alerts"] * alert and ln["event_id"] == e["event_id"],
+                  f"route: the rules {e['event_type']} {e['data']} matches", r)
+            check(ln["copy_to"] == ["orders_big"] * big + ["alerts", "audit"] * alert, "route: its targets", r)
+            check(ln["tags"] == ({"desk": "block"} if big else {}), "route: its copies' tags", r)
+        check(want["big"] >= 1 and want["alerts"] >= 1, "route: both rules matched something")
+        check(summary == {"examined": len(entries), "copied": want["big"] + want["alerts"], "matches": want},
+              f"route: the summary counts {want}", r)
+        check(ctx.xlen() == before and ctx.xlen("orders_big") == 0 and ctx.xlen("alerts") == 0,
+              "route writes nothing")
+        r = evctl(env, "--human", "route", "--rules", rules, "--type", "order_executed")
+        expect_ok(r, "route --human --type")
+        check("RULE" in r.stdout and "would be copied" in r.stdout and "orders_big" in r.stdout, "route --human", r)
+        with open(rules, "w") as f:
+            f.write('{"rules": [{"name": "x", "copy_to": "y", "when": {"field": "data.q", "gt": true}}]}')
+        r = evctl(env, "route", "--rules", rules)
+        expect_error(r, 2, "route with a broken rules file")
+        check("rules[0].when.gt: expected a number or a string" in r.stderr, "route names the place in the file", r)
+        expect_error(evctl(env, "route"), 2, "route without --rules")
+
+
 def refused_unreachable_and_urls(ctx, silent):
     env = ctx.env
     # 4xx from the service: exit 1.
@@ -843,6 +892,7 @@ def main():
         ctx.eventd.wait_healthy()
         read_commands(ctx)
         publish_and_list(ctx)
+        route_dry_run(ctx)
         refused_unreachable_and_urls(ctx, silent)
         ipv6_and_token(ctx)
         failing_service(ctx)

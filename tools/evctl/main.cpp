@@ -28,6 +28,7 @@
 #include "engine/json.h"
 #include "engine/stream_id.h"
 #include "tools/evctl/output.h"
+#include "tools/evctl/route.h"
 #include "tools/evctl/validate.h"
 
 namespace {
@@ -71,6 +72,11 @@ constexpr CommandHelp kCommands[] = {
      "EVENT_SERVICE_SCHEMAS), without asking the service. Prints every failing line with\n"
      "the path into data; exit 0 when all pass, 1 when one fails, 2 when the file or the\n"
      "schemas cannot be read."},
+    {"route", "evctl route --rules FILE [--type T]... [--limit N] [--start ISO] [--end ISO]",
+     "A dry run of a routing rules file (tradpal-router's) over the stored events the\n"
+     "options select (as list): each event with the rules it matches, the streams it\n"
+     "would be copied to and its copies' tags, then each rule's count. Writes nothing.\n"
+     "A rules file that does not load: exit 2, with the place in the file named."},
 };
 
 const CommandHelp* find_command(std::string_view name) {
@@ -132,9 +138,10 @@ struct OptionSpec {
   std::string_view commands;  // space-separated, or "*" for every command
 };
 constexpr OptionSpec kValueOptions[] = {
-    {"--type", "list replay tail"}, {"--limit", "list"},     {"--start", "list replay"},
-    {"--end", "list replay"},       {"--from", "tail"},      {"--give-up", "tail"},
-    {"--source", "publish"},        {"--metadata", "publish"},  {"--schemas", "validate"},
+    {"--type", "list replay tail route"}, {"--limit", "list route"},     {"--start", "list replay route"},
+    {"--end", "list replay route"},       {"--from", "tail"},            {"--give-up", "tail"},
+    {"--source", "publish"},              {"--metadata", "publish"},     {"--schemas", "validate"},
+    {"--rules", "route"},
 };
 
 bool option_allowed(std::string_view commands, std::string_view command) {
@@ -326,6 +333,16 @@ int cmd_list(tradpal::client::EventClient& c, const Args& a, Format f) {
   return kOk;
 }
 
+int cmd_route(tradpal::client::EventClient& c, const Args& a, Format f) {
+  const std::string path = one(a, "--rules");
+  if (path.empty()) return usage_error("route needs --rules FILE");
+  tradpal::client::EventQuery q;
+  if (auto why = parse_query(a, q)) return usage_error(*why);
+  const auto rules = tradpal::evctl::load_rules_for_dry_run(path);
+  if (!rules) return kUsage;
+  return tradpal::evctl::dry_run(*rules, c.get_events(q), f);
+}
+
 int cmd_replay(tradpal::client::EventClient& c, const Args& a, Format f) {
   if (!a.positional.empty()) return usage_error("replay takes no arguments besides its options");
   tradpal::client::EventQuery q;
@@ -454,6 +471,7 @@ int main(int argc, char** argv) {
     if (a.command == "publish") return cmd_publish(client, a, format);
     if (a.command == "list") return cmd_list(client, a, format);
     if (a.command == "replay") return cmd_replay(client, a, format);
+    if (a.command == "route") return cmd_route(client, a, format);
     return usage_error("unknown command '" + a.command + "'");
   } catch (const ClientError& e) {
     std::fprintf(stderr, "evctl: %s\n", e.what());
