@@ -4,6 +4,9 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,54 @@ ClaimRequest claim_request(const EventSpec& spec) noexcept {
           .stream_id = spec.stream_id};
 }
 
+// A frame stores the source's length in 16 bits (the ring refuses longer
+// ones with `invalid` too; checked here so a batch stops at that spec).
+constexpr std::size_t kMaxSourceSize = std::numeric_limits<std::uint16_t>::max();
+
+constexpr std::string_view kNotAnObject = "is not a JSON object";
+
+// Fills `rejection` when the caller gave one; answers `invalid`.
+PublishStatus reject(PublishRejection* rejection, PublishRejection::Part part, std::string_view message) noexcept {
+  if (rejection != nullptr) rejection->reject(part, "", message);
+  return PublishStatus::invalid;
+}
+
+// {"symbol": <symbol>, <inner>} at `p`, exactly market_data_size() bytes;
+// `inner` is the caller's object without its braces, trimmed.
+constexpr std::string_view kSymbolPrefix = "{\"symbol\": ";
+
+std::size_t market_data_size(std::string_view symbol, std::string_view inner) noexcept {
+  return kSymbolPrefix.size() + quoted_size(symbol) + (inner.empty() ? 0 : 2 + inner.size()) + 1;
+}
+
+void write_market_data(char* p, std::string_view symbol, std::string_view inner) noexcept {
+  std::memcpy(p, kSymbolPrefix.data(), kSymbolPrefix.size());
+  p = write_quoted(symbol, p + kSymbolPrefix.size());
+  if (!inner.empty()) {
+    *p++ = ',';
+    *p++ = ' ';
+    std::memcpy(p, inner.data(), inner.size());
+    p += inner.size();
+  }
+  *p = '}';
+}
+
+// This thread's buffer of at least `size` bytes, or null when it cannot
+// grow. Grows to the largest size asked for and never shrinks, so a thread's
+// steady state allocates nothing.
+char* thread_scratch(std::size_t size) noexcept {
+  thread_local std::unique_ptr<char[]> buffer;
+  thread_local std::size_t capacity = 0;
+  if (size > capacity) {
+    const std::size_t want = std::max<std::size_t>(size, 4096);
+    std::unique_ptr<char[]> grown(new (std::nothrow) char[want]);
+    if (!grown) return nullptr;
+    buffer = std::move(grown);
+    capacity = want;
+  }
+  return buffer.get();
+}
+
 }  // namespace
 
 // Writes the spec's data and metadata into its claim, reports it, commits.
@@ -44,8 +95,27 @@ bool Bus::acceptable(std::string_view object_json) const noexcept {
   return full_check_ ? is_json_object_fast(object_json) : looks_like_object(object_json);
 }
 
+PublishStatus Bus::screen(const Ring& ring, const EventSpec& spec, PublishRejection* rejection) const noexcept {
+  using Part = PublishRejection::Part;
+  if (!acceptable(spec.data)) return reject(rejection, Part::data, kNotAnObject);
+  if (!acceptable(spec.metadata)) return reject(rejection, Part::metadata, kNotAnObject);
+  if (spec.source.size() > kMaxSourceSize) return reject(rejection, Part::source, "is longer than 65535 bytes");
+  if (validator_ == nullptr) return PublishStatus::ok;
+  // What the ring would refuse is not worth validating, and a validator
+  // may copy what it is shown: a huge text would grow its buffer for nothing.
+  const std::size_t body = spec.source.size() + spec.data.size() + spec.metadata.size() +
+                           (spec.stream_id ? detail::kStreamIdSize : 0);
+  if (body > ring.max_event_size()) return PublishStatus::too_large;
+  const PublishValidator::Event event{
+      .type = spec.type, .source = spec.source, .data = spec.data, .metadata = spec.metadata};
+  return validator_->validate(event, rejection) ? PublishStatus::ok : PublishStatus::invalid;
+}
+
 Bus::Bus(const BusOptions& options)
-    : ring_(options.ring), full_check_(options.json_check == JsonCheck::full), lane_options_(options.ring) {
+    : ring_(options.ring),
+      full_check_(options.json_check == JsonCheck::full),
+      validator_(options.validator),
+      lane_options_(options.ring) {
   if (options.max_publications > kMaxPublications) {
     throw std::invalid_argument("max_publications " + std::to_string(options.max_publications) + " exceeds " +
                                 std::to_string(kMaxPublications));
@@ -109,12 +179,13 @@ void Bus::release_lane(std::uint32_t lane) noexcept {
   lanes_[lane].taken = false;
 }
 
-PublishStatus Bus::try_publish(const EventSpec& spec, Published* out) noexcept {
-  return try_publish_on(ring_, spec, out);
+PublishStatus Bus::try_publish(const EventSpec& spec, Published* out, PublishRejection* rejection) noexcept {
+  return try_publish_on(ring_, spec, out, rejection);
 }
 
-PublishStatus Bus::try_publish_on(Ring& ring, const EventSpec& spec, Published* out) noexcept {
-  if (!acceptable(spec.data) || !acceptable(spec.metadata)) return PublishStatus::invalid;
+PublishStatus Bus::try_publish_on(Ring& ring, const EventSpec& spec, Published* out,
+                                  PublishRejection* rejection) noexcept {
+  if (const PublishStatus checked = screen(ring, spec, rejection); checked != PublishStatus::ok) return checked;
   Claim claim;
   const PublishStatus s = ring.try_claim(claim_request(spec), claim);
   if (s != PublishStatus::ok) return s;
@@ -122,11 +193,13 @@ PublishStatus Bus::try_publish_on(Ring& ring, const EventSpec& spec, Published* 
   return PublishStatus::ok;
 }
 
-Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Published* out) noexcept {
-  return try_publish_batch_on(ring_, specs, out);
+Bus::BatchResult Bus::try_publish_batch(std::span<const EventSpec> specs, Published* out,
+                                        PublishRejection* rejection) noexcept {
+  return try_publish_batch_on(ring_, specs, out, rejection);
 }
 
-Bus::BatchResult Bus::try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out) noexcept {
+Bus::BatchResult Bus::try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out,
+                                           PublishRejection* rejection) noexcept {
   BatchResult result;
   std::array<ClaimRequest, kMaxBatch> requests;
   std::array<Claim, kMaxBatch> claims;
@@ -136,16 +209,23 @@ Bus::BatchResult Bus::try_publish_batch_on(Ring& ring, std::span<const EventSpec
     std::uint64_t bytes = 0;
     for (std::size_t i = result.published; i < specs.size() && n < kMaxBatch; ++i, ++n) {
       const EventSpec& spec = specs[i];
-      if (!acceptable(spec.data) || !acceptable(spec.metadata)) {
+      const std::uint64_t size = detail::frame_length(spec.source.size(), spec.data.size(), spec.metadata.size(),
+                                                      spec.stream_id ? detail::kStreamIdSize : 0);
+      // Sized first, so a spec that waits for the next chunk is checked once.
+      if (n > 0 && bytes + size > ring.max_claim_bytes()) break;
+      // A refused spec ends the chunk before it; the next round starts with
+      // it and stops the batch there, so what precedes it is published. It
+      // is checked again then, first in its chunk, and only that check fills
+      // the record: a refusal is described once, for the spec that stopped
+      // the batch.
+      if (const PublishStatus checked = screen(ring, spec, n == 0 ? rejection : nullptr);
+          checked != PublishStatus::ok) {
         if (n == 0) {
-          result.status = PublishStatus::invalid;
+          result.status = checked;
           return result;
         }
         break;
       }
-      const std::uint64_t size = detail::frame_length(spec.source.size(), spec.data.size(), spec.metadata.size(),
-                                                      spec.stream_id ? detail::kStreamIdSize : 0);
-      if (n > 0 && bytes + size > ring.max_claim_bytes()) break;
       bytes += size;
       requests[n] = claim_request(spec);
     }
@@ -173,17 +253,34 @@ PublishStatus Bus::try_claim_on(Ring& ring, const ClaimRequest& request, Claim& 
 }
 
 PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_view data_json,
-                                           std::string_view source, Published* out,
-                                           std::uint64_t correlation) noexcept {
+                                           std::string_view source, Published* out, std::uint64_t correlation,
+                                           PublishRejection* rejection) noexcept {
+  using Part = PublishRejection::Part;
   // The symbol is quoted here, so the whole object is valid when data is.
-  if (!acceptable(data_json)) return PublishStatus::invalid;
+  if (!acceptable(data_json)) return reject(rejection, Part::data, kNotAnObject);
+  if (source.size() > kMaxSourceSize) return reject(rejection, Part::source, "is longer than 65535 bytes");
   // {"symbol": <symbol>, <members of data>} written straight into the frame.
   // A "symbol" key inside data comes later and wins, as in Python's
   // {"symbol": symbol, **data}.
   std::string_view inner = trim_json(data_json);
   inner = trim_json(inner.substr(1, inner.size() - 2));
-  constexpr std::string_view kPrefix = "{\"symbol\": ";
-  const std::size_t size = kPrefix.size() + quoted_size(symbol) + (inner.empty() ? 0 : 2 + inner.size()) + 1;
+  const std::size_t size = market_data_size(symbol, inner);
+  // With a validator the data is built once in this thread's buffer, shown
+  // to it, and copied into the frame only when accepted: nothing is claimed
+  // for a refused event, as on every other publishing path.
+  const char* built = nullptr;
+  if (validator_ != nullptr) {
+    if (source.size() + size + 2 > ring_.max_event_size()) return PublishStatus::too_large;
+    char* scratch = thread_scratch(size);
+    if (scratch == nullptr) return reject(rejection, Part::data, "cannot be checked: out of memory");
+    write_market_data(scratch, symbol, inner);
+    const PublishValidator::Event event{.type = EventType::market_data_update,
+                                        .source = source,
+                                        .data = std::string_view(scratch, size),
+                                        .metadata = "{}"};
+    if (!validator_->validate(event, rejection)) return PublishStatus::invalid;
+    built = scratch;
+  }
   Claim claim;
   const PublishStatus s = ring_.try_claim(
       {.type = EventType::market_data_update,
@@ -193,16 +290,11 @@ PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_
        .correlation = correlation},
       claim);
   if (s != PublishStatus::ok) return s;
-  char* p = claim.data();
-  std::memcpy(p, kPrefix.data(), kPrefix.size());
-  p = write_quoted(symbol, p + kPrefix.size());
-  if (!inner.empty()) {
-    *p++ = ',';
-    *p++ = ' ';
-    std::memcpy(p, inner.data(), inner.size());
-    p += inner.size();
+  if (built != nullptr) {
+    std::memcpy(claim.data(), built, size);
+  } else {
+    write_market_data(claim.data(), symbol, inner);
   }
-  *p = '}';
   std::memcpy(claim.metadata(), "{}", 2);
   if (out != nullptr) {
     out->sequence = claim.sequence();

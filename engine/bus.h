@@ -9,7 +9,12 @@
 // back-pressured, publish_until()/publish_for() until a deadline: from
 // inside a handler prefer try_* (a handler that waits on a full ring waits
 // on itself). Data and metadata are checked as JSON objects before anything
-// is written (BusOptions::json_check): bad text answers `invalid`.
+// is written (BusOptions::json_check): bad text answers `invalid`. A bus
+// given a PublishValidator (BusOptions::validator, engine/publish_validator.h)
+// also asks it about every event before claiming, e.g. a JSON Schema per
+// event type: a refusal answers `invalid` too. Every publishing call takes an
+// optional PublishRejection* that then says why (the part, the JSON Pointer
+// of the failing value, a message). Claims (try_claim) bypass both checks.
 // A thread that publishes a lot can take an exclusive Publication
 // (publication(), engine/publication.h): a ring of its own that every
 // subscription reads beside the bus's, so it shares no claim CAS.
@@ -38,6 +43,7 @@
 
 #include "engine/event_type.h"
 #include "engine/publish_status.h"
+#include "engine/publish_validator.h"
 #include "engine/ring.h"
 #include "engine/subscription.h"
 #include "engine/wait_strategy.h"
@@ -67,6 +73,12 @@ struct BusOptions {
   // publication() that finds none free and kept until the bus is destroyed.
   std::size_t max_publications = 8;
   std::size_t publication_capacity = 0;
+  // Opt-in: asked about every event published through try_publish,
+  // publish*, the convenience publishers, the batches and every
+  // Publication, after the JSON check and before claiming; a refusal answers
+  // `invalid` and writes nothing. Not asked by claims (see try_claim). Not
+  // owned: it must outlive the bus. Null (the default) costs one branch.
+  const PublishValidator* validator = nullptr;
 };
 
 // One event to publish. data and metadata are JSON objects as text.
@@ -104,11 +116,20 @@ class Bus {
 
   // ---- publishing ---------------------------------------------------------
 
-  PublishStatus try_publish(const EventSpec& spec, Published* out = nullptr) noexcept;
+  // Every publishing call takes a last `rejection` argument: when it answers
+  // `invalid` and `rejection` is not null, the record says why (JSON check:
+  // part data or metadata, path "", "is not a JSON object"; a source over
+  // 65535 bytes: part source; the validator: what it filled in). Left as it
+  // was on any other status. For a batch it describes the first spec not
+  // published. Passing null also spares the validator describing a refusal.
+
+  PublishStatus try_publish(const EventSpec& spec, Published* out = nullptr,
+                            PublishRejection* rejection = nullptr) noexcept;
 
   template <typename Wait = Backoff>
-  PublishStatus publish(const EventSpec& spec, Published* out = nullptr) noexcept {
-    return retry<Wait>([&] { return try_publish(spec, out); });
+  PublishStatus publish(const EventSpec& spec, Published* out = nullptr,
+                        PublishRejection* rejection = nullptr) noexcept {
+    return retry<Wait>([&] { return try_publish(spec, out, rejection); });
   }
 
   // As publish(), but gives up at `deadline`: timed_out when the ring was
@@ -116,10 +137,10 @@ class Bus {
   // idle of Wait after the deadline (Backoff: 1 ms at most).
   template <typename Wait = Backoff>
   PublishStatus publish_until(const EventSpec& spec, std::chrono::steady_clock::time_point deadline,
-                              Published* out = nullptr) noexcept {
+                              Published* out = nullptr, PublishRejection* rejection = nullptr) noexcept {
     Wait wait;
     for (;;) {
-      const PublishStatus s = try_publish(spec, out);
+      const PublishStatus s = try_publish(spec, out, rejection);
       if (s != PublishStatus::back_pressured) return s;
       if (std::chrono::steady_clock::now() >= deadline) return PublishStatus::timed_out;
       wait.idle(ring_);
@@ -127,8 +148,8 @@ class Bus {
   }
   template <typename Wait = Backoff, typename Rep, typename Period>
   PublishStatus publish_for(const EventSpec& spec, std::chrono::duration<Rep, Period> timeout,
-                            Published* out = nullptr) noexcept {
-    return publish_until<Wait>(spec, std::chrono::steady_clock::now() + timeout, out);
+                            Published* out = nullptr, PublishRejection* rejection = nullptr) noexcept {
+    return publish_until<Wait>(spec, std::chrono::steady_clock::now() + timeout, out, rejection);
   }
 
   // Publishes `specs` in order with one claim of the ring per chunk (one
@@ -138,22 +159,28 @@ class Bus {
   // each chunk goes in whole or not at all. `out`, when given, has room for
   // specs.size() entries. Returns how many were published and the status
   // that stopped it (ok when all were; back_pressured, too_large, invalid or
-  // closed for the first spec not published).
+  // closed for the first spec not published). A spec the checks refuse (the
+  // JSON check, the source's length, the validator) ends the chunk before
+  // it, so the specs before it are published and the batch stops at it with
+  // `invalid`, `rejection` describing it.
   struct BatchResult {
     PublishStatus status = PublishStatus::ok;
     std::size_t published = 0;
   };
   static constexpr std::size_t kMaxBatch = 64;
-  BatchResult try_publish_batch(std::span<const EventSpec> specs, Published* out = nullptr) noexcept;
+  BatchResult try_publish_batch(std::span<const EventSpec> specs, Published* out = nullptr,
+                                PublishRejection* rejection = nullptr) noexcept;
 
   // The same, waiting with Wait while back-pressured.
   template <typename Wait = Backoff>
-  BatchResult publish_batch(std::span<const EventSpec> specs, Published* out = nullptr) noexcept {
+  BatchResult publish_batch(std::span<const EventSpec> specs, Published* out = nullptr,
+                            PublishRejection* rejection = nullptr) noexcept {
     BatchResult total;
     while (total.published < specs.size()) {
       BatchResult r;
       const PublishStatus s = retry<Wait>([&] {
-        r = try_publish_batch(specs.subspan(total.published), out != nullptr ? out + total.published : nullptr);
+        r = try_publish_batch(specs.subspan(total.published), out != nullptr ? out + total.published : nullptr,
+                              rejection);
         return r.published > 0 ? PublishStatus::ok : r.status;
       });
       total.published += r.published;
@@ -168,72 +195,108 @@ class Bus {
 
   // Zero-copy form: claim, write data and metadata in place, commit.
   // Counts the event as published when claimed successfully.
+  // Neither the JSON check nor the validator sees a claim: its bytes do not
+  // exist when it is claimed, and Claim::commit() is the ring's, a store
+  // that cannot answer `invalid` (teaching it to would put a branch and a
+  // call into every commit, the bus's own publishes included). A claimer
+  // that wants them runs check() on what it wrote and abort()s on refusal:
+  // the frame becomes padding that subscribers skip (it still counts as
+  // published, as every aborted claim does).
   PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;
+
+  // The checks a publish of `spec` runs before claiming: the JSON check, the
+  // source's length and, when set, the validator. ok, invalid (`rejection`
+  // filled as for a publish) or too_large (only when a validator is set: an
+  // event the ring would refuse is not shown to it). Writes nothing; any
+  // thread; noexcept and allocation-free as the publishes are.
+  //
+  //   Claim c;
+  //   if (bus.try_claim(request, c) == PublishStatus::ok) {
+  //     write(c.data(), c.metadata());
+  //     const EventSpec written{.type = request.type, .source = request.source,
+  //                             .data = {c.data(), c.data_size()}, .metadata = {c.metadata(), c.metadata_size()}};
+  //     bus.check(written) == PublishStatus::ok ? c.commit() : c.abort();
+  //   }
+  PublishStatus check(const EventSpec& spec, PublishRejection* rejection = nullptr) const noexcept {
+    return screen(ring_, spec, rejection);
+  }
 
   // The TradPal convenience publishers (CONTRACT.md §1), waiting while
   // back-pressured. publish_market_data's data is {"symbol": symbol, **data}.
   // `correlation` is handed back by the persister with the message id (see
-  // EventSpec::correlation); 0 means nobody waits for it.
+  // EventSpec::correlation); 0 means nobody waits for it. `rejection`: as
+  // for try_publish.
   template <typename Wait = Backoff>
   PublishStatus publish_market_data(std::string_view symbol, std::string_view data_json,
                                     std::string_view source = "data_service", Published* out = nullptr,
-                                    std::uint64_t correlation = 0) noexcept {
-    return retry<Wait>([&] { return try_publish_market_data(symbol, data_json, source, out, correlation); });
+                                    std::uint64_t correlation = 0, PublishRejection* rejection = nullptr) noexcept {
+    return retry<Wait>(
+        [&] { return try_publish_market_data(symbol, data_json, source, out, correlation, rejection); });
   }
   template <typename Wait = Backoff>
   PublishStatus publish_trading_signal(std::string_view signal_json, std::string_view source = "trading_bot",
-                                       Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::trading_signal, signal_json, source, out, correlation);
+                                       Published* out = nullptr, std::uint64_t correlation = 0,
+                                       PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::trading_signal, signal_json, source, out, correlation, rejection);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_portfolio_update(std::string_view updates_json, std::string_view source = "risk_service",
-                                         Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::portfolio_update, updates_json, source, out, correlation);
+                                         Published* out = nullptr, std::uint64_t correlation = 0,
+                                         PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::portfolio_update, updates_json, source, out, correlation, rejection);
   }
   // The Python module's other publishers: data = the argument. Default
   // sources name the service that usually sends each type.
   template <typename Wait = Backoff>
   PublishStatus publish_order_executed(std::string_view order_json, std::string_view source = "execution_service",
-                                       Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::order_executed, order_json, source, out, correlation);
+                                       Published* out = nullptr, std::uint64_t correlation = 0,
+                                       PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::order_executed, order_json, source, out, correlation, rejection);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_risk_alert(std::string_view alert_json, std::string_view source = "risk_service",
-                                   Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::risk_alert, alert_json, source, out, correlation);
+                                   Published* out = nullptr, std::uint64_t correlation = 0,
+                                   PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::risk_alert, alert_json, source, out, correlation, rejection);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_system_health(std::string_view health_json, std::string_view source = "monitoring_service",
-                                      Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::system_health, health_json, source, out, correlation);
+                                      Published* out = nullptr, std::uint64_t correlation = 0,
+                                      PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::system_health, health_json, source, out, correlation, rejection);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_ml_model_update(std::string_view model_json, std::string_view source = "ml_service",
-                                        Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::ml_model_update, model_json, source, out, correlation);
+                                        Published* out = nullptr, std::uint64_t correlation = 0,
+                                        PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::ml_model_update, model_json, source, out, correlation, rejection);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_backtest_complete(std::string_view results_json, std::string_view source = "backtest_service",
-                                          Published* out = nullptr, std::uint64_t correlation = 0) noexcept {
-    return publish_typed<Wait>(EventType::backtest_complete, results_json, source, out, correlation);
+                                          Published* out = nullptr, std::uint64_t correlation = 0,
+                                          PublishRejection* rejection = nullptr) noexcept {
+    return publish_typed<Wait>(EventType::backtest_complete, results_json, source, out, correlation, rejection);
   }
   template <typename Wait = Backoff>
   PublishStatus publish_event(EventType type, std::string_view source, std::string_view data_json = "{}",
                               std::string_view metadata_json = "{}", Published* out = nullptr,
-                              std::uint64_t correlation = 0) noexcept {
+                              std::uint64_t correlation = 0, PublishRejection* rejection = nullptr) noexcept {
     return publish<Wait>({.type = type,
                           .source = source,
                           .data = data_json,
                           .metadata = metadata_json,
                           .correlation = correlation},
-                         out);
+                         out, rejection);
   }
 
   // The one place {"symbol": symbol, **data} is built: written straight into
-  // the frame, whatever white space the caller's JSON has around it.
+  // the frame, whatever white space the caller's JSON has around it. With a
+  // validator it is built in a per-thread buffer first (the validator sees
+  // the data subscribers would get) and copied into the frame once accepted.
   PublishStatus try_publish_market_data(std::string_view symbol, std::string_view data_json,
                                         std::string_view source = "data_service", Published* out = nullptr,
-                                        std::uint64_t correlation = 0) noexcept;
+                                        std::uint64_t correlation = 0,
+                                        PublishRejection* rejection = nullptr) noexcept;
 
   // ---- exclusive publications -------------------------------------------
 
@@ -276,8 +339,10 @@ class Bus {
   friend class Publication;
 
   // The publishing paths, on the bus's ring or a publication's.
-  PublishStatus try_publish_on(Ring& ring, const EventSpec& spec, Published* out) noexcept;
-  BatchResult try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out) noexcept;
+  PublishStatus try_publish_on(Ring& ring, const EventSpec& spec, Published* out,
+                               PublishRejection* rejection) noexcept;
+  BatchResult try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out,
+                                   PublishRejection* rejection) noexcept;
   PublishStatus try_claim_on(Ring& ring, const ClaimRequest& request, Claim& out) noexcept;
   // Called by ~Publication: the lane is free for the next publication().
   void release_lane(std::uint32_t lane) noexcept;
@@ -286,11 +351,15 @@ class Bus {
 
   template <typename Wait>
   PublishStatus publish_typed(EventType type, std::string_view data_json, std::string_view source, Published* out,
-                              std::uint64_t correlation) noexcept {
-    return publish<Wait>({.type = type, .source = source, .data = data_json, .correlation = correlation}, out);
+                              std::uint64_t correlation, PublishRejection* rejection) noexcept {
+    return publish<Wait>({.type = type, .source = source, .data = data_json, .correlation = correlation}, out,
+                         rejection);
   }
   // The check BusOptions::json_check asks for.
   [[nodiscard]] bool acceptable(std::string_view object_json) const noexcept;
+  // Everything a publish of `spec` on `ring` checks before claiming (see
+  // check()): ok, invalid or too_large.
+  PublishStatus screen(const Ring& ring, const EventSpec& spec, PublishRejection* rejection) const noexcept;
 
   // Calls attempt() until it answers anything but back_pressured, idling
   // with Wait in between (NoWait: once).
@@ -336,6 +405,7 @@ class Bus {
 
   Ring ring_;
   bool full_check_;
+  const PublishValidator* validator_;  // BusOptions::validator; set once, read by every publisher
   std::unique_ptr<Shard[]> published_ = std::make_unique<Shard[]>(kCounterShards);
   std::array<Counter, kEventTypeCount> retired_dropped_{};
 

@@ -10,8 +10,9 @@
 // Who may call it: one thread at a time (hand it to another thread only
 // through something that synchronises, as any object). The publishing calls
 // never block, allocate (once the thread's JSON check buffer is warm) or
-// throw, and check JSON as the bus does (BusOptions::json_check). They count
-// toward Bus::published().
+// throw, and check JSON as the bus does (BusOptions::json_check), and ask the
+// bus's validator (BusOptions::validator) as the bus's own publishes do; a
+// claim bypasses both, as on the bus. They count toward Bus::published().
 //
 // Lifetime: from Bus::publication() until destroyed or release()d; the lane
 // then goes back to the bus for the next publication() and keeps what was
@@ -52,16 +53,19 @@ class Publication {
   [[nodiscard]] bool valid() const noexcept { return ring_ != nullptr; }
 
   // As the Bus calls of the same names, on this publication's ring.
-  PublishStatus try_publish(const EventSpec& spec, Published* out = nullptr) noexcept {
-    return bus_->try_publish_on(*ring_, spec, out);
+  PublishStatus try_publish(const EventSpec& spec, Published* out = nullptr,
+                            PublishRejection* rejection = nullptr) noexcept {
+    return bus_->try_publish_on(*ring_, spec, out, rejection);
   }
   template <typename Wait = Backoff>
-  PublishStatus publish(const EventSpec& spec, Published* out = nullptr) noexcept {
+  PublishStatus publish(const EventSpec& spec, Published* out = nullptr,
+                        PublishRejection* rejection = nullptr) noexcept {
     // The bus's wait: a publication's ring shares the bus's wake-up.
-    return bus_->retry<Wait>([&] { return try_publish(spec, out); });
+    return bus_->retry<Wait>([&] { return try_publish(spec, out, rejection); });
   }
-  Bus::BatchResult try_publish_batch(std::span<const EventSpec> specs, Published* out = nullptr) noexcept {
-    return bus_->try_publish_batch_on(*ring_, specs, out);
+  Bus::BatchResult try_publish_batch(std::span<const EventSpec> specs, Published* out = nullptr,
+                                     PublishRejection* rejection = nullptr) noexcept {
+    return bus_->try_publish_batch_on(*ring_, specs, out, rejection);
   }
   PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept {
     return bus_->try_claim_on(*ring_, request, out);

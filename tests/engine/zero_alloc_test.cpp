@@ -3,7 +3,8 @@
 // The bus's steady state never allocates: publishing (try_publish, claim /
 // commit, the TradPal convenience publishers) and delivering (poll, a
 // subscriber thread), including wrap-around with padding frames and lossy
-// subscribers being evicted. Every global operator new and delete is
+// subscribers being evicted, and with a PublishValidator (accepting, or
+// refusing with a rejection record). Every global operator new and delete is
 // replaced by a counting version; each test warms up first (the thread's
 // v4 id generator, first touches), then counts across many events.
 #include <atomic>
@@ -273,6 +274,57 @@ TEST(ZeroAlloc, PublicationPublishAndPollDoNotAllocate) {
   EXPECT_EQ(window.allocations(), 0u);
   EXPECT_EQ(window.deallocations(), 0u);
   EXPECT_EQ(seen, payloads.size() + 20000 + 6667);
+}
+
+// Refuses data holding "bad", describing it in the caller's record: the
+// record is fixed-size, so a refusal allocates nothing either.
+class RefuseBad final : public PublishValidator {
+ public:
+  bool validate(const Event& event, PublishRejection* rejection) const noexcept override {
+    if (event.data.find("\"bad\"") == std::string_view::npos) return true;
+    if (rejection != nullptr) rejection->reject(PublishRejection::Part::data, "/bad", "is not allowed");
+    return false;
+  }
+};
+
+// With a validator: every publishing path asks it (market data builds its
+// object in the thread's buffer first), accepted or refused, with no
+// allocation once the thread's buffers have grown to the largest event.
+TEST(ZeroAlloc, ValidatedPublishesDoNotAllocate) {
+  const std::vector<std::string> payloads = make_payloads();
+  const RefuseBad validator;
+  Bus bus({.ring = kSmallRing, .publication_capacity = kSmallRing.capacity, .validator = &validator});
+  Subscription sub = bus.subscribe();
+  Publication pub = bus.publication();
+  std::uint64_t seen = 0;
+  auto handler = [&seen](const EventView&, bool) noexcept { ++seen; };
+  std::vector<EventSpec> batch;
+  for (std::size_t i = 0; i < 20; ++i) batch.push_back({.type = EventType::risk_alert, .data = payloads[i % 6]});
+  batch[15].data = R"({"bad": 1})";
+  bool as_expected = true;
+  auto one_round = [&](std::size_t i) {
+    const std::string& p = payloads[i % payloads.size()];
+    PublishRejection why;
+    as_expected &= bus.try_publish({.type = EventType::trading_signal, .data = p}, nullptr, &why) == PublishStatus::ok;
+    as_expected &= bus.publish_market_data<NoWait>("BTC/USDT", p, "feed", nullptr, 0, &why) == PublishStatus::ok;
+    as_expected &= pub.try_publish({.type = EventType::order_executed, .data = p}, nullptr, &why) == PublishStatus::ok;
+    as_expected &= bus.try_publish_batch(batch, nullptr, &why).published == 15;
+    as_expected &= bus.try_publish({.data = R"({"bad": 2})"}, nullptr, &why) == PublishStatus::invalid;
+    as_expected &= bus.publish_market_data<NoWait>("BTC", R"({"bad": 3})", "feed", nullptr, 0, &why) ==
+                   PublishStatus::invalid;
+    as_expected &= why.path() == "/bad";
+    while (sub.poll(handler) != 0) {
+    }
+  };
+  for (std::size_t i = 0; i < payloads.size(); ++i) one_round(i);  // the buffers at every size
+  ASSERT_TRUE(as_expected);
+  const AllocationWindow window;
+  constexpr std::size_t kRounds = 5'000;
+  for (std::size_t i = 0; i < kRounds; ++i) one_round(i);
+  EXPECT_EQ(window.allocations(), 0u);
+  EXPECT_EQ(window.deallocations(), 0u);
+  EXPECT_TRUE(as_expected);
+  EXPECT_EQ(seen, (3 + 15) * (kRounds + payloads.size()));
 }
 
 }  // namespace

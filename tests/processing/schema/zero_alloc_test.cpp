@@ -1,9 +1,10 @@
 // tests/processing/schema/zero_alloc_test.cpp
 //
 // Validating a valid instance allocates nothing: is_valid, validate and
-// validate_json (padded text, the ring's case, or not), once warmed up (the
-// parser's buffers sized, RE2's DFA states cached). Every global operator
-// new is replaced by a counting one, so this is its own executable.
+// validate_json (padded text, the ring's case, or not), and publishing
+// through a Bus whose BusValidator checks it, once warmed up (the parser's
+// buffers sized, RE2's DFA states cached). Every global operator new is
+// replaced by a counting one, so this is its own executable.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -13,7 +14,10 @@
 #include <new>
 #include <string>
 
+#include "engine/bus.h"
+#include "processing/schema/bus_validator.h"
 #include "processing/schema/schema.h"
+#include "processing/schema/schema_set.h"
 
 namespace {
 
@@ -130,6 +134,41 @@ TEST(SchemaZeroAlloc, InvalidInstancesAllocateOnlyForTheReport) {
   EXPECT_FALSE(schema.is_valid(instance));
   EXPECT_EQ(g_allocations.load() - before, 0U) << "the yes-or-no walk never allocates";
   EXPECT_EQ(schema.validate(instance).error().pointer(), "/symbol");
+}
+
+TEST(SchemaZeroAlloc, BusValidatorPublishesValidEventsWithoutAllocating) {
+  SchemaSet set;
+  set.add("market_data_update", Schema::compile(kSchema));
+  const BusValidator validator(set);
+  Bus bus({.validator = &validator});
+  Subscription sub = bus.subscribe();
+  std::uint64_t delivered = 0;
+  const auto handler = [&](const EventView&, bool) { ++delivered; };
+  // kValid without its symbol: publish_market_data puts it first.
+  constexpr std::string_view kFields = R"({"price": 64123.37, "volume": 12, "side": "buy",
+    "tags": ["live", "spot"], "x_venue": "kraken", "book": {"bids": [[64123.3, 1.5], [64123.2, 2]]}})";
+  constexpr std::string_view kInvalid = R"({"symbol": "btc", "price": 1, "side": "buy", "volume": 1})";
+  bool all_as_expected = true;
+  const auto one_round = [&] {
+    all_as_expected &= bus.try_publish({.type = EventType::market_data_update, .data = kValid}) == PublishStatus::ok;
+    all_as_expected &= bus.publish_market_data<NoWait>("BTC/USDT", kFields) == PublishStatus::ok;
+    // Types without a schema, and a refusal nobody asked to have described:
+    // the yes-or-no walk, no allocation either.
+    all_as_expected &= bus.try_publish({.type = EventType::trading_signal, .data = kValid}) == PublishStatus::ok;
+    all_as_expected &=
+        bus.try_publish({.type = EventType::market_data_update, .data = kInvalid}) == PublishStatus::invalid;
+    while (sub.poll(handler) != 0) {
+    }
+  };
+  for (int i = 0; i < 10; ++i) one_round();
+  ASSERT_TRUE(all_as_expected);
+
+  const std::uint64_t before = g_allocations.load();
+  for (int i = 0; i < 1000; ++i) one_round();
+  const std::uint64_t allocations = g_allocations.load() - before;
+  EXPECT_TRUE(all_as_expected);
+  EXPECT_EQ(allocations, 0U);
+  EXPECT_EQ(delivered, 3U * 1010U);
 }
 
 }  // namespace
