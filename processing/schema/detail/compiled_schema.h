@@ -13,10 +13,12 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "processing/schema/detail/json_number.h"
@@ -108,6 +110,50 @@ struct Node {
   NodeIndex if_schema = kNoNode;
   NodeIndex then_schema = kNoNode;
   NodeIndex else_schema = kNoNode;
+
+  // Set by finish() once the keywords are in, so that a walk skips a whole
+  // group of keywords the node does not have, and finds a property by a
+  // hash compare instead of string compares.
+  bool number_checks = false;      // minimum .. multipleOf
+  bool string_checks = false;      // minLength, maxLength, pattern
+  bool combinator_checks = false;  // allOf, anyOf, oneOf, not, if
+  std::vector<std::uint64_t> property_hashes;  // key_hash(properties[i].name)
+
+  void finish() {
+    number_checks = minimum || maximum || exclusive_minimum || exclusive_maximum || multiple_of;
+    string_checks = min_length || max_length || pattern;
+    combinator_checks =
+        !all_of.empty() || !any_of.empty() || !one_of.empty() || not_schema != kNoNode || if_schema != kNoNode;
+    property_hashes.clear();
+    for (const PropertyRule& p : properties) property_hashes.push_back(key_hash(p.name));
+  }
+
+  // A hash of a property name from its length and its first and last
+  // bytes (two loads, two multiplies: no per-byte loop). Names with equal
+  // hashes are told apart by comparing them.
+  [[nodiscard]] static std::uint64_t key_hash(std::string_view key) noexcept {
+    const char* p = key.data();
+    const std::size_t n = key.size();
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    if (n >= 8) {
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+      std::uint32_t x = 0;
+      std::uint32_t y = 0;
+      std::memcpy(&x, p, 4);
+      std::memcpy(&y, p + n - 4, 4);
+      a = x;
+      b = y;
+    } else if (n > 0) {
+      a = static_cast<unsigned char>(p[0]);
+      b = (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8U) | static_cast<unsigned char>(p[n - 1]);
+    }
+    std::uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b + n);
+    h *= 0xC2B2AE3D27D4EB4FULL;
+    return h ^ (h >> 29U);
+  }
 };
 
 struct CompiledSchema {

@@ -118,6 +118,7 @@ class Compiler {
       default:
         refuse(path, "a schema must be an object or a boolean");
     }
+    node.finish();
     out_.nodes[index] = std::move(node);
     return index;
   }

@@ -18,7 +18,15 @@ int sign_of(double d) noexcept { return d > 0 ? 1 : (d < 0 ? -1 : 0); }
 
 // Compares an integer against a double with no rounding: the integral parts
 // compare as integers, the fraction breaks a tie.
+// Integers up to 2^53 in magnitude convert to double exactly: then the
+// double compare is exact, and it is the common case (a bound of 0).
+constexpr std::int64_t kExactInDouble = std::int64_t{1} << 53;
+
 int compare_int_double(std::int64_t a, double b) noexcept {
+  if (a >= -kExactInDouble && a <= kExactInDouble) {
+    const auto x = static_cast<double>(a);
+    return x < b ? -1 : (x > b ? 1 : 0);
+  }
   if (b < -kTwoTo63) return 1;
   if (b >= kTwoTo63) return -1;
   const double whole = std::trunc(b);
@@ -28,6 +36,10 @@ int compare_int_double(std::int64_t a, double b) noexcept {
 }
 
 int compare_uint_double(std::uint64_t a, double b) noexcept {
+  if (a <= static_cast<std::uint64_t>(kExactInDouble)) {
+    const auto x = static_cast<double>(a);
+    return x < b ? -1 : (x > b ? 1 : 0);
+  }
   if (b < 0) return 1;
   if (b >= kTwoTo64) return -1;
   const double whole = std::trunc(b);

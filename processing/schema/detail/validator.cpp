@@ -121,10 +121,10 @@ class Walk {
       case element_type::INT64:
       case element_type::UINT64:
       case element_type::DOUBLE:
-        if (!number(n, JsonNumber::from(v.element()))) return false;
+        if (n.number_checks && !number(n, JsonNumber::from(v.element()))) return false;
         break;
       case element_type::STRING:
-        if (!string(n, v.string())) return false;
+        if (n.string_checks && !string(n, v.string())) return false;
         break;
       case element_type::ARRAY:
         if (!array(n, v.element().get_array().value_unsafe())) return false;
@@ -135,7 +135,7 @@ class Walk {
       default:
         break;
     }
-    return combinators(n, v);
+    return !n.combinator_checks || combinators(n, v);
   }
 
  private:
@@ -164,7 +164,10 @@ class Walk {
   }
 
   bool string(const Node& n, std::string_view s) {
-    if (n.min_length || n.max_length) {
+    // A code point is 1 to 4 bytes: the byte size often decides both
+    // bounds without counting.
+    const bool decided = (!n.min_length || s.size() / 4 >= *n.min_length) && (!n.max_length || s.size() <= *n.max_length);
+    if (!decided && (n.min_length || n.max_length)) {
       const std::size_t length = code_point_count(s);
       if (n.min_length && length < *n.min_length) {
         if constexpr (kReport) {
@@ -268,6 +271,15 @@ class Walk {
   }
 
   const PropertyRule* property(const Node& n, std::string_view key) const noexcept {
+    // A payload's handful of properties: one hash of the key, then integer
+    // compares; the names are compared only on a hash match.
+    if (n.properties.size() <= 16) {
+      const std::uint64_t h = Node::key_hash(key);
+      for (std::size_t i = 0; i < n.property_hashes.size(); ++i) {
+        if (n.property_hashes[i] == h && n.properties[i].name == key) return &n.properties[i];
+      }
+      return nullptr;
+    }
     const auto found = std::lower_bound(n.properties.begin(), n.properties.end(), key,
                                         [](const PropertyRule& rule, std::string_view k) { return rule.name.compare(k) < 0; });
     return found != n.properties.end() && found->name == key ? &*found : nullptr;
