@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "processing/routing/rule_error.h"
+#include "processing/routing/yaml_to_json.h"
 
 namespace tradpal::routing {
 namespace {
@@ -124,6 +125,8 @@ RuleSet RuleSet::load_file(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw RuleError("", "cannot read the rules file", path.string());
+  const std::string ext = path.extension().string();
+  if (ext == ".yaml" || ext == ".yml") return parse(yaml_to_json(text.str(), path.string()), path.string());
   return parse(text.str(), path.string());
 }
 

@@ -1,6 +1,7 @@
 // processing/routing/rule_set.h
 //
-// RuleSet: the routing rules of one rules file, compiled. A file is JSON:
+// RuleSet: the routing rules of one rules file, compiled. A file is JSON
+// (or the same tree in YAML, for a file named *.yaml or *.yml):
 //
 //   {"rules": [
 //     {"name": "large_orders",                       required, unique, [A-Za-z0-9_.-]+
@@ -48,7 +49,8 @@ class RuleSet {
  public:
   // Throws RuleError; `source` names the document in messages.
   [[nodiscard]] static RuleSet parse(std::string_view json, const std::string& source = {});
-  // Throws RuleError (with the file name) also when the file cannot be read.
+  // Throws RuleError (with the file name) also when the file cannot be
+  // read. A *.yaml / *.yml file is read as YAML (see yaml_to_json.h).
   [[nodiscard]] static RuleSet load_file(const std::filesystem::path& path);
 
   [[nodiscard]] const std::vector<Rule>& rules() const noexcept { return rules_; }

@@ -3,6 +3,10 @@
 // tags a match gives, and the in-process filter on a real bus.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +88,64 @@ TEST(RuleSetTest, LoadFileNamesAMissingFile) {
     FAIL() << "loaded";
   } catch (const RuleError& e) {
     EXPECT_STREQ(e.what(), "/nonexistent/rules.json: cannot open the rules file");
+  }
+}
+
+// Writes `text` to a file named `name` in a fresh temporary directory.
+std::filesystem::path write_file(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / ("rules_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / name) << text;
+  return dir / name;
+}
+
+TEST(RuleSetTest, ReadsTheSameTreeFromYaml) {
+  const auto path = write_file("rules.yaml", R"(# comments are fine
+rules:
+  - name: big_orders
+    when:
+      all:
+        - {field: type, eq: order_executed}
+        - {field: data.quantity, gte: 100}
+        - not: {field: data.note, eq: "100"}
+        - {field: data.flag, eq: true}
+        - {field: data.ratio, lt: .5}
+    copy_to: [orders_big, audit]
+    tag: {desk: block, level: 2, none: ~, code: "007"}
+)");
+  const RuleSet rules = RuleSet::load_file(path);
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules.targets(), (std::vector<std::string>{"orders_big", "audit"}));
+  EXPECT_EQ(rules.rules()[0].tags, (std::vector<std::pair<std::string, std::string>>{
+                                       {"desk", "\"block\""}, {"level", "2"}, {"none", "null"}, {"code", "\"007\""}}));
+  RuleMatcher m(rules);
+  auto matches = [&](const std::string& data) {
+    return m.matches(RoutedEvent{"order_executed", "s", "id", data, "{}"}, 0);
+  };
+  EXPECT_TRUE(matches(R"({"quantity": 150, "note": 100, "flag": true, "ratio": 0.25})"))
+      << "a quoted \"100\" is a string: it does not equal the number 100";
+  EXPECT_FALSE(matches(R"({"quantity": 150, "note": "100", "flag": true, "ratio": 0.25})"));
+  EXPECT_FALSE(matches(R"({"quantity": 150, "flag": "true", "ratio": 0.25})")) << "true is a boolean";
+  EXPECT_FALSE(matches(R"({"quantity": 99, "flag": true, "ratio": 0.25})"));
+
+  try {
+    (void)RuleSet::load_file(write_file("bad.yml", "rules:\n  - name: [unclosed\n"));
+    FAIL() << "loaded";
+  } catch (const RuleError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.yml: line "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not valid YAML"), std::string::npos) << e.what();
+  }
+  try {
+    (void)RuleSet::load_file(write_file("nan.yaml", "rules:\n  - {name: a, copy_to: x, when: {field: data.x, gt: .nan}}\n"));
+    FAIL() << "loaded";
+  } catch (const RuleError& e) {
+    EXPECT_NE(std::string(e.what()).find("'.nan' has no JSON form"), std::string::npos) << e.what();
+  }
+  try {
+    (void)RuleSet::load_file(write_file("typo.yaml", "rules:\n  - {name: a, copy_to: x, when: {field: type, eq: order}}\n"));
+    FAIL() << "loaded";
+  } catch (const RuleError& e) {
+    EXPECT_STREQ(e.what(), (write_file("typo.yaml", "").string() + ": rules[0].when: 'order' is not an event type").c_str());
   }
 }
 
