@@ -64,37 +64,6 @@ constexpr std::string_view kData =
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-PersisterOptions persister_options(const testing::RedisServer& server, const std::string& stream,
-                                   DurabilityTracker* tracker) {
-  PersisterOptions o;
-  o.connection.url = RedisUrl::parse(server.url());
-  o.stream = stream;
-  o.listener = tracker;
-  return o;
-}
-
-// ---- persist -----------------------------------------------------------------
-
-double persist_throughput(const testing::RedisServer& server, std::size_t n) {
-  Bus bus{BusOptions{.ring = {.capacity = std::size_t{64} << 20}}};
-  IoThread io;
-  DurabilityTracker tracker;
-  Persister persister(bus, io, persister_options(server, "bench_persist", &tracker));
-  std::atomic<std::size_t> acked{0};
-  const auto start = Clock::now();
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t token = tracker.track([&](std::string_view id) {
-      if (!id.empty()) acked.fetch_add(1, std::memory_order_relaxed);
-    });
-    if (bus.publish({.type = EventType::market_data_update, .source = "data_service", .data = kData,
-                     .correlation = token}) != PublishStatus::ok) {
-      tracker.cancel(token);
-    }
-  }
-  while (acked.load(std::memory_order_relaxed) < n) std::this_thread::sleep_for(std::chrono::microseconds(100));
-  return static_cast<double>(n) / seconds_since(start);
-}
-
 std::string sample_payload() {
   Event e;
   e.type = EventType::market_data_update;
@@ -106,16 +75,6 @@ std::string sample_payload() {
 }
 
 // ---- replay ------------------------------------------------------------------
-
-void fill_stream(const testing::RedisServer& server, const std::string& stream, std::size_t n) {
-  Bus bus{BusOptions{.ring = {.capacity = std::size_t{64} << 20}}};
-  IoThread io;
-  Persister persister(bus, io, persister_options(server, stream, nullptr));
-  for (std::size_t i = 0; i < n; ++i) {
-    (void)bus.publish({.type = static_cast<EventType>(i % kEventTypeCount), .source = "data_service", .data = kData});
-  }
-  (void)persister.wait_idle(std::chrono::minutes(5));
-}
 
 // A bus whose one subscriber thread reads every event's price in place with
 // simdjson, as a trading process would: the work a read-back feeds. Events
@@ -250,7 +209,7 @@ Percentiles persist_latency(const testing::RedisServer& server, double rate, std
   Bus bus{BusOptions{.ring = {.capacity = std::size_t{64} << 20}}};
   IoThread io;
   DurabilityTracker tracker;
-  Persister persister(bus, io, persister_options(server, "bench_latency", &tracker));
+  Persister persister(bus, io, bench::persister_options(server.url(), "bench_latency", &tracker));
   std::vector<Clock::time_point> sent(n);
   std::vector<double> micros(n, -1);
   std::atomic<std::size_t> done{0};
@@ -315,14 +274,14 @@ int main() {
     const std::size_t persist_n = scaled(1'000'000);
     const std::string where = "-h 127.0.0.1 -p " + std::to_string(server.port()) + " -c 1";
     const double base_persist = bench::redis_benchmark_xadd(where, persist_n, payload, "bench_baseline");
-    const double ours_persist = persist_throughput(server, persist_n);
+    const double ours_persist = bench::persist_throughput(server.url(), "bench_persist", persist_n, kData);
     figures.push_back({"redis_persist_250B_acked_throughput", ours_persist, "events/s",
                        "redis-benchmark -c1 -P1024 XADD", base_persist, true, ">= 0.8x", 0.8});
   }
 
   if (selected("replay")) {
     const std::size_t replay_n = scaled(1'000'000);
-    fill_stream(server, "bench_replay", replay_n);
+    bench::fill_stream(server.url(), "bench_replay", replay_n, kData);
     const double base_replay = raw_xrange_throughput(server, "bench_replay");
     const double ours_replay = replay_throughput(server, "bench_replay", replay_n);
     figures.push_back({"redis_replay_to_bus_simdjson_throughput", ours_replay, "events/s",
@@ -331,7 +290,7 @@ int main() {
 
   if (selected("tail")) {
     const std::size_t tail_n = scaled(1'000'000);
-    fill_stream(server, "bench_tail", tail_n);
+    bench::fill_stream(server.url(), "bench_tail", tail_n, kData);
     // Alternating rounds; the figure is the round with the median ratio.
     std::vector<std::pair<double, double>> rounds;  // (ours, floor)
     for (int r = 0; r < 3; ++r) {
