@@ -233,6 +233,25 @@ ReplyPtr SyncClient::get_reply() {
   return ReplyPtr(static_cast<redisReply*>(r));
 }
 
+void SyncClient::reset() noexcept {
+  if (context_ != nullptr) redisFree(context_);
+  context_ = nullptr;
+}
+
+void SyncClient::flush() {
+  if (context_ == nullptr) throw RedisError("no connection to " + where());
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      std::string why = "writing to " + where() + " failed: " +
+                        (context_->errstr[0] != '\0' ? std::string(context_->errstr) : std::string("unknown error"));
+      redisFree(context_);
+      context_ = nullptr;
+      throw RedisError(why);
+    }
+  }
+}
+
 ReplyPtr SyncClient::checked(std::initializer_list<std::string_view> args) {
   ReplyPtr r = command(args);
   if (r->type == REDIS_REPLY_ERROR) {

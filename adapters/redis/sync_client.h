@@ -67,6 +67,13 @@ class SyncClient {
   // (replies come in the order commands were appended).
   void append(const std::vector<std::string_view>& args);
   ReplyPtr get_reply();
+  // Sends what append() queued now, without waiting for a reply (get_reply
+  // would send it too, but only when asked for the reply): Redis can work
+  // on it while the caller does something else.
+  void flush();
+  // Drops the connection (and any replies not read yet); the next command
+  // connects again.
+  void reset() noexcept;
 
   [[nodiscard]] const RedisUrl& url() const noexcept { return url_; }
   // Where commands go now, safe to log (the node, for a cluster).

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <thread>
 
@@ -79,114 +80,148 @@ TargetWriter& RouteProcessor::writer(const std::string& target) {
   return *it->second;
 }
 
-bool RouteProcessor::read_partition(std::size_t p, bool block) {
+void RouteProcessor::send_read(std::size_t p, bool history, bool block) {
+  const std::string count = std::to_string(config_.read_count);
+  const std::string block_ms = std::to_string(std::max<std::size_t>(100 / partitioning_.count(), 1));
+  std::vector<std::string_view> args = {"XREADGROUP", "GROUP", config_.group, config_.consumer, "COUNT", count};
+  if (block) args.insert(args.end(), {"BLOCK", block_ms});
+  args.insert(args.end(), {"STREAMS", partitioning_.stream(p), history ? "0" : ">"});
+  readers_[p]->append(args);
+  readers_[p]->flush();
+}
+
+bool RouteProcessor::drain_partition(std::size_t p, bool block) {
   const std::string& stream = partitioning_.stream(p);
   const bool history = !history_done_[p];
-  std::vector<std::string> args = {"XREADGROUP", "GROUP", config_.group, config_.consumer,
-                                   "COUNT", std::to_string(config_.read_count)};
-  if (block && !history) {
-    args.push_back("BLOCK");
-    args.push_back(std::to_string(std::max<std::size_t>(100 / partitioning_.count(), 1)));
+  std::optional<Batch> in_flight;
+  bool any = false;
+  send_read(p, history, block && !history);
+  for (;;) {
+    Batch batch;
+    batch.partition = p;
+    batch.reply = readers_[p]->get_reply();
+    const redisReply* r = batch.reply.get();
+    if (r->type == REDIS_REPLY_NIL) break;
+    if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).rfind("NOGROUP", 0) == 0) {
+      // The stream (and its group) were deleted under us: make them again.
+      if (in_flight) complete(*in_flight);
+      ensure_groups();
+      return any;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 || r->element[0]->elements != 2) {
+      throw redis::RedisError("XREADGROUP " + stream + ": " + reply_text(r));
+    }
+    const redisReply* entries = r->element[0]->element[1];
+    if (entries->elements == 0) {
+      if (history) history_done_[p] = true;
+      break;
+    }
+    any = true;
+    prepare(batch, entries);
+    if (in_flight) complete(*in_flight);
+    // Pending entries are read again from "0" until acknowledged: those
+    // are read one batch at a time. New ones: the next read goes out now,
+    // ahead of this batch's copies, so its answer comes while Redis writes.
+    const bool more = !history && entries->elements == config_.read_count;
+    if (more) send_read(p, false, false);
+    send(batch);
+    in_flight = std::move(batch);
+    if (!more) break;
   }
-  args.insert(args.end(), {"STREAMS", stream, history ? "0" : ">"});
-  redis::ReplyPtr r = readers_[p]->command(args);
-  if (r->type == REDIS_REPLY_NIL) return false;
-  if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).rfind("NOGROUP", 0) == 0) {
-    // The stream (and its group) were deleted under us: make them again.
-    ensure_groups();
-    return false;
-  }
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 || r->element[0]->elements != 2) {
-    throw redis::RedisError("XREADGROUP " + stream + ": " + reply_text(r.get()));
-  }
-  const redisReply* entries = r->element[0]->element[1];
-  if (history && entries->elements == 0) history_done_[p] = true;
-  route(p, entries);
-  return entries->elements > 0;
+  if (in_flight) complete(*in_flight);
+  return any;
 }
 
 void RouteProcessor::claim_partition(std::size_t p) {
   const std::string& stream = partitioning_.stream(p);
-  redis::ReplyPtr r = readers_[p]->command({"XAUTOCLAIM", stream, config_.group, config_.consumer,
-                                            std::to_string(config_.claim_idle.count()), claim_cursor_[p], "COUNT",
-                                            std::to_string(config_.read_count)});
+  Batch batch;
+  batch.partition = p;
+  batch.reply = readers_[p]->command({"XAUTOCLAIM", stream, config_.group, config_.consumer,
+                                      std::to_string(config_.claim_idle.count()), claim_cursor_[p], "COUNT",
+                                      std::to_string(config_.read_count)});
+  const redisReply* r = batch.reply.get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
-    throw redis::RedisError("XAUTOCLAIM " + stream + ": " + reply_text(r.get()));
+    throw redis::RedisError("XAUTOCLAIM " + stream + ": " + reply_text(r));
   }
   claim_cursor_[p] = reply_text(r->element[0]);
   const redisReply* entries = r->element[1];
-  if (entries->elements > 0) {
-    metrics_.claimed->Increment(static_cast<double>(entries->elements));
-    log_line("took over " + std::to_string(entries->elements) + " entries of " + stream +
-             " left pending by another router");
-  }
-  route(p, entries);
+  if (entries->elements == 0) return;
+  metrics_.claimed->Increment(static_cast<double>(entries->elements));
+  log_line("took over " + std::to_string(entries->elements) + " entries of " + stream +
+           " left pending by another router");
+  prepare(batch, entries);
+  send(batch);
+  complete(batch);
 }
 
-void RouteProcessor::route(std::size_t p, const redisReply* entries) {
-  to_ack_.clear();
+void RouteProcessor::prepare(Batch& batch, const redisReply* entries) {
   routing::RuleMatcher& matcher = *loaded_.matcher;
-  std::vector<TargetWriter*> touched;
+  batch.ids.reserve(entries->elements);
+  batch.event_ids.reserve(entries->elements);  // never grows past: views into it stay valid
   for (std::size_t i = 0; i < entries->elements; ++i) {
     const redisReply* entry = entries->element[i];
     const std::string_view id = redis::entry_id(entry);
     if (id.empty()) continue;
-    to_ack_.emplace_back(id);
+    batch.ids.push_back(id);
     metrics_.events_read->Increment();
     // A pending entry deleted from the stream comes back with no fields.
     if (entry->elements < 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) continue;
-    const std::optional<redis::StoredEvent> stored = redis::decode_entry(entry, skips_);
-    if (!stored) {
+    EventFields ev;
+    if (!redis::decode_entry_view(entry, skips_, ev)) {
       metrics_.skipped->Increment();
       continue;
     }
-    const Event& ev = stored->event;
-    const std::string event_id = ev.event_id.to_string();
-    routing::RoutedEvent re;
-    re.type = to_string(ev.type);
-    re.source = ev.source;
-    re.event_id = event_id;
-    re.data = ev.data;
-    re.metadata = ev.metadata;
+    std::array<char, 36>& event_id = batch.event_ids.emplace_back();
+    ev.event_id.format(event_id.data());
+    const std::string_view event_id_text(event_id.data(), event_id.size());
+    const routing::RoutedEvent re{to_string(ev.type), ev.source, event_id_text, ev.data, ev.metadata};
     const auto matched = matcher.match(re);
     for (std::uint32_t m : matched) loaded_.matches[m]->Increment();
     if (matcher.targets().empty()) continue;
-    std::string payload;
+    std::string_view payload;
     if (matcher.tags().empty()) {
-      payload = std::string(*redis::event_field(entry->element[1]));  // the bytes as they were written
+      payload = *redis::event_field(entry->element[1]);  // the bytes as they were written
     } else {
-      Event copy = ev;
+      Event copy = to_event(ev);
       copy.metadata = routing::tagged_metadata(ev.metadata, matcher.tags());
-      payload = event_json(copy);
+      payload = batch.tagged.emplace_back(event_json(copy));
     }
     for (const std::string* target : matcher.targets()) {
       TargetWriter& w = writer(*target);
-      w.add(event_id, payload);
-      if (std::find(touched.begin(), touched.end(), &w) == touched.end()) touched.push_back(&w);
+      w.add(event_id_text, payload);
+      if (std::find(batch.writers.begin(), batch.writers.end(), &w) == batch.writers.end()) {
+        batch.writers.push_back(&w);
+      }
     }
   }
-  try {
-    for (TargetWriter* w : touched) {
-      const TargetWriter::Written written = w->flush();
-      metrics_.copies(w->target()).Increment(static_cast<double>(written.copies));
-      if (written.duplicates > 0) metrics_.duplicates(w->target()).Increment(static_cast<double>(written.duplicates));
-    }
-  } catch (...) {
-    // The batch stays unacknowledged: its copies not yet written are
-    // dropped here and queued again when the entries are read again.
-    for (TargetWriter* w : touched) w->clear();
-    history_done_[p] = false;
-    throw;
+}
+
+void RouteProcessor::send(Batch& batch) {
+  for (TargetWriter* w : batch.writers) w->send();
+}
+
+void RouteProcessor::complete(Batch& batch) {
+  for (TargetWriter* w : batch.writers) {
+    const TargetWriter::Written written = w->receive();
+    metrics_.copies(w->target()).Increment(static_cast<double>(written.copies));
+    if (written.duplicates > 0) metrics_.duplicates(w->target()).Increment(static_cast<double>(written.duplicates));
   }
-  if (to_ack_.empty()) return;
-  std::vector<std::string_view> ack = {"XACK", partitioning_.stream(p), config_.group};
-  for (const std::string& id : to_ack_) ack.push_back(id);
-  redis::ReplyPtr r = readers_[p]->command(ack);
+  batch.writers.clear();
+  if (batch.ids.empty()) return;
+  std::vector<std::string_view> ack = {"XACK", partitioning_.stream(batch.partition), config_.group};
+  ack.insert(ack.end(), batch.ids.begin(), batch.ids.end());
+  redis::ReplyPtr r = readers_[batch.partition]->command(ack);
   if (r->type != REDIS_REPLY_INTEGER) {
-    history_done_[p] = false;
-    throw redis::RedisError("XACK " + partitioning_.stream(p) + ": " + reply_text(r.get()));
+    throw redis::RedisError("XACK " + partitioning_.stream(batch.partition) + ": " + reply_text(r.get()));
   }
   metrics_.events_acked->Increment(static_cast<double>(r->integer));
+  batch.ids.clear();
+}
+
+void RouteProcessor::abandon() noexcept {
+  for (auto& [name, w] : writers_) w->clear();
+  for (auto& reader : readers_) reader->reset();
+  std::fill(history_done_.begin(), history_done_.end(), false);
 }
 
 void RouteProcessor::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
@@ -206,7 +241,7 @@ void RouteProcessor::run(const std::atomic<bool>& stop, std::atomic<bool>& reloa
     }
     try {
       bool any = false;
-      for (std::size_t p = 0; p < partitioning_.count(); ++p) any |= read_partition(p, !any);
+      for (std::size_t p = 0; p < partitioning_.count(); ++p) any |= drain_partition(p, !any);
       if (std::chrono::steady_clock::now() >= next_claim) {
         for (std::size_t p = 0; p < partitioning_.count(); ++p) claim_partition(p);
         next_claim = std::chrono::steady_clock::now() + claim_every;
@@ -215,7 +250,7 @@ void RouteProcessor::run(const std::atomic<bool>& stop, std::atomic<bool>& reloa
     } catch (const redis::RedisError& e) {
       if (++failures > kMaxFailures) throw;
       if (failures == 1) log_line(std::string("Redis: ") + e.what() + "; retrying");
-      std::fill(history_done_.begin(), history_done_.end(), false);
+      abandon();
       std::this_thread::sleep_for(kRetryPause);
     }
   }

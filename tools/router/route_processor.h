@@ -5,7 +5,8 @@
 // against the rules, writes its copies into their targets (TargetWriter:
 // at most once per event id per target), and acknowledges the entries only
 // after every copy of the batch is written. So the delivery is at least
-// once into Redis and exactly once as the targets hold it:
+// once into Redis and exactly once as the targets hold it (within the
+// dedup TTL):
 //
 //   - a router killed mid-batch leaves its entries pending; another router
 //     of the group takes over entries idle longer than claim_idle
@@ -19,14 +20,21 @@
 // (request_reload(), from SIGHUP): a file that does not load is refused with
 // a logged reason and the rules in force stay.
 //
+// The work is pipelined: while Redis writes batch k's copies, the next
+// read is already answered and batch k+1 decoded and matched; batch k is
+// acknowledged once its copies are confirmed, before k+1's are sent.
+//
 // One thread: run() returns when `stop` is set, after the batch in hand.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/redis/entry_decoder.h"
@@ -58,15 +66,33 @@ class RouteProcessor {
     std::unique_ptr<routing::RuleMatcher> matcher;
     std::vector<prometheus::Counter*> matches;  // per rule
   };
+  // Entries read, routed, and not yet acknowledged: the reply owns their
+  // bytes, which the copies and the acknowledgement point into.
+  struct Batch {
+    std::size_t partition = 0;
+    redis::ReplyPtr reply;
+    std::vector<std::string_view> ids;              // to acknowledge
+    std::vector<std::array<char, 36>> event_ids;    // stable: reserved up front
+    std::deque<std::string> tagged;                 // copies whose metadata changed
+    std::vector<TargetWriter*> writers;             // with copies of this batch
+  };
+
   void load_rules();
   void ensure_groups();
-  // Reads one partition (its own pending entries first after a start or a
-  // failure); true if entries came.
-  bool read_partition(std::size_t p, bool block);
+  // Reads one partition until it has nothing more (or, for its own pending
+  // entries after a start or a failure, one batch), routing each batch while
+  // the next is read and the last is written; true if entries came.
+  bool drain_partition(std::size_t p, bool block);
   void claim_partition(std::size_t p);
-  // Routes the entries of an XREADGROUP / XAUTOCLAIM entry list and
-  // acknowledges them.
-  void route(std::size_t p, const redisReply* entries);
+  void send_read(std::size_t p, bool history, bool block);
+  // Decodes and matches the entries, queueing their copies.
+  void prepare(Batch& batch, const redisReply* entries);
+  // Sends the batch's copies (Redis writes them while the caller goes on).
+  void send(Batch& batch);
+  // Waits until the copies are written, then acknowledges the entries.
+  void complete(Batch& batch);
+  // After a failure: nothing half-sent is kept, no reply is left unread.
+  void abandon() noexcept;
   TargetWriter& writer(const std::string& target);
 
   RouterConfig config_;
@@ -78,7 +104,6 @@ class RouteProcessor {
   std::vector<std::string> claim_cursor_;
   std::map<std::string, std::unique_ptr<TargetWriter>, std::less<>> writers_;
   redis::SkipCounter skips_;
-  std::vector<std::string> to_ack_;
 };
 
 }  // namespace tradpal::router

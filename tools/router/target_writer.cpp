@@ -2,24 +2,39 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+
 namespace tradpal::router {
 namespace {
 
-// KEYS[1] the target, KEYS[i] (i > 1) a copy's dedup key, ARGV[1] the TTL in
-// seconds, ARGV[i] the copy's event JSON. Returns how many were written.
+// KEYS: the target, the current dedup set, the previous one.
+// ARGV: the current set's lifetime in seconds, n, then n event ids, then
+// their n copies' event JSON. Returns how many were written.
 constexpr std::string_view kScript = R"lua(
-local written = 0
-for i = 2, #KEYS do
-  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
-    redis.call('XADD', KEYS[1], '*', 'event', ARGV[i])
-    written = written + 1
+local n = tonumber(ARGV[2])
+local now = redis.call('SMISMEMBER', KEYS[2], unpack(ARGV, 3, 2 + n))
+local before = redis.call('SMISMEMBER', KEYS[3], unpack(ARGV, 3, 2 + n))
+local seen = {}
+local written = {}
+local target = KEYS[1]
+local xadd = redis.call
+for i = 1, n do
+  local id = ARGV[2 + i]
+  if now[i] == 0 and before[i] == 0 and not seen[id] then
+    seen[id] = true
+    xadd('XADD', target, '*', 'event', ARGV[2 + n + i])
+    written[#written + 1] = id
   end
 end
-return written
+if #written > 0 then
+  redis.call('SADD', KEYS[2], unpack(written))
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+return #written
 )lua";
 
-// Copies per EVAL: large enough to amortise the round trip, small enough
-// that one script does not hold Redis up for long.
+// Copies per script: large enough to amortise the call, small enough that
+// one script does not hold Redis up for long (and within Lua's unpack limit).
 constexpr std::size_t kChunk = 256;
 
 // Redis Cluster's hash tag: the text between the first '{' and the first
@@ -32,52 +47,108 @@ std::string_view hash_tag(std::string_view key) noexcept {
   return key.substr(open + 1, close - open - 1);
 }
 
+bool is_redirect(const redisReply* r) noexcept {
+  if (r->type != REDIS_REPLY_ERROR) return false;
+  const std::string_view text(r->str, r->len);
+  return text.rfind("MOVED ", 0) == 0 || text.rfind("ASK ", 0) == 0;
+}
+
 }  // namespace
 
 TargetWriter::TargetWriter(const redis::RedisUrl& url, std::string target, std::chrono::seconds dedup_ttl)
     : target_(std::move(target)),
-      ttl_(std::to_string(dedup_ttl.count())),
+      ttl_s_(std::max<std::int64_t>(1, dedup_ttl.count())),
       client_(std::make_unique<redis::SyncClient>(url, std::chrono::milliseconds(5000), target_)) {}
 
-std::string TargetWriter::dedup_key(std::string_view target, std::string_view event_id) {
+std::string TargetWriter::dedup_set(std::string_view target, std::int64_t n) {
   std::string key = "{";
   key += hash_tag(target);
   key += "}:routed:";
-  key += event_id;
+  key += std::to_string(n);
   return key;
 }
 
-void TargetWriter::add(std::string_view event_id, std::string event_json) {
-  keys_.push_back(dedup_key(target_, event_id));
-  payloads_.push_back(std::move(event_json));
+void TargetWriter::add(std::string_view event_id, std::string_view event_json) {
+  ids_.push_back(event_id);
+  payloads_.push_back(event_json);
 }
 
-TargetWriter::Written TargetWriter::flush() {
-  Written w;
-  std::vector<std::string> keys;
-  std::vector<std::string> payloads;
-  keys.swap(keys_);
-  payloads.swap(payloads_);
-  std::vector<std::string_view> args;
-  for (std::size_t at = 0; at < keys.size(); at += kChunk) {
-    const std::size_t n = std::min(kChunk, keys.size() - at);
-    args.clear();
-    args.push_back("EVAL");
-    args.push_back(kScript);
-    const std::string numkeys = std::to_string(n + 1);
-    args.push_back(numkeys);
-    args.push_back(target_);
-    for (std::size_t i = 0; i < n; ++i) args.push_back(keys[at + i]);
-    args.push_back(ttl_);
-    for (std::size_t i = 0; i < n; ++i) args.push_back(payloads[at + i]);
-    redis::ReplyPtr r = client_->command(args);
-    if (r->type != REDIS_REPLY_INTEGER) {
-      throw redis::RedisError("copy to " + target_ + ": " +
-                              (r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply"));
-    }
-    w.copies += static_cast<std::size_t>(r->integer);
-    w.duplicates += n - static_cast<std::size_t>(r->integer);
+void TargetWriter::clear() noexcept {
+  ids_.clear();
+  payloads_.clear();
+  synced_.clear();
+  if (!in_flight_.empty()) {
+    // Replies not read would be taken for the next ones: drop the
+    // connection with them (it reconnects on next use).
+    in_flight_.clear();
+    client_->reset();
   }
+}
+
+void TargetWriter::send() {
+  const std::int64_t bucket =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() /
+      ttl_s_;
+  current_ = dedup_set(target_, bucket);
+  previous_ = dedup_set(target_, bucket - 1);
+  lifetime_ = std::to_string(2 * ttl_s_);
+  if (ids_.empty()) return;
+  send_scripts(ids_, payloads_);
+  ids_.clear();
+  payloads_.clear();
+  client_->flush();
+}
+
+void TargetWriter::send_scripts(std::span<const std::string_view> ids, std::span<const std::string_view> payloads) {
+  std::vector<std::string_view> args;
+  for (std::size_t at = 0; at < ids.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, ids.size() - at);
+    const std::string count = std::to_string(n);
+    args.clear();
+    args.insert(args.end(), {"EVAL", kScript, "3", target_, current_, previous_, lifetime_, count});
+    args.insert(args.end(), ids.begin() + static_cast<std::ptrdiff_t>(at), ids.begin() + static_cast<std::ptrdiff_t>(at + n));
+    args.insert(args.end(), payloads.begin() + static_cast<std::ptrdiff_t>(at),
+                payloads.begin() + static_cast<std::ptrdiff_t>(at + n));
+    if (follow_redirect_) {
+      // The slot moved: command() follows the redirect and stays on the
+      // new node; its reply is kept for receive().
+      follow_redirect_ = false;
+      redis::ReplyPtr r = client_->command(args);
+      if (r->type != REDIS_REPLY_INTEGER) {
+        clear();
+        throw redis::RedisError("copy to " + target_ + ": " +
+                                (r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply"));
+      }
+      synced_.push_back({n, static_cast<std::size_t>(r->integer)});
+      continue;
+    }
+    client_->append(args);
+    in_flight_.push_back(n);
+  }
+}
+
+TargetWriter::Written TargetWriter::receive() {
+  Written w;
+  for (const auto& [n, written] : synced_) {
+    w.copies += written;
+    w.duplicates += n - written;
+  }
+  synced_.clear();
+  std::string error;
+  for (const std::size_t n : in_flight_) {
+    redis::ReplyPtr r = client_->get_reply();
+    if (r->type == REDIS_REPLY_INTEGER) {
+      w.copies += static_cast<std::size_t>(r->integer);
+      w.duplicates += n - static_cast<std::size_t>(r->integer);
+      continue;
+    }
+    if (is_redirect(r.get())) follow_redirect_ = true;
+    if (error.empty()) {
+      error = r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : std::string("unexpected reply");
+    }
+  }
+  in_flight_.clear();
+  if (!error.empty()) throw redis::RedisError("copy to " + target_ + ": " + error);
   return w;
 }
 
