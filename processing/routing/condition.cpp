@@ -213,7 +213,8 @@ static std::uint32_t compile_node(std::vector<Condition::Node>& nodes, simdjson:
   bool have_op = false;
   for (auto [key, value] : obj) {
     if (key == "field") continue;
-    const auto op = std::find_if(std::begin(kOps), std::end(kOps), [&](const auto& p) { return p.first == key; });
+    const std::string_view name = key;  // (clang 14 cannot capture a structured binding)
+    const auto op = std::find_if(std::begin(kOps), std::end(kOps), [&](const auto& p) { return p.first == name; });
     if (op == std::end(kOps)) {
       throw RuleError(where, "unknown key " + in_quotes(key) +
                                  " (operators: eq, ne, lt, lte, gt, gte, in, regex, exists; or all, any, not)");

@@ -26,7 +26,8 @@ std::string tagged_metadata(std::string_view metadata,
     out += json;
   };
   for (auto [key, value] : obj) {
-    if (std::any_of(tags.begin(), tags.end(), [&](const auto* t) { return t->first == key; })) continue;
+    const std::string_view name = key;  // (clang 14 cannot capture a structured binding)
+    if (std::any_of(tags.begin(), tags.end(), [&](const auto* t) { return t->first == name; })) continue;
     member(key, simdjson::minify(value));
   }
   for (const auto* t : tags) member(t->first, t->second);
