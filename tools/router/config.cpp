@@ -62,7 +62,7 @@ const std::vector<Setting>& settings() {
        [](RouterConfig& c, std::string_view name, std::string_view v) {
          c.claim_idle = std::chrono::milliseconds(parse_number(name, v, 100, 86400000));
        }},
-      {"ROUTER_DEDUP_TTL_S", "--dedup-ttl-s", "how long each target remembers a copied event id (86400)",
+      {"ROUTER_DEDUP_TTL_S", "--dedup-ttl-s", "how long (at least) each target remembers a copied event id (3600)",
        [](RouterConfig& c, std::string_view name, std::string_view v) {
          c.dedup_ttl = std::chrono::seconds(parse_number(name, v, 1, 30 * 86400));
        }},

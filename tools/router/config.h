@@ -32,7 +32,7 @@ struct RouterConfig {
   bool from_start = false;                // a new group reads the stream from its beginning (else new entries)
   std::size_t read_count = 500;           // entries per XREADGROUP
   std::chrono::milliseconds claim_idle{30000};  // another consumer's entry pending this long is taken over
-  std::chrono::seconds dedup_ttl{86400};  // how long a copy's event id is remembered per target
+  std::chrono::seconds dedup_ttl{3600};   // how long (at least) a copy's event id is remembered per target
   std::string metrics_listen = "127.0.0.1:9466";  // empty or "off": no /metrics
   bool help = false;
 };
