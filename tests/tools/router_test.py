@@ -125,6 +125,31 @@ def target_entries(client, target):
     return out
 
 
+def crc16(data):
+    """CRC16/XMODEM, Redis Cluster's key hash."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def partition_streams(base, n):
+    """The partition stream names eventd writes (adapters/redis/partitioning.h)."""
+    names = []
+    for i in range(n):
+        low, high, k = i * 16384 // n, (i + 1) * 16384 // n, 0
+        while True:
+            tag = f"p{i}" + (f".{k}" if k else "")
+            if low <= crc16(tag.encode()) % 16384 < high:
+                names.append(f"{base}:{{{tag}}}")
+                break
+            k += 1
+    return names
+
+
 def pending_of(client, group, consumer):
     try:
         return client.command("XPENDING", STREAM, group, "-", "+", "10", consumer)
@@ -246,6 +271,26 @@ def main():
         for p in (r2, r3):
             p.proc.send_signal(signal.SIGTERM)
             assert p.proc.wait(10) == 0, p.output()
+
+        # A partitioned source: one router reads every partition stream.
+        parts = partition_streams("parted", 3)
+        with open(rules_path, "w") as f:
+            json.dump({"rules": [{"name": "md", "when": {"field": "type", "eq": "market_data_update"},
+                                  "copy_to": "parted_md"}]}, f)
+        spread = make_events(900, 17)
+        rng = random.Random(5)
+        for e in spread:
+            client.command("XADD", rng.choice(parts), "*", "event", json.dumps(e))
+        p3 = Router(redis.url, rules_path, "p3", extra=("--source", "parted", "--partitions", "3"))
+        procs.append(p3)
+        want = {e["event_id"] for e in spread if e["event_type"] == "market_data_update"}
+        wait_until(lambda: client.command("XLEN", "parted_md") >= len(want), 20, "the partitioned source routed")
+        time.sleep(0.2)
+        ids = [i for i, _, _ in target_entries(client, "parted_md")]
+        assert len(ids) == len(set(ids)) and set(ids) == want, (len(ids), len(set(ids)), len(want))
+        p3.proc.send_signal(signal.SIGTERM)
+        assert p3.proc.wait(10) == 0, p3.output()
+        print(f"[ OK ] a source of 3 partitions: {len(want)} copies from every partition, each once", flush=True)
 
         # Bad configurations: status 2 and a line naming the setting or place.
         with open(rules_path, "w") as f:
