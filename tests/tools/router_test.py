@@ -30,6 +30,7 @@ from eventd_support import RedisError, RedisServer, free_port, wait_until  # noq
 
 ROUTER = sys.argv[1]
 STREAM = "tradpal_events"
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
 
 RULES = {"rules": [
     {"name": "big_orders",
@@ -292,6 +293,35 @@ def main():
         assert p3.proc.wait(10) == 0, p3.output()
         print(f"[ OK ] a source of 3 partitions: {len(want)} copies from every partition, each once", flush=True)
 
+        # --schemas: data failing its type's schema is quarantined, once, not routed.
+        with open(rules_path, "w") as f:
+            json.dump({"rules": [{"name": "md", "copy_to": "checked_md",
+                                  "when": {"field": "type", "eq": "market_data_update"}}]}, f)
+        checked = [e for e in make_events(400, 23) if e["event_type"] == "market_data_update"]
+        bad = set()
+        for i, e in enumerate(checked):
+            if i % 7 == 0:
+                e["data"]["price"] = "not a number"
+                bad.add(e["event_id"])
+            client.command("XADD", "checked", "*", "event", json.dumps(e))
+        q = Router(redis.url, rules_path, "q1", extra=("--source", "checked", "--schemas", SCHEMAS))
+        procs.append(q)
+        good = {e["event_id"] for e in checked} - bad
+        wait_until(lambda: client.command("XLEN", "checked_md") >= len(good)
+                   and client.command("XLEN", "checked:quarantine") >= len(bad), 20, "routing with schemas")
+        time.sleep(0.2)
+        assert {i for i, _, _ in target_entries(client, "checked_md")} == good
+        held = target_entries(client, "checked:quarantine")
+        assert len(held) == len(bad) and {i for i, _, _ in held} == bad, (len(held), len(bad))
+        for _, _, ev in held:
+            why = ev["metadata"]["quarantine"]
+            assert "/price" in why["reason"] and why["source_stream"] == "checked" and why["source_id"], why
+        assert metric(q.metrics(), "tradpal_router_quarantined_total") == len(bad)
+        q.proc.send_signal(signal.SIGTERM)
+        assert q.proc.wait(10) == 0, q.output()
+        print(f"[ OK ] --schemas: {len(bad)} events failing their schema quarantined once with the reason, "
+              f"{len(good)} routed", flush=True)
+
         # Bad configurations: status 2 and a line naming the setting or place.
         with open(rules_path, "w") as f:
             json.dump({"rules": [{"name": "loop", "copy_to": STREAM}]}, f)
@@ -300,6 +330,8 @@ def main():
             ([ROUTER, "--rules", rules_path, "--metrics", "off"], "is the stream the router reads"),
             ([ROUTER, "--rules", os.path.join(tmp, "none.json")], "cannot open the rules file"),
             ([ROUTER, "--rules", rules_path, "--read-count", "0"], "--read-count: expected a whole number"),
+            ([ROUTER, "--rules", rules_path, "--metrics", "off", "--source", "other", "--schemas",
+              os.path.join(tmp, "no-such-dir")], "--schemas: "),
         ]
         for argv, text in runs:
             r = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, REDIS_URL=redis.url),

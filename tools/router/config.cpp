@@ -66,6 +66,11 @@ const std::vector<Setting>& settings() {
        [](RouterConfig& c, std::string_view name, std::string_view v) {
          c.dedup_ttl = std::chrono::seconds(parse_number(name, v, 1, 30 * 86400));
        }},
+      {"ROUTER_SCHEMAS", "--schemas",
+       "directory of <event_type>.json JSON Schemas; events failing theirs are quarantined, not routed (none)",
+       [](RouterConfig& c, std::string_view, std::string_view v) { c.schemas_dir = v; }},
+      {"ROUTER_QUARANTINE_STREAM", "--quarantine", "where events failing their schema go (<source>:quarantine)",
+       [](RouterConfig& c, std::string_view name, std::string_view v) { c.quarantine = stream_name(name, v); }},
       {"ROUTER_METRICS", "--metrics", "host:port of the /metrics endpoint, or off (127.0.0.1:9466)",
        [](RouterConfig& c, std::string_view, std::string_view v) { c.metrics_listen = v == "off" ? "" : v; }},
   };
@@ -85,6 +90,7 @@ RouterConfig parse_router_config(int argc, const char* const* argv,
   } catch (const redis::ConfigError& e) {
     throw RouterConfigError(std::string("--partitions: ") + e.what());
   }
+  if (c.quarantine.empty()) c.quarantine = c.source + ":quarantine";
   if (c.consumer.empty()) {
     char host[256] = "router";
     (void)gethostname(host, sizeof host - 1);

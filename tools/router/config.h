@@ -34,6 +34,11 @@ struct RouterConfig {
   std::chrono::milliseconds claim_idle{30000};  // another consumer's entry pending this long is taken over
   std::chrono::seconds dedup_ttl{3600};   // how long (at least) a copy's event id is remembered per target
   std::string metrics_listen = "127.0.0.1:9466";  // empty or "off": no /metrics
+  // A directory of <event_type>.json JSON Schemas: an event whose data fails
+  // its type's schema is not routed; it goes to `quarantine` (default
+  // "<source>:quarantine") with the reason in its metadata.
+  std::string schemas_dir;
+  std::string quarantine;
   bool help = false;
 };
 

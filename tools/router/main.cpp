@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   } catch (const tradpal::routing::RuleError& e) {
     std::fprintf(stderr, "tradpal-router: %s\n", e.what());
     return 2;
+  } catch (const RouterConfigError& e) {
+    std::fprintf(stderr, "tradpal-router: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tradpal-router: %s\n", e.what());
     return 1;

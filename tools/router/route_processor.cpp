@@ -9,6 +9,7 @@
 
 #include "engine/event_json.h"
 #include "engine/event_type.h"
+#include "engine/json.h"
 #include "processing/routing/metadata_tags.h"
 #include "processing/routing/rule_error.h"
 #include "tools/common/log_line.h"
@@ -36,6 +37,13 @@ RouteProcessor::RouteProcessor(RouterConfig config, RouterMetrics& metrics)
       partitioning_(config_.source, {.count = config_.partitions}),
       history_done_(partitioning_.count(), false),
       claim_cursor_(partitioning_.count(), "0-0") {
+  if (!config_.schemas_dir.empty()) {
+    try {
+      schemas_ = std::make_unique<schema::SchemaSet>(schema::SchemaSet::load_directory(config_.schemas_dir));
+    } catch (const std::exception& e) {
+      throw RouterConfigError(std::string("--schemas: ") + e.what());
+    }
+  }
   load_rules();
   for (std::size_t p = 0; p < partitioning_.count(); ++p) {
     readers_.push_back(std::make_unique<redis::SyncClient>(config_.redis_url, std::chrono::milliseconds(5000),
@@ -47,6 +55,9 @@ RouteProcessor::RouteProcessor(RouterConfig config, RouterMetrics& metrics)
 void RouteProcessor::load_rules() {
   auto rules = std::make_unique<routing::RuleSet>(routing::RuleSet::load_file(config_.rules_file));
   for (const std::string& target : rules->targets()) {
+    if (schemas_ != nullptr && target == config_.quarantine) {
+      throw routing::RuleError("copy_to", "'" + target + "' is the quarantine stream", config_.rules_file);
+    }
     for (std::size_t p = 0; p < partitioning_.count(); ++p) {
       if (target == partitioning_.stream(p)) {
         throw routing::RuleError("copy_to", "'" + target + "' is the stream the router reads: it would route its own copies",
@@ -174,6 +185,7 @@ void RouteProcessor::prepare(Batch& batch, const redisReply* entries) {
     std::array<char, 36>& event_id = batch.event_ids.emplace_back();
     ev.event_id.format(event_id.data());
     const std::string_view event_id_text(event_id.data(), event_id.size());
+    if (schemas_ != nullptr && quarantined(batch, ev, event_id_text, id)) continue;
     const routing::RoutedEvent re{to_string(ev.type), ev.source, event_id_text, ev.data, ev.metadata};
     const auto matched = matcher.match(re);
     for (std::uint32_t m : matched) loaded_.matches[m]->Increment();
@@ -194,6 +206,32 @@ void RouteProcessor::prepare(Batch& batch, const redisReply* entries) {
       }
     }
   }
+}
+
+bool RouteProcessor::quarantined(Batch& batch, const EventFields& ev, std::string_view event_id,
+                                 std::string_view entry_id) {
+  const schema::Schema* s = schemas_->find(to_string(ev.type));
+  if (s == nullptr) return false;
+  const schema::ValidationResult r = s->validate_json(ev.data, schema_parser_);
+  if (r.ok()) return false;
+  const std::string reason = "data fails the " + std::string(to_string(ev.type)) + " schema: " + r.error().to_string();
+  std::string why = "{\"reason\": ";
+  append_quoted(why, reason);
+  why += ", \"source_stream\": ";
+  append_quoted(why, partitioning_.stream(batch.partition));
+  why += ", \"source_id\": ";
+  append_quoted(why, entry_id);
+  why += '}';
+  const std::pair<std::string, std::string> tag{"quarantine", std::move(why)};
+  const std::pair<std::string, std::string>* tags[] = {&tag};
+  Event copy = to_event(ev);
+  copy.metadata = routing::tagged_metadata(ev.metadata, tags);
+  TargetWriter& w = writer(config_.quarantine);
+  w.add(event_id, batch.tagged.emplace_back(event_json(copy)));
+  if (std::find(batch.writers.begin(), batch.writers.end(), &w) == batch.writers.end()) batch.writers.push_back(&w);
+  metrics_.quarantined->Increment();
+  if (metrics_.quarantined->Value() == 1) log_line("quarantining " + std::string(entry_id) + ": " + reason);
+  return true;
 }
 
 void RouteProcessor::send(Batch& batch) {

@@ -16,7 +16,10 @@
 //     own pending entries again (XREADGROUP ... 0) before new ones.
 //
 // Entries that are not TradPal events are acknowledged and counted
-// (skipped), never routed. Rules are replaced between batches
+// (skipped), never routed. With --schemas, an event whose data fails its
+// type's JSON Schema is not routed either: it is copied to the quarantine
+// stream (through the same dedup, so once) with metadata.quarantine =
+// {"reason", "source_stream", "source_id"}, and counted. Rules are replaced between batches
 // (request_reload(), from SIGHUP): a file that does not load is refused with
 // a logged reason and the rules in force stay.
 //
@@ -28,6 +31,8 @@
 #pragma once
 
 #include <array>
+#include <simdjson.h>
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -42,6 +47,7 @@
 #include "adapters/redis/sync_client.h"
 #include "processing/routing/rule_matcher.h"
 #include "processing/routing/rule_set.h"
+#include "processing/schema/schema_set.h"
 #include "tools/router/config.h"
 #include "tools/router/router_metrics.h"
 #include "tools/router/target_writer.h"
@@ -94,6 +100,8 @@ class RouteProcessor {
   // After a failure: nothing half-sent is kept, no reply is left unread.
   void abandon() noexcept;
   TargetWriter& writer(const std::string& target);
+  // True when the event fails its schema; it is then queued for quarantine.
+  bool quarantined(Batch& batch, const EventFields& ev, std::string_view event_id, std::string_view entry_id);
 
   RouterConfig config_;
   RouterMetrics& metrics_;
@@ -104,6 +112,8 @@ class RouteProcessor {
   std::vector<std::string> claim_cursor_;
   std::map<std::string, std::unique_ptr<TargetWriter>, std::less<>> writers_;
   redis::SkipCounter skips_;
+  std::unique_ptr<schema::SchemaSet> schemas_;
+  simdjson::dom::parser schema_parser_;
 };
 
 }  // namespace tradpal::router

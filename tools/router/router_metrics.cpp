@@ -15,6 +15,9 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
   events_acked = &counter(r, "tradpal_router_events_acked_total", "Entries acknowledged after routing").Add({});
   skipped = &counter(r, "tradpal_router_skipped_total", "Entries that are not TradPal events (routed nowhere)").Add({});
   claimed = &counter(r, "tradpal_router_claimed_total", "Entries taken over from another router").Add({});
+  quarantined =
+      &counter(r, "tradpal_router_quarantined_total", "Events failing their schema, sent to the quarantine stream")
+           .Add({});
   auto& reloads = counter(r, "tradpal_router_rules_reloads_total", "Rules file reloads on SIGHUP, by result");
   reloads_ok = &reloads.Add({{"result", "ok"}});
   reloads_refused = &reloads.Add({{"result", "refused"}});

@@ -35,6 +35,7 @@ class RouterMetrics {
   prometheus::Counter* events_acked;
   prometheus::Counter* skipped;       // not TradPal events: acknowledged, routed nowhere
   prometheus::Counter* claimed;       // taken over from a router that left them pending
+  prometheus::Counter* quarantined;   // failing their schema: sent to the quarantine stream
   prometheus::Counter* reloads_ok;
   prometheus::Counter* reloads_refused;
   prometheus::Gauge* rules_loaded;
