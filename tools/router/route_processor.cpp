@@ -19,6 +19,7 @@ namespace {
 
 constexpr auto kRetryPause = std::chrono::milliseconds(200);
 constexpr int kMaxFailures = 50;  // in a row, ~10 s of Redis away
+constexpr std::size_t kBatchesPerDrain = 32;
 
 void log_line(const std::string& text) { tools::log_line("tradpal-router", text); }
 
@@ -106,6 +107,7 @@ bool RouteProcessor::drain_partition(std::size_t p, bool block) {
   const bool history = !history_done_[p];
   std::optional<Batch> in_flight;
   bool any = false;
+  std::size_t batches = 0;
   send_read(p, history, block && !history);
   for (;;) {
     Batch batch;
@@ -133,7 +135,10 @@ bool RouteProcessor::drain_partition(std::size_t p, bool block) {
     // Pending entries are read again from "0" until acknowledged: those
     // are read one batch at a time. New ones: the next read goes out now,
     // ahead of this batch's copies, so its answer comes while Redis writes.
-    const bool more = !history && entries->elements == config_.read_count;
+    // A stop, a reload or the takeover of other routers' entries waits at
+    // most kBatchesPerDrain batches, however fast the source grows.
+    const bool more = !history && entries->elements == config_.read_count && ++batches < kBatchesPerDrain &&
+                      !stop_->load(std::memory_order_relaxed) && !reload_->load(std::memory_order_relaxed);
     if (more) send_read(p, false, false);
     send(batch);
     in_flight = std::move(batch);
@@ -263,6 +268,8 @@ void RouteProcessor::abandon() noexcept {
 }
 
 void RouteProcessor::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
+  stop_ = &stop;
+  reload_ = &reload;
   const auto claim_every = std::min<std::chrono::milliseconds>(config_.claim_idle / 2, std::chrono::seconds(1));
   auto next_claim = std::chrono::steady_clock::now() + claim_every;
   int failures = 0;

@@ -112,6 +112,8 @@ class RouteProcessor {
   std::vector<std::string> claim_cursor_;
   std::map<std::string, std::unique_ptr<TargetWriter>, std::less<>> writers_;
   redis::SkipCounter skips_;
+  const std::atomic<bool>* stop_ = nullptr;    // run()'s
+  const std::atomic<bool>* reload_ = nullptr;
   std::unique_ptr<schema::SchemaSet> schemas_;
   simdjson::dom::parser schema_parser_;
 };
