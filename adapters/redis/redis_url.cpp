@@ -51,13 +51,20 @@ std::string percent_decode(std::string_view text, const char* what) {
       out += text[i];
       continue;
     }
-    int v = 0;
-    if (i + 2 >= text.size() ||
-        std::from_chars(text.data() + i + 1, text.data() + i + 3, v, 16).ptr != text.data() + i + 3) {
+    // Exactly two hex digits (from_chars alone would take "-1").
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int high = i + 2 < text.size() ? hex(text[i + 1]) : -1;
+    const int low = i + 2 < text.size() ? hex(text[i + 2]) : -1;
+    if (high < 0 || low < 0) {
       // Never echo the text: it may be the password.
       throw ConfigError(std::string("REDIS_URL: bad percent-escape in ") + what);
     }
-    out += static_cast<char>(v);
+    out += static_cast<char>(high * 16 + low);
     i += 2;
   }
   return out;

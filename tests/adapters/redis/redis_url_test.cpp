@@ -25,6 +25,7 @@ TEST(RedisUrlTest, ParsesPasswordAndAclUser) {
   const auto a = RedisUrl::parse("redis://:s3cret@h:1");
   EXPECT_TRUE(a.user.empty());
   EXPECT_EQ(a.password, "s3cret");
+  EXPECT_EQ(RedisUrl::parse("redis://:%7e%7E%41@h:1").password, "~~A") << "either case of hex digit";
   const auto b = RedisUrl::parse("redis://alice:p%40ss@h:1/2");
   EXPECT_EQ(b.user, "alice");
   EXPECT_EQ(b.password, "p@ss");
@@ -70,7 +71,8 @@ TEST(RedisUrlTest, ParsesAClustersSeedsAndCredentials) {
 
 TEST(RedisUrlTest, RejectsBadUrlsWithAClearMessage) {
   for (const char* bad : {"http://h:1", "redis://h:notaport", "redis://h:70000", "redis://", "redis://h:1/x",
-                          "unix://relative.sock", "localhost:6379"}) {
+                          "unix://relative.sock", "localhost:6379", "redis://:p%-1@h:1", "redis://:p%+f@h:1",
+                          "redis://:p%4@h:1", "redis://:p%4g@h:1", "redis://:p%@h:1"}) {
     EXPECT_THROW((void)RedisUrl::parse(bad), ConfigError) << bad;
   }
   try {
