@@ -5,8 +5,9 @@
 // subscriber thread), including wrap-around with padding frames and lossy
 // subscribers being evicted, and with a PublishValidator (accepting, or
 // refusing with a rejection record). Every global operator new and delete is
-// replaced by a counting version; each test warms up first (the thread's
-// v4 id generator, first touches), then counts across many events.
+// replaced by a counting version (tests/support/counting_allocator.h); each
+// test warms up first (the thread's v4 id generator, first touches), then
+// counts across many events.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -23,67 +24,10 @@
 
 #include "engine/bus.h"
 #include "engine/subscriber_thread.h"
+#include "tests/support/counting_allocator.h"
 
-namespace {
-
-// Counted from every thread; tests read the difference across a window in
-// which only the code under test runs.
-std::atomic<std::uint64_t> g_allocations{0};
-std::atomic<std::uint64_t> g_deallocations{0};
-
-void* allocate(std::size_t size, std::size_t alignment) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (size == 0) size = 1;
-  if (alignment <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) return std::malloc(size);
-  // aligned_alloc wants a size that is a multiple of the alignment.
-  return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
-}
-
-void* allocate_or_throw(std::size_t size, std::size_t alignment) {
-  void* p = allocate(size, alignment);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-void deallocate(void* p) noexcept {
-  if (p == nullptr) return;
-  g_deallocations.fetch_add(1, std::memory_order_relaxed);
-  std::free(p);
-}
-
-}  // namespace
-
-// ---- the replaced global allocation functions ---------------------------------
-
-void* operator new(std::size_t size) { return allocate_or_throw(size, 0); }
-void* operator new[](std::size_t size) { return allocate_or_throw(size, 0); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
-void* operator new(std::size_t size, std::align_val_t a) {
-  return allocate_or_throw(size, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t size, std::align_val_t a) {
-  return allocate_or_throw(size, static_cast<std::size_t>(a));
-}
-void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate(size, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate(size, static_cast<std::size_t>(a));
-}
-
-void operator delete(void* p) noexcept { deallocate(p); }
-void operator delete[](void* p) noexcept { deallocate(p); }
-void operator delete(void* p, std::size_t) noexcept { deallocate(p); }
-void operator delete[](void* p, std::size_t) noexcept { deallocate(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { deallocate(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { deallocate(p); }
-void operator delete(void* p, std::align_val_t) noexcept { deallocate(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { deallocate(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { deallocate(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { deallocate(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { deallocate(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { deallocate(p); }
+using tradpal::testing::g_allocations;
+using tradpal::testing::g_deallocations;
 
 namespace tradpal {
 namespace {
