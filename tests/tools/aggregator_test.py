@@ -126,9 +126,15 @@ def main():
         agg = Aggregator(redis.url)
         procs.append(agg)
         writer.start()
-        # Twice: let it commit, then SIGKILL it and start another.
-        for _ in range(2):
+        # Twice: let it commit, then SIGKILL it and start another. A restarted
+        # one is killed only once it has restored (and so read on from the
+        # checkpoint): killed earlier, under a sanitizer's slow start, it
+        # would not have got that far, and the restores counted below would
+        # not match.
+        for i in range(2):
             wait_until(lambda: client.command("EXISTS", CHECKPOINT) == 1, 10, "a checkpoint")
+            if i > 0:
+                wait_until(lambda: "restored from" in agg.output(), 20, "the restarted aggregator to restore")
             time.sleep(random.uniform(0.05, 0.3))
             agg.proc.send_signal(signal.SIGKILL)
             agg.proc.wait()
