@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 
 namespace tradpal::router {
 namespace {
@@ -58,6 +59,7 @@ bool is_redirect(const redisReply* r) noexcept {
 TargetWriter::TargetWriter(const redis::RedisUrl& url, std::string target, std::chrono::seconds dedup_ttl)
     : target_(std::move(target)),
       ttl_s_(std::max<std::int64_t>(1, dedup_ttl.count())),
+      lifetime_(std::to_string(2 * ttl_s_)),
       client_(std::make_unique<redis::SyncClient>(url, std::chrono::milliseconds(5000), target_)) {}
 
 std::string TargetWriter::dedup_set(std::string_view target, std::int64_t n) {
@@ -86,29 +88,28 @@ void TargetWriter::clear() noexcept {
 }
 
 void TargetWriter::send() {
+  if (ids_.empty()) return;
   const std::int64_t bucket =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() /
       ttl_s_;
-  current_ = dedup_set(target_, bucket);
-  previous_ = dedup_set(target_, bucket - 1);
-  lifetime_ = std::to_string(2 * ttl_s_);
-  if (ids_.empty()) return;
-  send_scripts(ids_, payloads_);
-  ids_.clear();
-  payloads_.clear();
-  client_->flush();
-}
-
-void TargetWriter::send_scripts(std::span<const std::string_view> ids, std::span<const std::string_view> payloads) {
+  const std::string current = dedup_set(target_, bucket);
+  const std::string previous = dedup_set(target_, bucket - 1);
   std::vector<std::string_view> args;
-  for (std::size_t at = 0; at < ids.size(); at += kChunk) {
-    const std::size_t n = std::min(kChunk, ids.size() - at);
+  args.reserve(8 + 2 * kChunk);
+  for (std::size_t at = 0; at < ids_.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, ids_.size() - at);
     const std::string count = std::to_string(n);
+    const auto first = static_cast<std::ptrdiff_t>(at);
+    const auto last = static_cast<std::ptrdiff_t>(at + n);
+    // Element by element: GCC 12 warns falsely (-Wstringop-overflow) on
+    // inserting an initializer list here.
     args.clear();
-    args.insert(args.end(), {"EVAL", kScript, "3", target_, current_, previous_, lifetime_, count});
-    args.insert(args.end(), ids.begin() + static_cast<std::ptrdiff_t>(at), ids.begin() + static_cast<std::ptrdiff_t>(at + n));
-    args.insert(args.end(), payloads.begin() + static_cast<std::ptrdiff_t>(at),
-                payloads.begin() + static_cast<std::ptrdiff_t>(at + n));
+    for (const std::string_view a : std::array<std::string_view, 8>{"EVAL", kScript, "3", target_, current, previous,
+                                                                     lifetime_, count}) {
+      args.push_back(a);
+    }
+    args.insert(args.end(), ids_.begin() + first, ids_.begin() + last);
+    args.insert(args.end(), payloads_.begin() + first, payloads_.begin() + last);
     if (follow_redirect_) {
       // The slot moved: command() follows the redirect and stays on the
       // new node; its reply is kept for receive().
@@ -125,6 +126,9 @@ void TargetWriter::send_scripts(std::span<const std::string_view> ids, std::span
     client_->append(args);
     in_flight_.push_back(n);
   }
+  ids_.clear();
+  payloads_.clear();
+  client_->flush();
 }
 
 TargetWriter::Written TargetWriter::receive() {

@@ -31,7 +31,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,12 +74,11 @@ class TargetWriter {
  private:
   std::string target_;
   std::int64_t ttl_s_;
+  std::string lifetime_;  // seconds a dedup set lives after its last write: 2 x ttl
   std::unique_ptr<redis::SyncClient> client_;
   std::vector<std::string_view> ids_;
   std::vector<std::string_view> payloads_;
-  void send_scripts(std::span<const std::string_view> ids, std::span<const std::string_view> payloads);
   std::vector<std::size_t> in_flight_;  // copies per script sent, awaiting replies
-  std::string current_, previous_, lifetime_;  // the dedup keys of the last send()
   struct Synced {
     std::size_t copies = 0;
     std::size_t written = 0;
