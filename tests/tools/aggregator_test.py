@@ -22,7 +22,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import RedisServer, wait_until  # noqa: E402
+from eventd_support import RedisServer, read_log, wait_until  # noqa: E402
 
 AGGREGATOR = sys.argv[1]
 LATENESS_US = 500_000
@@ -108,11 +108,7 @@ class Aggregator:
             env=dict(os.environ, REDIS_URL=redis_url), stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self):
-        fd, parts, at = self.log.fileno(), [], 0
-        while chunk := os.pread(fd, 1 << 16, at):
-            parts.append(chunk)
-            at += len(chunk)
-        return b"".join(parts).decode(errors="replace")
+        return read_log(self.log)
 
 
 def main():

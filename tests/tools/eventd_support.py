@@ -32,6 +32,18 @@ def rss_kib(pid):
     return 0
 
 
+def read_log(file):
+    """All a child process has written to `file` (its stdout and stderr).
+    The child writes through a descriptor that shares the file's offset:
+    seeking it back to read would make the child's next line overwrite the
+    start of its log. pread leaves the offset where the child put it."""
+    fd, parts, at = file.fileno(), [], 0
+    while chunk := os.pread(fd, 1 << 16, at):
+        parts.append(chunk)
+        at += len(chunk)
+    return b"".join(parts).decode(errors="replace")
+
+
 def wait_until(condition, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -182,14 +194,7 @@ class Eventd:
         wait_until(lambda: self.request("GET", "/health")[0] == 200, timeout, "eventd /health to answer 200")
 
     def output(self):
-        # eventd writes through a descriptor that shares this file's offset:
-        # seeking it back to read would make eventd's next line overwrite
-        # the start of its log. pread leaves the offset where eventd put it.
-        fd, parts, at = self.log.fileno(), [], 0
-        while chunk := os.pread(fd, 1 << 16, at):
-            parts.append(chunk)
-            at += len(chunk)
-        return b"".join(parts).decode(errors="replace")
+        return read_log(self.log)
 
     def connection(self, timeout=10):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

@@ -26,7 +26,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import RedisError, RedisServer, free_port, wait_until  # noqa: E402
+from eventd_support import RedisError, RedisServer, free_port, read_log, wait_until  # noqa: E402
 
 ROUTER = sys.argv[1]
 STREAM = "tradpal_events"
@@ -99,11 +99,7 @@ class Router:
             env=dict(os.environ, REDIS_URL=redis_url), stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self):
-        fd, parts, at = self.log.fileno(), [], 0
-        while chunk := os.pread(fd, 1 << 16, at):
-            parts.append(chunk)
-            at += len(chunk)
-        return b"".join(parts).decode(errors="replace")
+        return read_log(self.log)
 
     def metrics(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
