@@ -71,12 +71,16 @@ bool read_key(simdjson::ondemand::parser& parser, const char* json, std::size_t 
 
 }  // namespace
 
-std::uint16_t key_slot(std::string_view key) noexcept {
+std::string_view hash_tag(std::string_view key) noexcept {
   if (const auto open = key.find('{'); open != std::string_view::npos) {
     const auto close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+    if (close != std::string_view::npos && close > open + 1) return key.substr(open + 1, close - open - 1);
   }
-  return static_cast<std::uint16_t>(crc16(key) & (kClusterSlots - 1));
+  return key;
+}
+
+std::uint16_t key_slot(std::string_view key) noexcept {
+  return static_cast<std::uint16_t>(crc16(hash_tag(key)) & (kClusterSlots - 1));
 }
 
 Partitioning::Partitioning(std::string stream, PartitionOptions options)

@@ -34,9 +34,13 @@
 
 namespace tradpal::redis {
 
-// Redis Cluster's hash slot of a key: CRC16 (XMODEM) of its hash tag (the
-// text between the first '{' and the next '}', when not empty) or of the
-// whole key, mod 16384.
+// Redis Cluster's hash tag of a key: the text between the first '{' and the
+// next '}', when not empty; otherwise the whole key. Keys with equal tags
+// share a slot.
+[[nodiscard]] std::string_view hash_tag(std::string_view key) noexcept;
+
+// Redis Cluster's hash slot of a key: CRC16 (XMODEM) of its hash tag, mod
+// 16384.
 [[nodiscard]] std::uint16_t key_slot(std::string_view key) noexcept;
 inline constexpr std::uint16_t kClusterSlots = 16384;
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include "adapters/redis/partitioning.h"
+
 namespace tradpal::router {
 namespace {
 
@@ -38,16 +40,6 @@ return #written
 // one script does not hold Redis up for long (and within Lua's unpack limit).
 constexpr std::size_t kChunk = 256;
 
-// Redis Cluster's hash tag: the text between the first '{' and the first
-// '}' after it, when not empty; otherwise the whole name hashes.
-std::string_view hash_tag(std::string_view key) noexcept {
-  const auto open = key.find('{');
-  if (open == std::string_view::npos) return key;
-  const auto close = key.find('}', open + 1);
-  if (close == std::string_view::npos || close == open + 1) return key;
-  return key.substr(open + 1, close - open - 1);
-}
-
 bool is_redirect(const redisReply* r) noexcept {
   if (r->type != REDIS_REPLY_ERROR) return false;
   const std::string_view text(r->str, r->len);
@@ -64,7 +56,7 @@ TargetWriter::TargetWriter(const redis::RedisUrl& url, std::string target, std::
 
 std::string TargetWriter::dedup_set(std::string_view target, std::int64_t n) {
   std::string key = "{";
-  key += hash_tag(target);
+  key += redis::hash_tag(target);
   key += "}:routed:";
   key += std::to_string(n);
   return key;
