@@ -242,16 +242,6 @@ Bus::BatchResult Bus::try_publish_batch_on(Ring& ring, std::span<const EventSpec
   return result;
 }
 
-PublishStatus Bus::try_claim(const ClaimRequest& request, Claim& out) noexcept {
-  return try_claim_on(ring_, request, out);
-}
-
-PublishStatus Bus::try_claim_on(Ring& ring, const ClaimRequest& request, Claim& out) noexcept {
-  const PublishStatus s = ring.try_claim(request, out);
-  if (s == PublishStatus::ok) count_published(request.type);
-  return s;
-}
-
 PublishStatus Bus::try_publish_market_data(std::string_view symbol, std::string_view data_json,
                                            std::string_view source, Published* out, std::uint64_t correlation,
                                            PublishRejection* rejection) noexcept {
@@ -355,10 +345,9 @@ void Bus::unsubscribe(Subscription& sub) noexcept {
   ring_.release(sub.slot_);
 }
 
-std::size_t Bus::thread_shard() noexcept {
+std::size_t Bus::assign_thread_shard() noexcept {
   static std::atomic<std::size_t> next{0};
-  thread_local const std::size_t shard = std::min(next.fetch_add(1, std::memory_order_relaxed), kCounterShards - 1);
-  return shard;
+  return std::min(next.fetch_add(1, std::memory_order_relaxed), kCounterShards - 1);
 }
 
 std::uint64_t Bus::published(EventType t) const noexcept {

@@ -202,7 +202,9 @@ class Bus {
   // that wants them runs check() on what it wrote and abort()s on refusal:
   // the frame becomes padding that subscribers skip (it still counts as
   // published, as every aborted claim does).
-  PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept;
+  PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept {
+    return try_claim_on(ring_, request, out);
+  }
 
   // The checks a publish of `spec` runs before claiming: the JSON check, the
   // source's length and, when set, the validator. ok, invalid (`rejection`
@@ -343,7 +345,11 @@ class Bus {
                                PublishRejection* rejection) noexcept;
   BatchResult try_publish_batch_on(Ring& ring, std::span<const EventSpec> specs, Published* out,
                                    PublishRejection* rejection) noexcept;
-  PublishStatus try_claim_on(Ring& ring, const ClaimRequest& request, Claim& out) noexcept;
+  PublishStatus try_claim_on(Ring& ring, const ClaimRequest& request, Claim& out) noexcept {
+    const PublishStatus s = ring.try_claim(request, out);
+    if (s == PublishStatus::ok) count_published(request.type);
+    return s;
+  }
   // Called by ~Publication: the lane is free for the next publication().
   void release_lane(std::uint32_t lane) noexcept;
   // Called by Subscription::close().
@@ -386,7 +392,14 @@ class Bus {
   };
   // This thread's shard, the same index on every bus; threads beyond
   // kCounterShards share the last shard through fetch_add.
-  static std::size_t thread_shard() noexcept;
+  static std::size_t thread_shard() noexcept {
+    if (thread_shard_ == kNoShard) [[unlikely]] thread_shard_ = assign_thread_shard();
+    return thread_shard_;
+  }
+  static constexpr std::size_t kNoShard = ~std::size_t{0};
+  // Constant-initialised, so reading it needs no TLS guard.
+  static inline thread_local constinit std::size_t thread_shard_ = kNoShard;
+  static std::size_t assign_thread_shard() noexcept;
   void count_published(EventType t) noexcept {
     const std::size_t shard = thread_shard();
     std::atomic<std::uint64_t>& c = published_[shard].count[to_index(t)];

@@ -19,12 +19,14 @@ TimestampNs realtime_ns() noexcept {
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<TimestampNs>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
+
+constinit TscClockState tsc_clock{};
 }  // namespace detail
 
 namespace {
 
-constexpr int kShift = 32;                          // ns_per_tick in 32.32 fixed point
-constexpr std::int64_t kReanchorNs = 1'000'000'000;  // re-anchor after about a second
+using detail::TscClockState;
+constexpr int kShift = TscClockState::kShift;
 constexpr std::int64_t kCalibrationNs = 2'000'000;
 
 #if defined(__x86_64__)
@@ -64,87 +66,96 @@ Pair read_pair() noexcept {
   return best;
 }
 
-class TscClock {
- public:
-  TscClock() noexcept {
-    const char* forced = std::getenv("TRADPAL_CLOCK");
-    if ((forced != nullptr && std::strcmp(forced, "realtime") == 0) || !tsc_invariant()) return;
+std::uint64_t per_tick(const Pair& a, const Pair& b) noexcept {
+  if (b.ns <= a.ns || b.tsc <= a.tsc) return 0;
+  const auto ns = static_cast<unsigned __int128>(b.ns - a.ns) << kShift;
+  return static_cast<std::uint64_t>(ns / (b.tsc - a.tsc));
+}
+
+// Release stores: each is ordered after the odd version (or, at calibration,
+// before the mode) that announces it.
+void store(const Pair& anchor, std::uint64_t mult) noexcept {
+  TscClockState& c = detail::tsc_clock;
+  c.anchor_ns.store(anchor.ns, std::memory_order_release);
+  c.anchor_tsc.store(anchor.tsc, std::memory_order_release);
+  c.mult.store(mult, std::memory_order_release);
+}
+
+// The first caller measures the rate over about 2 ms; callers meanwhile read
+// clock_gettime. Ends in kTsc or, where the TSC is not to be trusted (or
+// TRADPAL_CLOCK=realtime), kRealtime.
+void calibrate() noexcept {
+  TscClockState& c = detail::tsc_clock;
+  std::uint32_t expected = TscClockState::kUncalibrated;
+  if (!c.mode.compare_exchange_strong(expected, TscClockState::kCalibrating, std::memory_order_acq_rel)) return;
+  const char* forced = std::getenv("TRADPAL_CLOCK");
+  std::uint64_t mult = 0;
+  Pair second{};
+  if ((forced == nullptr || std::strcmp(forced, "realtime") != 0) && tsc_invariant()) {
     const Pair first = read_pair();
-    Pair second = read_pair();
+    second = read_pair();
     while (second.ns - first.ns < kCalibrationNs) second = read_pair();
-    if (second.tsc <= first.tsc) return;  // a TSC that does not advance: not usable
-    const std::uint64_t mult = per_tick(first, second);
-    if (mult == 0) return;
-    store(second, mult);
-    usable_ = true;
+    // A TSC that does not advance is not usable: per_tick answers 0.
+    mult = per_tick(first, second);
   }
+  if (mult == 0) {
+    c.mode.store(TscClockState::kRealtime, std::memory_order_release);
+    return;
+  }
+  store(second, mult);
+  c.mode.store(TscClockState::kTsc, std::memory_order_release);
+}
 
-  [[nodiscard]] bool usable() const noexcept { return usable_; }
-
-  TimestampNs now() noexcept {
-    if (!usable_) return detail::realtime_ns();
-    for (;;) {
-      const std::uint32_t v = version_.load(std::memory_order_acquire);
-      if ((v & 1) != 0) return detail::realtime_ns();  // being re-anchored right now
-      // Acquire loads (plain moves on x86) keep the second look at the
-      // version after them, without a fence ThreadSanitizer cannot see.
-      const TimestampNs ns0 = anchor_ns_.load(std::memory_order_acquire);
-      const std::uint64_t tsc0 = anchor_tsc_.load(std::memory_order_acquire);
-      const std::uint64_t mult = mult_.load(std::memory_order_acquire);
-      if (version_.load(std::memory_order_relaxed) != v) continue;
-      const std::uint64_t tsc = ticks();
-      // A TSC read on another core may lag the anchor by a few ticks.
-      const std::uint64_t dt = tsc > tsc0 ? tsc - tsc0 : 0;
-      const auto elapsed = static_cast<std::int64_t>((static_cast<unsigned __int128>(dt) * mult) >> kShift);
-      if (elapsed >= kReanchorNs) return reanchor(v, Pair{ns0, tsc0});
-      return ns0 + elapsed;
+// One reader takes version v -> v+1, measures, stores, and ends on v+2;
+// readers that lose the race read clock_gettime meanwhile.
+TimestampNs reanchor() noexcept {
+  TscClockState& c = detail::tsc_clock;
+  std::uint32_t v = c.version.load(std::memory_order_acquire);
+  if ((v & 1) != 0 || !c.version.compare_exchange_strong(v, v + 1, std::memory_order_acq_rel,
+                                                         std::memory_order_relaxed)) {
+    return detail::realtime_ns();
+  }
+  const Pair old{c.anchor_ns.load(std::memory_order_relaxed), c.anchor_tsc.load(std::memory_order_relaxed)};
+  const std::uint64_t tsc = ticks();
+  if (tsc > old.tsc) {
+    const auto elapsed = static_cast<std::int64_t>(
+        (static_cast<unsigned __int128>(tsc - old.tsc) * c.mult.load(std::memory_order_relaxed)) >> kShift);
+    if (elapsed < TscClockState::kReanchorNs) {
+      // Another reader re-anchored between our look and our CAS.
+      c.version.store(v + 2, std::memory_order_release);
+      return old.ns + elapsed;
     }
   }
-
- private:
-  static std::uint64_t per_tick(const Pair& a, const Pair& b) noexcept {
-    if (b.ns <= a.ns || b.tsc <= a.tsc) return 0;
-    const auto ns = static_cast<unsigned __int128>(b.ns - a.ns) << kShift;
-    return static_cast<std::uint64_t>(ns / (b.tsc - a.tsc));
-  }
-
-  // Release stores: each is ordered after the odd version that announced it.
-  void store(const Pair& anchor, std::uint64_t mult) noexcept {
-    anchor_ns_.store(anchor.ns, std::memory_order_release);
-    anchor_tsc_.store(anchor.tsc, std::memory_order_release);
-    mult_.store(mult, std::memory_order_release);
-  }
-
-  // One reader takes version v → v+1, measures, stores, and ends on v+2;
-  // readers that lose the race read clock_gettime meanwhile.
-  TimestampNs reanchor(std::uint32_t v, const Pair& old) noexcept {
-    if (!version_.compare_exchange_strong(v, v + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      return detail::realtime_ns();
-    }
-    const Pair now = read_pair();
-    const std::uint64_t mult = per_tick(old, now);
-    // A clock set backwards or a wild reading keeps the old rate.
-    store(now, mult != 0 ? mult : mult_.load(std::memory_order_relaxed));
-    version_.store(v + 2, std::memory_order_release);
-    return now.ns;
-  }
-
-  bool usable_ = false;
-  std::atomic<std::uint32_t> version_{0};
-  std::atomic<TimestampNs> anchor_ns_{0};
-  std::atomic<std::uint64_t> anchor_tsc_{0};
-  std::atomic<std::uint64_t> mult_{0};
-};
-
-TscClock& clock() noexcept {
-  static TscClock instance;
-  return instance;
+  const Pair now = read_pair();
+  const std::uint64_t mult = per_tick(old, now);
+  // A clock set backwards or a wild reading keeps the old rate.
+  store(now, mult != 0 ? mult : c.mult.load(std::memory_order_relaxed));
+  c.version.store(v + 2, std::memory_order_release);
+  return now.ns;
 }
 
 }  // namespace
 
-std::string_view clock_source() noexcept { return clock().usable() ? "tsc" : "clock_gettime"; }
+namespace detail {
+TimestampNs now_ns_slow() noexcept {
+  TscClockState& c = tsc_clock;
+  std::uint32_t mode = c.mode.load(std::memory_order_acquire);
+  if (mode == TscClockState::kUncalibrated) {
+    calibrate();
+    mode = c.mode.load(std::memory_order_acquire);
+  }
+  if (mode != TscClockState::kTsc) return realtime_ns();
+  // The fast path found the anchor being replaced, or a second old.
+  if ((c.version.load(std::memory_order_acquire) & 1) != 0) return realtime_ns();
+  return reanchor();
+}
+}  // namespace detail
 
-TimestampNs now_ns() noexcept { return clock().now(); }
+std::string_view clock_source() noexcept {
+  TscClockState& c = detail::tsc_clock;
+  if (c.mode.load(std::memory_order_acquire) == TscClockState::kUncalibrated) calibrate();
+  // A caller racing the first calibration sees "clock_gettime" until it ends.
+  return c.mode.load(std::memory_order_acquire) == TscClockState::kTsc ? "tsc" : "clock_gettime";
+}
 
 }  // namespace tradpal

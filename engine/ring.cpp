@@ -159,60 +159,6 @@ PublishStatus Ring::claim_space(std::uint64_t size, Sequence& start) noexcept {
   return PublishStatus::ok;
 }
 
-// Checks a request and returns its frame length, or 0 with `why` set.
-std::uint64_t Ring::frame_size(const ClaimRequest& request, PublishStatus& why) const noexcept {
-  if (request.source.size() > UINT16_MAX) {
-    why = PublishStatus::invalid;
-    return 0;
-  }
-  // A stream id counts toward the event's size, so no frame passes max_frame_.
-  const std::size_t trailer = request.stream_id ? detail::kStreamIdSize : 0;
-  const std::size_t body = request.source.size() + request.data_size + request.metadata_size + trailer;
-  if (body > max_event_size_ || request.data_size > max_event_size_ || request.metadata_size > max_event_size_) {
-    why = PublishStatus::too_large;
-    return 0;
-  }
-  return detail::frame_length(request.source.size(), request.data_size, request.metadata_size, trailer);
-}
-
-// Fills `out` for the frame of `request` at `start` (claimed, not committed).
-void Ring::prepare_claim(const ClaimRequest& request, Sequence start, std::uint64_t size, TimestampNs now,
-                         Claim& out) noexcept {
-  FrameHeader* f = frame_at(start);
-  if (!request.source.empty()) std::memcpy(f->body(), request.source.data(), request.source.size());
-  if (request.stream_id) {
-    // After the metadata, before the padding; published by commit()'s release.
-    char* at = f->body() + request.source.size() + request.data_size + request.metadata_size;
-    std::memcpy(at, &request.stream_id->ms, 8);
-    std::memcpy(at + 8, &request.stream_id->seq, 8);
-  }
-  out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now;
-  out.event_id_ = request.event_id.is_nil() ? Uuid::generate_v4() : request.event_id;
-  out.correlation_ = request.correlation;
-  out.source_size_ = static_cast<std::uint16_t>(request.source.size());
-  out.data_size_ = static_cast<std::uint32_t>(request.data_size);
-  out.metadata_size_ = static_cast<std::uint32_t>(request.metadata_size);
-  out.ring_ = this;
-  out.frame_ = f;
-  if (single_producer_) open_claims_.store(open_claims_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  out.sequence_ = start;
-  out.descriptor_ =
-      detail::make_descriptor(static_cast<std::uint32_t>(size), FrameKind::event, request.type, request.origin,
-                              request.stream_id.has_value());
-}
-
-PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept {
-  out.abort();
-  PublishStatus why = PublishStatus::ok;
-  const std::uint64_t size = frame_size(request, why);
-  if (size == 0) return why;
-  Sequence start = 0;
-  const PublishStatus s = claim_space(size, start);
-  if (s != PublishStatus::ok) return s;
-  prepare_claim(request, start, size, request.timestamp_ns != 0 ? request.timestamp_ns : now_ns(), out);
-  return PublishStatus::ok;
-}
-
 PublishStatus Ring::try_claim_batch(std::span<const ClaimRequest> requests, std::span<Claim> out) noexcept {
   if (out.size() < requests.size()) return PublishStatus::invalid;
   for (std::size_t i = 0; i < requests.size(); ++i) out[i].abort();
@@ -255,6 +201,20 @@ PublishStatus Ring::prepare_overwrite(Sequence tail, Sequence wrap_point) noexce
     // tail is committed, no header needs reading.
     reclaim_.store(tail, std::memory_order_release);
     known = tail;
+  }
+  if (wrap_point > known) {
+    // A covered gating reader has found every frame below its position
+    // committed: with one attached, the walk is not needed at all.
+    Sequence proven = known;
+    const std::uint32_t in_use = slots_in_use_.load(std::memory_order_seq_cst);
+    constexpr std::uint64_t kProof = kActive | kGating | kCovered;
+    for (std::uint32_t i = 0; i < in_use; ++i) {
+      const std::uint64_t s = slots_[i].state.load(std::memory_order_acquire);
+      if ((s & kProof) == kProof) proven = std::max(proven, s & kPositionMask);
+    }
+    while (known < proven && !reclaim_.compare_exchange_weak(known, proven, std::memory_order_acq_rel)) {
+    }
+    known = std::max(known, proven);
   }
   if (wrap_point > known) {
     const Sequence limit = std::min(tail, wrap_point + std::min<Sequence>(capacity_ / 4, kReclaimAhead));
@@ -430,6 +390,7 @@ std::optional<std::uint32_t> Ring::attach(BackPressure mode, EventTypeSet filter
       return fail(why);
     }
   }
+  s.start.store(position, std::memory_order_relaxed);
   s.state.store(position | flags, std::memory_order_seq_cst);
   return slot;
 }

@@ -15,7 +15,10 @@
 // sequence its frame will overwrite, one lap back) and moves tail_ with a CAS
 // (a plain release store on a single_producer ring). Before it may claim:
 //   * every frame below the wrap point must be committed: a producer still
-//     inside its claim one lap back holds the others back (reclaim_);
+//     inside its claim one lap back holds the others back (reclaim_). A
+//     gating subscriber that began at or below reclaim_ has found every
+//     frame below its position committed, so while one is attached its
+//     position is the proof; only without one are old headers walked;
 //   * gating ("block") subscribers below the wrap point: back_pressured;
 //   * lossy subscribers inside their handler pin the frame in hand:
 //     back_pressured, exactly like gating;
@@ -55,6 +58,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/clock.h"
 #include "engine/detail/frame.h"
 #include "engine/event_type.h"
 #include "engine/event_view.h"
@@ -305,6 +309,11 @@ class Ring {
   static constexpr std::uint64_t kGating = 2;
   static constexpr std::uint64_t kBusy = 4;       // lossy reader inside poll: pinned
   static constexpr std::uint64_t kReserved = 8;   // taken, not yet attached
+  // A gating reader whose first position was at or below reclaim_: it has
+  // read (so found committed) every frame from there to its position, which
+  // is therefore a reclaim point producers take without walking headers. Set
+  // by the reader itself (cover()), never carried over to another attach.
+  static constexpr std::uint64_t kCovered = 16;
   static constexpr std::uint64_t kFlagMask = 63;
   static constexpr std::uint64_t kClosedBit = 1;  // in tail_, set by close()
   static constexpr std::uint64_t kPositionMask = ~kFlagMask;
@@ -312,6 +321,7 @@ class Ring {
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> state{0};
     std::atomic<std::uint32_t> filter{0};
+    std::atomic<Sequence> start{0};  // the first position; the owner's, for cover()
   };
 
   struct alignas(64) WakeUp {
@@ -323,6 +333,10 @@ class Ring {
     mutable std::atomic<std::int32_t> ringing{0};  // publishers inside ring_doorbells()
   };
 
+  // The common claim, inline: no padding at the ring's end, the cached floor
+  // clears the wrap point, and (several producers) the CAS wins at once.
+  // False sends the claim to claim_space(), which handles everything.
+  bool try_claim_fast(std::uint64_t size, Sequence& start) noexcept;
   PublishStatus claim_space(std::uint64_t size, Sequence& start) noexcept;
   std::uint64_t frame_size(const ClaimRequest& request, PublishStatus& why) const noexcept;
   void prepare_claim(const ClaimRequest& request, Sequence start, std::uint64_t size, TimestampNs now,
@@ -331,6 +345,13 @@ class Ring {
     return reinterpret_cast<detail::FrameHeader*>(memory_ + (s & mask_));
   }
   PublishStatus prepare_overwrite(Sequence tail, Sequence wrap_point) noexcept;
+  // A gating reader not yet covered: kCovered added when reclaim_ has
+  // reached its start (one load per poll until then).
+  [[nodiscard]] std::uint64_t cover(std::uint32_t slot, std::uint64_t state) const noexcept {
+    const bool covered =
+        slots_[slot].start.load(std::memory_order_relaxed) <= reclaim_.load(std::memory_order_acquire);
+    return covered ? state | kCovered : state;
+  }
   void make_room(Sequence wrap_point) noexcept;
   bool evict(std::uint32_t slot, std::uint64_t state, Sequence wrap_point) noexcept;
   void refresh_floor(std::uint64_t floor_word, std::uint64_t version, Sequence cap) noexcept;
@@ -416,6 +437,84 @@ inline void Claim::commit() noexcept {
   ring->notify_commit();
 }
 
+// Checks a request and returns its frame length, or 0 with `why` set.
+inline std::uint64_t Ring::frame_size(const ClaimRequest& request, PublishStatus& why) const noexcept {
+  if (request.source.size() > UINT16_MAX) {
+    why = PublishStatus::invalid;
+    return 0;
+  }
+  // A stream id counts toward the event's size, so no frame passes max_frame_.
+  const std::size_t trailer = request.stream_id ? detail::kStreamIdSize : 0;
+  const std::size_t body = request.source.size() + request.data_size + request.metadata_size + trailer;
+  if (body > max_event_size_ || request.data_size > max_event_size_ || request.metadata_size > max_event_size_) {
+    why = PublishStatus::too_large;
+    return 0;
+  }
+  return detail::frame_length(request.source.size(), request.data_size, request.metadata_size, trailer);
+}
+
+inline bool Ring::try_claim_fast(std::uint64_t size, Sequence& start) noexcept {
+  if (closed_.load(std::memory_order_relaxed)) return false;
+  Sequence t = tail_.load(std::memory_order_seq_cst);
+  if ((t & kClosedBit) != 0 || (t & mask_) + size > capacity_) return false;
+  const Sequence end = t + size;
+  const Sequence wrap_point = end > capacity_ ? end - capacity_ : 0;
+  // The load order t -> version -> floor -> claim is what attach() relies on
+  // (as in claim_space()).
+  const std::uint64_t version = registry_version_.load(std::memory_order_seq_cst);
+  const std::uint64_t floor = floor_.load(std::memory_order_seq_cst);
+  if ((floor & kFlagMask) != (version & kFlagMask) || wrap_point > (floor & kPositionMask)) return false;
+  if (single_producer_) {
+    // Nobody else writes the tail; attach() copes with this store still
+    // sitting in the store buffer (see its membarrier).
+    tail_.store(end, std::memory_order_release);
+  } else if (!tail_.compare_exchange_strong(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
+    return false;
+  }
+  start = t;
+  return true;
+}
+
+// Fills `out` for the frame of `request` at `start` (claimed, not committed).
+inline void Ring::prepare_claim(const ClaimRequest& request, Sequence start, std::uint64_t size, TimestampNs now,
+                                Claim& out) noexcept {
+  detail::FrameHeader* f = frame_at(start);
+  if (!request.source.empty()) std::memcpy(f->body(), request.source.data(), request.source.size());
+  if (request.stream_id) {
+    // After the metadata, before the padding; published by commit()'s release.
+    char* at = f->body() + request.source.size() + request.data_size + request.metadata_size;
+    std::memcpy(at, &request.stream_id->ms, 8);
+    std::memcpy(at + 8, &request.stream_id->seq, 8);
+  }
+  out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now;
+  out.event_id_ = request.event_id.is_nil() ? Uuid::generate_v4() : request.event_id;
+  out.correlation_ = request.correlation;
+  out.source_size_ = static_cast<std::uint16_t>(request.source.size());
+  out.data_size_ = static_cast<std::uint32_t>(request.data_size);
+  out.metadata_size_ = static_cast<std::uint32_t>(request.metadata_size);
+  out.ring_ = this;
+  out.frame_ = f;
+  if (single_producer_) open_claims_.store(open_claims_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  out.sequence_ = start;
+  out.descriptor_ =
+      detail::make_descriptor(static_cast<std::uint32_t>(size), detail::FrameKind::event, request.type,
+                              request.origin, request.stream_id.has_value());
+}
+
+inline PublishStatus Ring::try_claim(const ClaimRequest& request, Claim& out) noexcept {
+  if (out.active()) out.abort();
+  PublishStatus why = PublishStatus::ok;
+  const std::uint64_t size = frame_size(request, why);
+  if (size == 0) return why;
+  Sequence start = 0;
+  if (!try_claim_fast(size, start)) {
+    const PublishStatus s = claim_space(size, start);
+    if (s != PublishStatus::ok) return s;
+  }
+  prepare_claim(request, start, size, request.timestamp_ns != 0 ? request.timestamp_ns : now_ns(), out);
+  return PublishStatus::ok;
+}
+
 inline bool Ring::available(std::uint32_t slot) const noexcept {
   const Sequence p = position(slot);
   return frame_at(p)->commit.load(std::memory_order_acquire) == (p ^ commit_key_);
@@ -481,12 +580,14 @@ std::size_t Ring::poll(std::uint32_t slot, Handler&& handler, std::size_t limit)
                                           std::memory_order_acquire)) {
     }
   }
+  if ((state & (kGating | kCovered)) == kGating) state = cover(slot, state);
   Sequence position = state & kPositionMask;
-  const std::uint64_t held = (state & kGating) != 0 ? kActive | kGating : kActive | kBusy;
+  const std::uint64_t kept = state & (kActive | kGating | kCovered);
+  const std::uint64_t held = (state & kGating) != 0 ? kept : kActive | kBusy;
   const std::size_t delivered = deliver(slot, position, held, handler, limit);
   // Release: the handler's reads of the frames happen before any producer
   // that sees the new position overwrites them.
-  s.state.store(position | (state & (kActive | kGating)), std::memory_order_release);
+  s.state.store(position | kept, std::memory_order_release);
   return delivered;
 }
 

@@ -21,10 +21,6 @@ namespace tradpal {
 // Nanoseconds since 1970-01-01T00:00:00Z.
 using TimestampNs = std::int64_t;
 
-// The wall clock (CLOCK_REALTIME), read through the TSC where that is safe:
-// see engine/clock.h.
-[[nodiscard]] TimestampNs now_ns() noexcept;
-
 inline constexpr std::size_t kIsoTimestampSize = 26;  // "YYYY-MM-DDTHH:MM:SS.ffffff"
 
 // Writes exactly kIsoTimestampSize characters (no terminator). Every
@@ -47,3 +43,7 @@ void format_iso_timestamp(TimestampNs ts, char* out) noexcept;
 }
 
 }  // namespace tradpal
+
+// now_ns(), the wall clock (CLOCK_REALTIME) read through the TSC where that
+// is safe, is inline in engine/clock.h, which needs TimestampNs from here.
+#include "engine/clock.h"

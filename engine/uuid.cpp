@@ -1,37 +1,15 @@
 #include "engine/uuid.h"
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <random>
 
+#include "engine/clock.h"
+
 namespace tradpal {
 namespace {
-
-// xoshiro256** by Blackman and Vigna: fast, 256 bits of state, and good
-// enough statistically for identifiers (it is not a cryptographic source,
-// and event ids are not secrets).
-class Xoshiro256 {
- public:
-  Xoshiro256() {
-    std::random_device rd;
-    for (auto& s : state_) s = (std::uint64_t{rd()} << 32) ^ rd();
-  }
-  std::uint64_t next() noexcept {
-    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const std::uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
-    return result;
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t state_[4];
-};
 
 constexpr char kHex[] = "0123456789abcdef";
 
@@ -51,21 +29,28 @@ constexpr std::array<std::uint8_t, 16> kByteAt = {0, 2, 4, 6, 9, 11, 14, 16, 19,
 
 }  // namespace
 
-Uuid Uuid::generate_v4() noexcept {
-  // The generator is constructed on a thread's first call; random_device may
-  // throw only when no entropy source exists at all, which would already have
-  // failed at start-up in the same thread.
-  thread_local Xoshiro256 rng;
-  Uuid u;
-  const std::uint64_t hi = rng.next();
-  const std::uint64_t lo = rng.next();
-  // Byte order does not matter for random bits: copy the words as they are.
-  std::memcpy(u.bytes.data(), &hi, 8);
-  std::memcpy(u.bytes.data() + 8, &lo, 8);
-  u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0f) | 0x40);  // version 4
-  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return u;
+namespace detail {
+void seed_uuid_rng(UuidRng& rng) noexcept {
+  try {
+    std::random_device rd;
+    for (auto& word : rng.s) word = (std::uint64_t{rd()} << 32) ^ rd();
+  } catch (...) {
+    // No entropy source: the time, the thread and a counter, spread by
+    // splitmix64, still keep threads and runs apart.
+    static std::atomic<std::uint64_t> counter{0};
+    std::uint64_t x = static_cast<std::uint64_t>(detail::realtime_ns()) ^
+                      (reinterpret_cast<std::uintptr_t>(&rng) << 1) ^ counter.fetch_add(1);
+    for (auto& word : rng.s) {
+      x += 0x9e3779b97f4a7c15ULL;
+      std::uint64_t z = x;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      word = z ^ (z >> 31);
+    }
+  }
+  if (!rng.seeded()) rng.s[0] = 1;  // all zero would mean "not seeded" and never move
 }
+}  // namespace detail
 
 std::optional<Uuid> Uuid::parse(std::string_view text) noexcept {
   // Read on every event that comes from Redis: no branch per character.

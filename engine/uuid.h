@@ -21,7 +21,8 @@ struct Uuid {
 
   static constexpr std::size_t kTextSize = 36;
 
-  // A random (version 4, RFC 4122 variant) identifier.
+  // A random (version 4, RFC 4122 variant) identifier. Inline: it is on
+  // every publish that leaves the id to the bus.
   [[nodiscard]] static Uuid generate_v4() noexcept;
 
   // Parses the canonical 36-character form; anything else is std::nullopt.
@@ -42,5 +43,48 @@ struct Uuid {
   }
   friend bool operator==(const Uuid&, const Uuid&) = default;
 };
+
+namespace detail {
+// xoshiro256** by Blackman and Vigna, one state per thread: fast, 256 bits
+// of state, and good enough statistically for identifiers (it is not a
+// cryptographic source, and event ids are not secrets). All zero until the
+// thread's first id seeds it from std::random_device (a seeded state is
+// never all zero), so it needs no guard: constant-initialised TLS.
+struct UuidRng {
+  std::uint64_t s[4];
+  [[nodiscard]] bool seeded() const noexcept { return (s[0] | s[1] | s[2] | s[3]) != 0; }
+  std::uint64_t next() noexcept {
+    const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+};
+inline thread_local constinit UuidRng uuid_rng{};
+// Seeds this thread's generator (uuid.cpp). random_device may throw only
+// when no entropy source exists at all; the seed then comes from the clock
+// and the thread, which still gives distinct ids.
+void seed_uuid_rng(UuidRng& rng) noexcept;
+}  // namespace detail
+
+inline Uuid Uuid::generate_v4() noexcept {
+  detail::UuidRng& rng = detail::uuid_rng;
+  if (!rng.seeded()) [[unlikely]] detail::seed_uuid_rng(rng);
+  const std::uint64_t hi = rng.next();
+  const std::uint64_t lo = rng.next();
+  Uuid u;
+  // Byte order does not matter for random bits: copy the words as they are.
+  std::memcpy(u.bytes.data(), &hi, 8);
+  std::memcpy(u.bytes.data() + 8, &lo, 8);
+  u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0f) | 0x40);  // version 4
+  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;
+}
 
 }  // namespace tradpal

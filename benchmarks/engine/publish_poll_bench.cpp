@@ -36,6 +36,7 @@
 #include "benchmarks/support/report.h"
 #include "engine/bus.h"
 #include "engine/clock.h"
+#include "engine/publication.h"
 
 namespace {
 
@@ -46,11 +47,18 @@ constexpr std::string_view kMetadata = "{}";
 using tradpal::bench::first_word;
 using tradpal::bench::Item;
 
-void BusPublishPoll(benchmark::State& state, std::size_t event_bytes, bool preset) {
+// Where the publishing thread claims: the bus's shared ring (a CAS per
+// claim), the same ring promised to one producer (single_producer: a plain
+// store), or an exclusive Publication (its own lane, a plain store).
+enum class Path { shared, single_producer, publication };
+
+void BusPublishPoll(benchmark::State& state, std::size_t event_bytes, bool preset, Path path = Path::shared) {
   const std::size_t data_size = event_bytes - kSource.size() - kMetadata.size();
   const std::string data(data_size, 'x');
-  tradpal::Bus bus({.ring = {.capacity = kRingBytes}});
+  tradpal::Bus bus({.ring = {.capacity = kRingBytes, .single_producer = path == Path::single_producer}});
   tradpal::Subscription sub = bus.subscribe();
+  tradpal::Publication publication;
+  if (path == Path::publication) publication = bus.publication();
   tradpal::ClaimRequest request{.type = tradpal::EventType::market_data_update,
                                 .source = kSource,
                                 .data_size = data.size(),
@@ -63,7 +71,9 @@ void BusPublishPoll(benchmark::State& state, std::size_t event_bytes, bool prese
   auto handler = [&sum](const tradpal::EventView& e, bool) { sum += first_word(e.data().data()); };
   tradpal::Claim claim;
   for (auto _ : state) {
-    if (bus.try_claim(request, claim) != tradpal::PublishStatus::ok) {
+    const tradpal::PublishStatus claimed =
+        path == Path::publication ? publication.try_claim(request, claim) : bus.try_claim(request, claim);
+    if (claimed != tradpal::PublishStatus::ok) {
       state.SkipWithError("claim failed");
       break;
     }
@@ -197,6 +207,8 @@ int main(int argc, char** argv) {
   add("moodycamel_enqueue_dequeue_250B", [](State& s) { QueueEnqueueDequeue<250>(s); });
   add("memcpy_floor_250B", [](State& s) { MemcpyFloor<250>(s); });
   add("bus_preset_id_and_time_64B", [](State& s) { BusPublishPoll(s, 64, true); });
+  add("bus_single_producer_64B", [](State& s) { BusPublishPoll(s, 64, false, Path::single_producer); });
+  add("bus_publication_64B", [](State& s) { BusPublishPoll(s, 64, false, Path::publication); });
   add("bus_try_publish_shape_check_64B", [](State& s) { BusTryPublishPoll(s, 64, JsonCheck::shape); });
   add("bus_try_publish_full_check_64B", [](State& s) { BusTryPublishPoll(s, 64, JsonCheck::full); });
   add("clock_now_ns", [](State& s) { ClockNowNs(s); });
@@ -224,6 +236,8 @@ int main(int argc, char** argv) {
   cost("bus_publish_poll_250B", "bus_publish_poll_250B", "moodycamel_enqueue_dequeue_250B");
   cost("bus_publish_poll_250B_vs_memcpy", "bus_publish_poll_250B", "memcpy_floor_250B");
   cost("bus_preset_id_and_time_64B", "bus_preset_id_and_time_64B", "bus_publish_poll_64B");
+  cost("bus_single_producer_64B", "bus_single_producer_64B", "moodycamel_enqueue_dequeue_64B", "<= 1.5x", 1.5);
+  cost("bus_publication_64B", "bus_publication_64B", "moodycamel_enqueue_dequeue_64B", "<= 1.5x", 1.5);
   cost("bus_try_publish_shape_check_64B", "bus_try_publish_shape_check_64B", "moodycamel_enqueue_dequeue_64B");
   cost("bus_try_publish_full_check_64B", "bus_try_publish_full_check_64B", "bus_try_publish_shape_check_64B");
   tradpal::bench::add_paired(figures,
