@@ -235,8 +235,18 @@ Bus::BatchResult Bus::try_publish_batch_on(Ring& ring, std::span<const EventSpec
       return result;
     }
     for (std::size_t k = 0; k < n; ++k) {
-      publish_claimed(specs[result.published + k], claims[k], out != nullptr ? out + result.published + k : nullptr);
+      const EventSpec& spec = specs[result.published + k];
+      Claim& claim = claims[k];
+      std::memcpy(claim.data(), spec.data.data(), spec.data.size());
+      std::memcpy(claim.metadata(), spec.metadata.data(), spec.metadata.size());
+      if (out != nullptr) {
+        out[result.published + k].sequence = claim.sequence();
+        out[result.published + k].event_id = claim.event_id();
+      }
+      count_published(spec.type);
     }
+    // One commit for the chunk: subscribers see it whole, woken once.
+    ring.commit_batch(std::span(claims.data(), n));
     result.published += n;
   }
   return result;

@@ -2,6 +2,7 @@
 // all or nothing per chunk, across the ring's wrap, under back-pressure.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -115,6 +116,55 @@ TEST(Batch, RefusesAnEventTooLargeForTheRingAndPublishesWhatCameBefore) {
   const auto r = bus.try_publish_batch(specs_for(data));
   EXPECT_EQ(r.status, PublishStatus::too_large);
   EXPECT_EQ(r.published, 1u);
+}
+
+// Ring::commit_batch: nothing of a batch shows before it, all of it after,
+// in order; an aborted claim in the middle is padding nobody sees.
+TEST(Batch, CommitBatchShowsTheWholeRunAtOnceAndSkipsAbortedClaims) {
+  Bus bus;
+  auto sub = bus.subscribe();
+  std::vector<ClaimRequest> requests;
+  for (int i = 0; i < 5; ++i) {
+    requests.push_back({.type = EventType::order_executed, .source = "c", .data_size = 8, .metadata_size = 2});
+  }
+  std::vector<Claim> claims(requests.size());
+  ASSERT_EQ(bus.ring().try_claim_batch(requests, claims), PublishStatus::ok);
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    const std::string data = "{\"i\": " + std::to_string(i) + "}";
+    std::memcpy(claims[i].data(), data.data(), 8);
+    std::memcpy(claims[i].metadata(), "{}", 2);
+  }
+  claims[2].abort();
+  std::vector<std::string> seen;
+  auto collect = [&](const EventView& e, bool) { seen.emplace_back(e.data()); };
+  EXPECT_EQ(sub.poll(collect), 0u) << "claims are invisible until committed";
+  bus.ring().commit_batch(claims);
+  for (const Claim& c : claims) EXPECT_FALSE(c.active());
+  EXPECT_EQ(sub.poll(collect), 4u);
+  EXPECT_EQ(seen, (std::vector<std::string>{"{\"i\": 0}", "{\"i\": 1}", "{\"i\": 3}", "{\"i\": 4}"}));
+  bus.ring().commit_batch(claims);  // committing again changes nothing
+  EXPECT_EQ(sub.poll(collect), 0u);
+}
+
+// On a single_producer ring commit_batch closes every claim it commits: the
+// ring then wraps many times over without counting any as still open.
+TEST(Batch, CommitBatchOnASingleProducerRingWrapsFreely) {
+  Bus bus({.ring = {.capacity = 1 << 14, .max_event_size = 1024, .single_producer = true}});
+  auto sub = bus.subscribe();
+  std::vector<ClaimRequest> requests(
+      8, {.type = EventType::order_executed, .source = "c", .data_size = 2, .metadata_size = 2});
+  std::vector<Claim> claims(requests.size());
+  std::size_t delivered = 0;
+  for (int round = 0; round < 1000; ++round) {
+    ASSERT_EQ(bus.ring().try_claim_batch(requests, claims), PublishStatus::ok) << "round " << round;
+    for (Claim& c : claims) {
+      std::memcpy(c.data(), "{}", 2);
+      std::memcpy(c.metadata(), "{}", 2);
+    }
+    bus.ring().commit_batch(claims);
+    delivered += sub.poll([](const EventView&, bool) {});
+  }
+  EXPECT_EQ(delivered, 8000u);
 }
 
 }  // namespace

@@ -162,6 +162,53 @@ TEST(BusConcurrency, BatchPublishersAndSinglePublishersShareOneOrder) {
   EXPECT_EQ(bus.published_total(), 3 * per_producer);
 }
 
+// Ring::commit_batch publishes a run of frames as one: a subscriber that
+// polls while batches of 8 land never finds part of one (it waits on the
+// first frame, which is committed last).
+TEST(BusConcurrency, CommittedBatchesAreSeenWhole) {
+  constexpr std::size_t kRun = 8;
+  const std::uint64_t runs = scaled(200'000) / kRun;
+  Bus bus({.ring = {.capacity = 1 << 16, .max_event_size = 1024}});
+  auto sub = bus.subscribe();
+  std::atomic<bool> done{false};
+  std::uint64_t torn = 0, received = 0, errors = 0;
+  std::thread reader([&] {
+    Observer o(1);
+    Yield wait;
+    for (;;) {
+      const bool finished = done.load(std::memory_order_acquire);
+      const std::size_t n = sub.poll([&o](const EventView& v, bool e) { o(v, e); });
+      if (n % kRun != 0) ++torn;
+      if (n == 0) {
+        if (finished) break;
+        wait.idle(bus.ring());
+      } else {
+        wait.reset();
+      }
+    }
+    received = o.received;
+    errors = o.errors;
+  });
+  std::vector<ClaimRequest> requests(
+      kRun, {.type = EventType::trading_signal, .source = "r", .data_size = kDataSize, .metadata_size = 2});
+  std::vector<Claim> claims(kRun);
+  Yield wait;
+  for (std::uint64_t r = 0; r < runs; ++r) {
+    while (bus.ring().try_claim_batch(requests, claims) != PublishStatus::ok) wait.idle(bus.ring());
+    wait.reset();
+    for (std::size_t i = 0; i < kRun; ++i) {
+      write_data(claims[i].data(), 0, r * kRun + i);
+      std::memcpy(claims[i].metadata(), "{}", 2);
+    }
+    bus.ring().commit_batch(claims);
+  }
+  done.store(true, std::memory_order_release);
+  reader.join();
+  EXPECT_EQ(torn, 0u) << "a poll delivered part of a committed batch";
+  EXPECT_EQ(errors, 0u);
+  EXPECT_EQ(received, runs * kRun);
+}
+
 TEST(BusConcurrency, FiltersAndPolledSubscribersUnderTraffic) {
   const std::uint64_t per_producer = scaled(300'000);
   Bus bus({.ring = {.capacity = 1 << 18, .max_event_size = 512}});
