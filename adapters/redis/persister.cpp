@@ -391,7 +391,15 @@ void Persister::acknowledge_front(StreamId id) noexcept {
   buffered_.fetch_sub(1, std::memory_order_release);
 }
 
-void Persister::on_replies_done() noexcept { hand_over_acks(); }
+// The end of one socket read: acknowledgements go to the listener first
+// (they are what publishers wait for), then one refill, when a whole burst
+// fits again (or nothing is in flight), sends what was committed meanwhile
+// in one write.
+void Persister::on_replies_done() noexcept {
+  hand_over_acks();
+  if (stopped_) return;
+  if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
+}
 
 void Persister::hand_over_acks() noexcept {
   if (acks_.empty() || options_.listener == nullptr) return;
@@ -603,8 +611,9 @@ void Persister::on_reply(std::uintptr_t tag, redisReply* reply) noexcept {
       }
       last_id_.assign(reply->str, reply->len);
       acknowledge_front(StreamId::parse(last_id_).value_or(StreamId{}));
-      // Refill when a whole burst fits again (or nothing is in flight).
-      if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
+      // The refill waits for the end of this read (on_replies_done): a pump
+      // per reply wrote to the socket once per reply, a system call for the
+      // one or two events published in between.
       return;
     case kBaseline:
       if (reply->type == REDIS_REPLY_ARRAY) {
