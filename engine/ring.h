@@ -119,7 +119,12 @@ class Claim {
   [[nodiscard]] char* metadata() noexcept { return data() + data_size_; }
   [[nodiscard]] std::size_t data_size() const noexcept { return data_size_; }
   [[nodiscard]] std::size_t metadata_size() const noexcept { return metadata_size_; }
-  [[nodiscard]] const Uuid& event_id() const noexcept { return event_id_; }
+  [[nodiscard]] Uuid event_id() const noexcept {
+    Uuid id;
+    std::memcpy(id.bytes.data(), &id_first_, 8);
+    std::memcpy(id.bytes.data() + 8, &id_second_, 8);
+    return id;
+  }
 
   // Publishes the frame: every subscriber may read it from now on.
   void commit() noexcept;
@@ -135,13 +140,19 @@ class Claim {
   // a subscriber spinning on the commit word holds that cache line, and
   // writing it twice (at claim and at commit) would move it across cores
   // twice per event.
+  //
+  // The id's two halves are apart on purpose: prepare_claim() stores them
+  // as two words, and adjacent ones commit() would read back as one 16-byte
+  // load (the compiler merges the copies), which waits for both stores to
+  // leave the store buffer: a failed store forward on every publish.
   Ring* ring_ = nullptr;
+  std::uint64_t id_first_ = 0;  // bytes 0..7 of the event id
   detail::FrameHeader* frame_ = nullptr;
   Sequence sequence_ = 0;
   std::uint64_t descriptor_ = 0;
   TimestampNs timestamp_ns_ = 0;
   std::uint64_t correlation_ = 0;
-  Uuid event_id_{};
+  std::uint64_t id_second_ = 0;  // bytes 8..15
   std::uint32_t data_size_ = 0;
   std::uint32_t metadata_size_ = 0;
   std::uint16_t source_size_ = 0;
@@ -431,12 +442,8 @@ class Ring {
 
 inline void Claim::write_header() noexcept {
   frame_->timestamp_ns = timestamp_ns_;
-  // Two 8-byte moves: the id was just stored as two words, and a 16-byte
-  // load of them would wait for both stores to drain (no store forwarding).
-  std::uint64_t id[2];
-  std::memcpy(id, event_id_.bytes.data(), sizeof id);
-  std::memcpy(frame_->event_id, &id[0], 8);
-  std::memcpy(frame_->event_id + 8, &id[1], 8);
+  std::memcpy(frame_->event_id, &id_first_, 8);
+  std::memcpy(frame_->event_id + 8, &id_second_, 8);
   frame_->correlation = correlation_;
   frame_->source_size = source_size_;
   frame_->data_size = data_size_;
@@ -506,7 +513,9 @@ inline void Ring::prepare_claim(const ClaimRequest& request, Sequence start, std
     std::memcpy(at + 8, &request.stream_id->seq, 8);
   }
   out.timestamp_ns_ = request.timestamp_ns != 0 ? request.timestamp_ns : now;
-  out.event_id_ = request.event_id.is_nil() ? Uuid::generate_v4() : request.event_id;
+  const Uuid id = request.event_id.is_nil() ? Uuid::generate_v4() : request.event_id;
+  std::memcpy(&out.id_first_, id.bytes.data(), 8);
+  std::memcpy(&out.id_second_, id.bytes.data() + 8, 8);
   out.correlation_ = request.correlation;
   out.source_size_ = static_cast<std::uint16_t>(request.source.size());
   out.data_size_ = static_cast<std::uint32_t>(request.data_size);
