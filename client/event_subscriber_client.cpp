@@ -221,6 +221,10 @@ EventSubscriberClient::Ended EventSubscriberClient::session(std::string& why, in
   bool ended = false, resync = false, sse_broken = false;
   std::string error_body;
   detail::SseReader sse([&](const detail::SseMessage& m) {
+    // After `missed` nothing more of this connection is handled, not even
+    // what came in the same read: an event after the hole would move the
+    // resume point past it, and the reconnect would never read the hole.
+    if (resync) return;
     if (m.event == "missed") {
       resync = true;  // eventd dropped events for us: read them from Redis instead
       return;

@@ -138,7 +138,11 @@ double subscriber_rate(const std::string& url, std::size_t n) {
   const auto t0 = Clock::now();
   sub.start();
   while (handled.load(std::memory_order_relaxed) < n) {
-    if (seconds_since(t0) > 120) throw std::runtime_error("the subscriber did not get every event");
+    if (seconds_since(t0) > 120) {
+      throw std::runtime_error("the subscriber did not get every event: " + std::to_string(handled.load()) + " of " +
+                               std::to_string(n) + " in 120 s, after " + std::to_string(sub.reconnects()) +
+                               " reconnects");
+    }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   const double rate = static_cast<double>(n) / seconds_since(t0);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -230,6 +231,94 @@ TEST(ClientErrors, ASilentServerTimesOutAndThePublishMayHaveHappened) {
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(took, 250ms);
   EXPECT_LT(took, 3s);
+}
+
+// A scripted stream server: each connection's request is recorded, then it
+// is answered with the next script in one write (and held open).
+struct ScriptedStreamServer : SilentServer {
+  std::vector<std::string> scripts;
+  std::vector<std::string> requests;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  explicit ScriptedStreamServer(std::vector<std::string> s) : scripts(std::move(s)) {
+    thread = std::thread([this] {
+      std::vector<int> open;
+      for (std::size_t i = 0; !stop.load(); ++i) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) {
+          --i;
+          continue;
+        }
+        const int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) break;
+        open.push_back(c);
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<std::size_t>(n));
+        }
+        {
+          std::lock_guard lock(mu);
+          requests.push_back(req);
+        }
+        const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+        const std::string body = head + (i < scripts.size() ? scripts[i] : std::string());
+        (void)::send(c, body.data(), body.size(), MSG_NOSIGNAL);
+      }
+      for (int c : open) ::close(c);
+    });
+  }
+  ~ScriptedStreamServer() {
+    stop.store(true);
+    thread.join();
+  }
+  std::vector<std::string> seen_requests() {
+    std::lock_guard lock(mu);
+    return requests;
+  }
+};
+
+std::string sse_event(const std::string& id, const std::string& n) {
+  const std::string json = R"({"event_type": "risk_alert", "event_id": "5f0c7e2a-1b3d-4c5e-8f90-123456789abc", )"
+                           R"("timestamp": "2026-11-29T16:00:00.123456", "source": "s", "data": {"n": )" +
+                           n + R"(}, "metadata": {}})";
+  return "id: " + id + "\nevent: risk_alert\ndata: " + json + "\n\n";
+}
+
+// eventd tells a client that fell behind `missed` and may already have sent
+// newer events in the same burst: those are not handled, the reconnect asks
+// from the last event before the hole, and the hole is read then.
+TEST(ClientErrors, EventsAfterAMissedNoteAreReadAgainNotSkipped) {
+  ScriptedStreamServer server({sse_event("1-0", "1") + "event: missed\ndata: {\"missed\": 1}\n\n" +
+                                   sse_event("3-0", "3"),
+                               sse_event("2-0", "2") + sse_event("3-0", "3")});
+  SubscriberOptions so;
+  so.url = "http://127.0.0.1:" + std::to_string(server.port);
+  so.from = "0-0";
+  EventSubscriberClient sub(so);
+  std::mutex mu;
+  std::vector<std::string> got;
+  sub.on(EventType::risk_alert, [&](const StreamEvent& e) {
+    std::lock_guard lock(mu);
+    got.emplace_back(e.message_id);
+  });
+  sub.start();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (got.size() >= 3 || std::chrono::steady_clock::now() > deadline) break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  sub.stop();
+  EXPECT_EQ(got, (std::vector<std::string>{"1-0", "2-0", "3-0"}));
+  const auto requests = server.seen_requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_NE(requests[1].find("Last-Event-ID: 1-0\r\n"), std::string::npos) << requests[1];
 }
 
 TEST(ClientErrors, CallsPendingWhenTheClientIsDestroyedFailAsClosed) {
