@@ -19,6 +19,12 @@ constexpr std::size_t kMaxQueued = 4096;
 // read per job and other readers get their turn between pages.
 constexpr std::size_t kGapEvents = 1000;
 constexpr std::size_t kGapScan = 10000;
+// How often parked gap reads look at their sockets again.
+constexpr std::uint64_t kDrainCheckMs = 2;
+// A gap page goes out in writes of at most this many bytes (one event more
+// if a single one is larger), each only once the socket has taken the last:
+// well below the stream's unsent limit (ServerConfig, 1 MiB by default).
+constexpr std::size_t kGapChunkBytes = 256 * 1024;
 
 }  // namespace
 
@@ -52,6 +58,8 @@ SseHub::SseHub(uv_loop_t* loop, Bus& replays, RedisReaders& readers, ServiceCoun
   heartbeat_timer_.data = this;
   const auto every = static_cast<std::uint64_t>(std::max<std::int64_t>(heartbeat_.count(), 10));
   uv_timer_start(&heartbeat_timer_, &SseHub::on_heartbeat, every, every);
+  uv_timer_init(loop, &drain_timer_);
+  drain_timer_.data = this;
 }
 
 SseHub::~SseHub() = default;
@@ -60,6 +68,7 @@ void SseHub::close() noexcept {
   if (closed_) return;
   closed_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   replayed_.close();
 }
 
@@ -344,10 +353,13 @@ void SseHub::read_gap(std::uint64_t client_id, std::size_t partition, StreamId a
       [partition, after, types](Reader& reader) {
         return reader.store().read_partition_after(partition, after, types, kGapEvents, kGapScan);
       },
-      [this, client_id, partition](Outcome<redis::EventPage> page) { gap_page(client_id, partition, std::move(page)); });
+      [this, client_id, partition, after](Outcome<redis::EventPage> page) {
+        gap_page(client_id, partition, after, std::move(page));
+      });
 }
 
-void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, Outcome<redis::EventPage> page) {
+void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, StreamId after,
+                      Outcome<redis::EventPage> page) {
   const auto it = clients_.find(client_id);
   if (it == clients_.end() || it->second->gone || closed_) return;
   Client& c = *it->second;
@@ -366,7 +378,29 @@ void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, Outcome<re
     // it; with more, write() gives each event this client's own cursor.
     frames.push_back(encode_sse_frame(f, partition, id, partitions_ == 1 && id ? StreamCursor{*id} : StreamCursor{}));
   }
-  write(c, frames);
+  // Written in chunks of at most kGapChunkBytes while the socket takes them;
+  // where it holds output, the rest of the page is read again after the last
+  // event written once the client has taken it. Only a chunk over the
+  // stream's limit by itself (the output already empty) is counted missed,
+  // as a live burst would be.
+  StreamId resume_after = after;
+  for (std::size_t i = 0; i < frames.size();) {
+    if (c.stream.unsent_bytes() != 0) {
+      park_gap(c, partition, resume_after);
+      return;
+    }
+    std::size_t j = i;
+    for (std::size_t bytes = 0; j < frames.size(); ++j) {
+      const std::size_t size = frames[j] ? frames[j]->text.size() : 0;
+      if (j > i && bytes + size > kGapChunkBytes) break;
+      bytes += size;
+    }
+    (void)write(c, std::span(frames.data() + i, j - i));
+    for (std::size_t k = i; k < j; ++k) {
+      if (frames[k] && frames[k]->id) resume_after = *frames[k]->id;
+    }
+    i = j;
+  }
   // Read on while the partition has more and the pages have not yet
   // reached the live events this client holds from it.
   const auto first_live = std::find_if(c.queue.begin(), c.queue.end(), [partition](const SseFramePtr& f) {
@@ -375,10 +409,49 @@ void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, Outcome<re
   const bool reached_live =
       first_live != c.queue.end() && page.value->last && *page.value->last >= *(*first_live)->id;
   if (page.value->more && page.value->last && !reached_live) {
-    read_gap(client_id, partition, *page.value->last);
+    if (c.stream.unsent_bytes() != 0) {
+      park_gap(c, partition, *page.value->last);
+    } else {
+      read_gap(client_id, partition, *page.value->last);
+    }
     return;
   }
   read_gaps_from(c, partition + 1);
+}
+
+void SseHub::park_gap(Client& c, std::size_t partition, StreamId after) {
+  c.parked = Client::ParkedGap{partition, after};
+  if (!drain_timer_running_ && !closed_) {
+    uv_timer_start(&drain_timer_, &SseHub::on_drain_check, kDrainCheckMs, kDrainCheckMs);
+    drain_timer_running_ = true;
+  }
+}
+
+void SseHub::resume_parked() {
+  bool waiting = false;
+  std::vector<std::pair<std::uint64_t, Client::ParkedGap>> ready;
+  for (auto& [id, c] : clients_) {
+    if (!c->parked) continue;
+    if (c->gone || !c->stream.open()) {
+      c->parked.reset();
+    } else if (c->stream.unsent_bytes() == 0) {
+      ready.emplace_back(id, *c->parked);
+      c->parked.reset();
+    } else {
+      waiting = true;
+    }
+  }
+  if (!waiting && drain_timer_running_) {
+    uv_timer_stop(&drain_timer_);
+    drain_timer_running_ = false;
+  }
+  for (const auto& [id, gap] : ready) read_gap(id, gap.partition, gap.after);
+}
+
+void SseHub::on_drain_check(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<SseHub*>(timer->data);
+  if (self->closed_) return;
+  run_logged("stream gap pacing", [self] { self->resume_parked(); });
 }
 
 void SseHub::finish_resume(Client& c) {

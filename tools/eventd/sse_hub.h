@@ -152,6 +152,13 @@ class SseHub {
     std::uint64_t missed = 0;         // dropped, not yet told
     std::uint64_t total_missed = 0;
     std::chrono::steady_clock::time_point last_write;
+    // A gap read waiting for the socket to take what it holds: the page
+    // after `after` of `partition` is read once the output has drained.
+    struct ParkedGap {
+      std::size_t partition = 0;
+      StreamId after;
+    };
+    std::optional<ParkedGap> parked;
   };
 
   void drain_inbox();
@@ -175,7 +182,13 @@ class SseHub {
   void find_start(std::uint64_t client_id);
   // The tail's restart point is known: restart it, start those who waited.
   void tail_restarted(Outcome<StreamCursor> start);
-  void gap_page(std::uint64_t client_id, std::size_t partition, Outcome<redis::EventPage> page);
+  void gap_page(std::uint64_t client_id, std::size_t partition, StreamId after, Outcome<redis::EventPage> page);
+  // Gap reads wait for slow sockets instead of overflowing them: a page is
+  // read only once the client has taken what it holds (checked every few
+  // ms while some wait), so a backlog reaches a slow reader whole.
+  void park_gap(Client& c, std::size_t partition, StreamId after);
+  void resume_parked();
+  static void on_drain_check(uv_timer_t* timer) noexcept;
   void finish_resume(Client& c);
   void heartbeat();
   void sweep();
@@ -191,6 +204,8 @@ class SseHub {
   bool restarting_ = false;                  // the tail's restart point is being asked
   std::vector<std::uint64_t> waiting_start_;  // clients that came meanwhile
   uv_timer_t heartbeat_timer_{};
+  uv_timer_t drain_timer_{};  // runs while a gap read is parked
+  bool drain_timer_running_ = false;
   bool closed_ = false;
 
   std::uint64_t next_id_ = 1;
