@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "adapters/redis/log.h"
+#include "adapters/redis/partitioning.h"
 
 namespace tradpal::redis {
 namespace {
@@ -32,7 +33,21 @@ RemoteSubscription::RemoteSubscription(IoThread& io, RemoteSubscriptionOptions o
   if (options_.count == 0 || options_.max_deliveries == 0) {
     throw ConfigError("remote subscription: count and max_deliveries must be positive");
   }
-  if (options_.dead_letter_stream.empty()) options_.dead_letter_stream = options_.stream + ":dead";
+  // Dead letters go out on the stream's connection, pipelined before the
+  // entry's XACK: on a cluster they must live in the stream's hash slot, or
+  // the XADD meets MOVED while the XACK goes through, and the entry is gone.
+  // A stream without a hash tag (its tag is the whole name) gets one.
+  const bool cluster = options_.connection.url.cluster;
+  if (options_.dead_letter_stream.empty()) {
+    options_.dead_letter_stream =
+        cluster && hash_tag(options_.stream) == options_.stream ? "{" + options_.stream + "}:dead"
+                                                                : options_.stream + ":dead";
+  }
+  if (cluster && key_slot(options_.dead_letter_stream) != key_slot(options_.stream)) {
+    throw ConfigError("remote subscription: on a cluster the dead-letter stream '" + options_.dead_letter_stream +
+                      "' must be in the hash slot of '" + options_.stream +
+                      "' (give both the same {hash tag}, or leave it to the default)");
+  }
   if (options_.connection.name == "redis") options_.connection.name = "consumer " + options_.consumer;
   // On a cluster: straight to the node that holds the stream.
   if (options_.connection.route_key.empty()) options_.connection.route_key = options_.stream;

@@ -51,7 +51,9 @@ struct RemoteSubscriptionOptions {
   std::chrono::milliseconds claim_idle{30000};
   std::chrono::milliseconds claim_interval{1000};
   unsigned max_deliveries = 5;                // more than this: dead letter
-  std::string dead_letter_stream;             // default "<stream>:dead"
+  // Default "<stream>:dead"; on a cluster "{<stream>}:dead" when the stream
+  // has no hash tag, so both share a slot (a name in another slot is refused).
+  std::string dead_letter_stream;
   Bus* bus = nullptr;                         // republish here with origin remote
 };
 

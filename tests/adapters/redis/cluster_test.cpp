@@ -23,6 +23,7 @@
 #include "adapters/redis/partitioned_persister.h"
 #include "adapters/redis/partitioned_stream_tail.h"
 #include "adapters/redis/partitioning.h"
+#include "adapters/redis/remote_subscription.h"
 #include "adapters/redis/slot_map.h"
 #include "adapters/redis/sync_client.h"
 #include "continuous_publisher.h"
@@ -509,6 +510,62 @@ TEST_F(ClusterTest, TwoProcessesInOneGroupShareEveryPartitionAndHandleEachEntryO
   EXPECT_GT(by_a, 0u) << "one process took everything";
   EXPECT_LT(by_a, 3000u) << "one process took everything";
   std::printf("worker a handled %zu, worker b %zu\n", by_a, 3000 - by_a);
+}
+
+// The plain stream on a cluster: an entry no reader can decode goes to
+// "{tradpal_events}:dead", in the stream's slot, so the dead letter and the
+// XACK pipelined after it both land (in another slot the XADD met MOVED
+// while the XACK went through, and the entry was gone).
+TEST_F(ClusterTest, DeadLettersOfThePlainStreamStayInItsSlot) {
+  EventStore store({.url = RedisUrl::parse(cluster.url())});
+  store.ensure_group("workers", "0");
+  RemoteSubscriptionOptions o;
+  o.connection = testing::fast_connection(cluster.url());
+  o.group = "workers";
+  o.consumer = "c";
+  o.block = 200ms;
+  RemoteSubscription sub(io, o);
+  std::atomic<int> handled{0};
+  sub.on_any([&](const StoredEvent&) {
+    ++handled;
+    return true;
+  });
+  sub.start();
+  ASSERT_TRUE(eventually([&] { return sub.connected(); }, 10s));
+  SyncClient client(RedisUrl::parse(cluster.url()));
+  const auto poison = client.checked({"XADD", "tradpal_events", "*", "event", "{not json"});
+  ASSERT_TRUE(eventually([&] { return sub.dead_lettered() == 1; }, 10s));
+  EXPECT_EQ(key_slot("{tradpal_events}:dead"), key_slot("tradpal_events"));
+  ASSERT_TRUE(eventually(
+      [&] { return client.checked({"XLEN", "{tradpal_events}:dead"})->integer == 1; }, 10s))
+      << "the dead letter never landed";
+  const auto dead = client.checked({"XRANGE", "{tradpal_events}:dead", "-", "+"});
+  ASSERT_EQ(dead->elements, 1u);
+  std::map<std::string, std::string> fields;
+  const redisReply* f = dead->element[0]->element[1];
+  for (std::size_t i = 0; i + 1 < f->elements; i += 2) fields[f->element[i]->str] = f->element[i + 1]->str;
+  EXPECT_EQ(fields["original_id"], std::string(poison->str, poison->len));
+  EXPECT_EQ(fields["event"], "{not json");
+  EXPECT_TRUE(eventually([&] { return client.checked({"XPENDING", "tradpal_events", "workers"})->element[0]->integer == 0; },
+                         5s));
+  EXPECT_EQ(handled.load(), 0);
+}
+
+TEST(ClusterOptions, ADeadLetterStreamInAnotherSlotIsRefused) {
+  IoThread io;
+  RemoteSubscriptionOptions o;
+  o.connection.url = RedisUrl::parse("redis+cluster://127.0.0.1:1");
+  o.group = "g";
+  o.consumer = "c";
+  o.dead_letter_stream = "dead_letters";
+  try {
+    RemoteSubscription sub(io, o);
+    ADD_FAILURE() << "accepted a dead-letter stream in another slot";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("hash slot"), std::string::npos) << e.what();
+  }
+  o.dead_letter_stream = "{tradpal_events}:poison";
+  EXPECT_NO_THROW(RemoteSubscription(io, o));
 }
 
 TEST_F(ClusterTest, TailFollowsEveryPartitionInOrderAndResumesFromItsCursor) {
