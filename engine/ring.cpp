@@ -117,24 +117,13 @@ PublishStatus Ring::claim_space(std::uint64_t size, Sequence& start) noexcept {
     // those must all be committed and every subscriber must be at or past
     // end - cap before we write.
     const Sequence wrap_point = end > capacity_ ? end - capacity_ : 0;
-    // The load order t -> version -> floor -> CAS is what attach() relies on.
-    const std::uint64_t version = registry_version_.load(std::memory_order_seq_cst);
-    const std::uint64_t floor = floor_.load(std::memory_order_seq_cst);
-    const bool floor_valid = (floor & kFlagMask) == (version & kFlagMask);
-    if (floor_valid && wrap_point <= (floor & kPositionMask)) {
-      if (single_producer_) {
-        // Nobody else writes the tail. attach() copes with this store still
-        // sitting in the store buffer (see its membarrier).
-        tail_.store(end, std::memory_order_release);
-        start = t;
-        break;
-      }
-      if (tail_.compare_exchange_weak(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
-        start = t;
-        break;
-      }
-      continue;
+    std::uint64_t version = 0, floor = 0;
+    const FloorClaim fast = claim_under_floor(t, end, wrap_point, version, floor);
+    if (fast == FloorClaim::claimed) {
+      start = t;
+      break;
     }
+    if (fast == FloorClaim::lost) continue;
     // Slow path: make sure the memory may be overwritten before claiming
     // it, so a claim that cannot proceed fails without having taken space.
     const PublishStatus room = prepare_overwrite(t, wrap_point);

@@ -358,6 +358,13 @@ class Ring {
   // clears the wrap point, and (several producers) the CAS wins at once.
   // False sends the claim to claim_space(), which handles everything.
   bool try_claim_fast(std::uint64_t size, Sequence& start) noexcept;
+  // Both paths' claim of [t, end) under the cached floor: claimed, lost
+  // (another producer moved the tail: `t` holds the new one), or not
+  // cleared (the floor does not reach wrap_point; `version` and `floor` are
+  // what was read, for the slow path).
+  enum class FloorClaim : std::uint8_t { claimed, lost, not_cleared };
+  FloorClaim claim_under_floor(Sequence& t, Sequence end, Sequence wrap_point, std::uint64_t& version,
+                               std::uint64_t& floor) noexcept;
   PublishStatus claim_space(std::uint64_t size, Sequence& start) noexcept;
   std::uint64_t frame_size(const ClaimRequest& request, PublishStatus& why) const noexcept;
   void prepare_claim(const ClaimRequest& request, Sequence start, std::uint64_t size, TimestampNs now,
@@ -479,22 +486,32 @@ inline std::uint64_t Ring::frame_size(const ClaimRequest& request, PublishStatus
   return detail::frame_length(request.source.size(), request.data_size, request.metadata_size, trailer);
 }
 
+inline Ring::FloorClaim Ring::claim_under_floor(Sequence& t, Sequence end, Sequence wrap_point,
+                                                 std::uint64_t& version, std::uint64_t& floor) noexcept {
+  // The load order t -> version -> floor -> claim is what attach() relies on.
+  version = registry_version_.load(std::memory_order_seq_cst);
+  floor = floor_.load(std::memory_order_seq_cst);
+  if ((floor & kFlagMask) != (version & kFlagMask) || wrap_point > (floor & kPositionMask)) {
+    return FloorClaim::not_cleared;
+  }
+  if (single_producer_) {
+    // Nobody else writes the tail; attach() copes with this store still
+    // sitting in the store buffer (see its membarrier).
+    tail_.store(end, std::memory_order_release);
+    return FloorClaim::claimed;
+  }
+  return tail_.compare_exchange_weak(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)
+             ? FloorClaim::claimed
+             : FloorClaim::lost;
+}
+
 inline bool Ring::try_claim_fast(std::uint64_t size, Sequence& start) noexcept {
   if (closed_.load(std::memory_order_relaxed)) return false;
   Sequence t = tail_.load(std::memory_order_seq_cst);
   if ((t & kClosedBit) != 0 || (t & mask_) + size > capacity_) return false;
   const Sequence end = t + size;
-  const Sequence wrap_point = end > capacity_ ? end - capacity_ : 0;
-  // The load order t -> version -> floor -> claim is what attach() relies on
-  // (as in claim_space()).
-  const std::uint64_t version = registry_version_.load(std::memory_order_seq_cst);
-  const std::uint64_t floor = floor_.load(std::memory_order_seq_cst);
-  if ((floor & kFlagMask) != (version & kFlagMask) || wrap_point > (floor & kPositionMask)) return false;
-  if (single_producer_) {
-    // Nobody else writes the tail; attach() copes with this store still
-    // sitting in the store buffer (see its membarrier).
-    tail_.store(end, std::memory_order_release);
-  } else if (!tail_.compare_exchange_strong(t, end, std::memory_order_seq_cst, std::memory_order_seq_cst)) {
+  std::uint64_t version = 0, floor = 0;
+  if (claim_under_floor(t, end, end > capacity_ ? end - capacity_ : 0, version, floor) != FloorClaim::claimed) {
     return false;
   }
   start = t;
