@@ -363,7 +363,7 @@ void Persister::wait_reply(const redisReply* reply) noexcept {
   }
   while (acked_ < executed_) acknowledge_front(entries_[acked_ % entries_.size()].id);
   if (sent_ != acked_ && waits_out_ == 0 && send_wait()) connection_->flush();
-  if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
+  refill();
 }
 
 void Persister::acknowledge_front(StreamId id) noexcept {
@@ -392,12 +392,14 @@ void Persister::acknowledge_front(StreamId id) noexcept {
 }
 
 // The end of one socket read: acknowledgements go to the listener first
-// (they are what publishers wait for), then one refill, when a whole burst
-// fits again (or nothing is in flight), sends what was committed meanwhile
-// in one write.
+// (they are what publishers wait for), then one refill sends what was
+// committed meanwhile in one write.
 void Persister::on_replies_done() noexcept {
   hand_over_acks();
-  if (stopped_) return;
+  refill();
+}
+
+void Persister::refill() noexcept {
   if (sent_ == acked_ || sent_ - acked_ + options_.max_batch <= options_.max_in_flight) pump();
 }
 

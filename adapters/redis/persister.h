@@ -182,6 +182,9 @@ class Persister final : private ConnectionOwner {
   void push_state(bool connected, std::string_view why) noexcept;
 
   void pump() noexcept;
+  // After replies: pump() when a whole burst fits in flight again (or
+  // nothing is in flight).
+  void refill() noexcept;
   void take_from_ring() noexcept;
   void send_unsent() noexcept;
   void arm_doorbell() noexcept;
