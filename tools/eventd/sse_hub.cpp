@@ -395,7 +395,7 @@ void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, StreamId a
       if (j > i && bytes + size > kGapChunkBytes) break;
       bytes += size;
     }
-    (void)write(c, std::span(frames.data() + i, j - i));
+    write(c, std::span(frames.data() + i, j - i));
     for (std::size_t k = i; k < j; ++k) {
       if (frames[k] && frames[k]->id) resume_after = *frames[k]->id;
     }
@@ -421,9 +421,8 @@ void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, StreamId a
 
 void SseHub::park_gap(Client& c, std::size_t partition, StreamId after) {
   c.parked = Client::ParkedGap{partition, after};
-  if (!drain_timer_running_ && !closed_) {
+  if (!closed_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&drain_timer_)) == 0) {
     uv_timer_start(&drain_timer_, &SseHub::on_drain_check, kDrainCheckMs, kDrainCheckMs);
-    drain_timer_running_ = true;
   }
 }
 
@@ -441,10 +440,7 @@ void SseHub::resume_parked() {
       waiting = true;
     }
   }
-  if (!waiting && drain_timer_running_) {
-    uv_timer_stop(&drain_timer_);
-    drain_timer_running_ = false;
-  }
+  if (!waiting) uv_timer_stop(&drain_timer_);
   for (const auto& [id, gap] : ready) read_gap(id, gap.partition, gap.after);
 }
 

@@ -205,7 +205,6 @@ class SseHub {
   std::vector<std::uint64_t> waiting_start_;  // clients that came meanwhile
   uv_timer_t heartbeat_timer_{};
   uv_timer_t drain_timer_{};  // runs while a gap read is parked
-  bool drain_timer_running_ = false;
   bool closed_ = false;
 
   std::uint64_t next_id_ = 1;
