@@ -541,9 +541,7 @@ TEST_F(ClusterTest, DeadLettersOfThePlainStreamStayInItsSlot) {
       << "the dead letter never landed";
   const auto dead = client.checked({"XRANGE", "{tradpal_events}:dead", "-", "+"});
   ASSERT_EQ(dead->elements, 1u);
-  std::map<std::string, std::string> fields;
-  const redisReply* f = dead->element[0]->element[1];
-  for (std::size_t i = 0; i + 1 < f->elements; i += 2) fields[f->element[i]->str] = f->element[i + 1]->str;
+  auto fields = testing::entry_fields(dead->element[0]);
   EXPECT_EQ(fields["original_id"], std::string(poison->str, poison->len));
   EXPECT_EQ(fields["event"], "{not json");
   EXPECT_TRUE(eventually([&] { return client.checked({"XPENDING", "tradpal_events", "workers"})->element[0]->integer == 0; },

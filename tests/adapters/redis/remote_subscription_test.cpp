@@ -187,9 +187,7 @@ TEST_F(RemoteSubscriptionTest, PoisonEventMovesToTheDeadLetterStreamAfterNTries)
   EXPECT_EQ(good.load(), 10);
   auto dead = client.checked({"XRANGE", std::string(kStream) + ":dead", "-", "+"});
   ASSERT_EQ(dead->elements, 1u);
-  std::map<std::string, std::string> fields;
-  const redisReply* f = dead->element[0]->element[1];
-  for (std::size_t i = 0; i + 1 < f->elements; i += 2) fields[f->element[i]->str] = f->element[i + 1]->str;
+  auto fields = testing::entry_fields(dead->element[0]);
   EXPECT_EQ(fields["original_id"], poison[0]);
   EXPECT_EQ(fields["deliveries"], "4");
   EXPECT_NE(fields["event"].find("poison"), std::string::npos);

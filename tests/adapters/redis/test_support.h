@@ -11,6 +11,7 @@
 #include <simdjson.h>
 
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -50,6 +51,14 @@ inline std::vector<std::pair<std::string, std::string>> read_stream(const std::s
     if (r->elements < 1000) break;
   }
   return out;
+}
+
+// The fields of one XRANGE entry ([id, [field, value, ...]]) by name.
+inline std::map<std::string, std::string> entry_fields(const redisReply* entry) {
+  std::map<std::string, std::string> fields;
+  const redisReply* f = entry->element[1];
+  for (std::size_t i = 0; i + 1 < f->elements; i += 2) fields[f->element[i]->str] = f->element[i + 1]->str;
+  return fields;
 }
 
 // The event_id inside an event JSON we wrote (fixed layout: cheap to find).
