@@ -70,6 +70,10 @@ class Publication {
   PublishStatus try_claim(const ClaimRequest& request, Claim& out) noexcept {
     return bus_->try_claim_on(*ring_, request, out);
   }
+  PublishStatus try_claim_batch(std::span<const ClaimRequest> requests, std::span<Claim> out) noexcept {
+    return bus_->try_claim_batch_on(*ring_, requests, out);
+  }
+  void commit_batch(std::span<Claim> claims) noexcept { ring_->commit_batch(claims); }
 
   // This publication's ring (Published::sequence values are its sequences).
   [[nodiscard]] Ring& ring() const noexcept { return *ring_; }

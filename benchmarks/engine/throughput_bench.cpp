@@ -135,6 +135,9 @@ struct BusSetup {
   bool single_producer = false;
   bool caller_stamped = false;
   bool batch = false;  // Bus::try_publish_batch, kPublishBatch events a call
+  // Bus::try_claim_batch of kPublishBatch claims, written in place, then
+  // Bus::commit_batch: the zero-copy batch.
+  bool claim_batch = false;
   // Each publisher claims through an exclusive Publication of its own (a
   // single-producer ring the subscribers merge) instead of the shared ring.
   bool publications = false;
@@ -180,6 +183,27 @@ void BusThroughput(benchmark::State& state, Shape shape, std::size_t event_bytes
           }
           wait.reset();
           left -= static_cast<std::int64_t>(r.published);
+        }
+        return;
+      }
+      if (setup.claim_batch) {
+        const std::vector<tradpal::ClaimRequest> requests(kPublishBatch, request);
+        std::vector<tradpal::Claim> claims(kPublishBatch);
+        wait_for_go();
+        for (std::int64_t left = events / producers; left > 0;) {
+          const auto n = static_cast<std::size_t>(std::min<std::int64_t>(left, kPublishBatch));
+          const std::span<tradpal::Claim> run(claims.data(), n);
+          if (bus.try_claim_batch(std::span(requests.data(), n), run) != tradpal::PublishStatus::ok) {
+            wait.idle();
+            continue;
+          }
+          wait.reset();
+          for (tradpal::Claim& c : run) {
+            std::memcpy(c.data(), data.data(), data.size());
+            std::memcpy(c.metadata(), kMetadata.data(), kMetadata.size());
+          }
+          bus.commit_batch(run);
+          left -= static_cast<std::int64_t>(n);
         }
         return;
       }
@@ -435,6 +459,7 @@ int main(int argc, char** argv) {
   const BusSetup plain{};
   const BusSetup tuned{.single_producer = true, .caller_stamped = true};
   const BusSetup batch{.batch = true};
+  const BusSetup claim_batch{.claim_batch = true};
   const BusSetup lanes{.publications = true};
   const Shape one{1, 1};
   const Shape two_to_one{2, 1};
@@ -445,6 +470,7 @@ int main(int argc, char** argv) {
   add("bus_1p1s_64B", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, plain); });
   add("bus_1p1s_64B_tuned", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, tuned); });
   add("bus_1p1s_64B_batch", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, batch); });
+  add("bus_1p1s_64B_claim_batch", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, claim_batch); });
   add("bus_1p1s_64B_publication", [=](State& s) { BusThroughput(s, one, 64, kRingBytes, lanes); });
   add("moodycamel_1p1s_64B", [=](State& s) { QueueThroughput<64>(s, one); });
   add("atomic_queue_1p1s_64B", [=](State& s) { AtomicQueueThroughput<64, true>(s, one); });
@@ -492,6 +518,10 @@ int main(int argc, char** argv) {
   throughput("bus_1p1s_64B_batch_throughput", "bus_1p1s_64B_batch", "moodycamel_1p1s_64B",
              "moodycamel_token_bulk_64B", ">= 1.5x", 1.5);
   throughput("bus_1p1s_64B_batch_vs_fixed_record_ring", "bus_1p1s_64B_batch", "fixed_record_ring_1p1s_64B",
+             "fixed_record_ring_64B_frames", ">= 0.8x", 0.8);
+  throughput("bus_1p1s_64B_claim_batch_throughput", "bus_1p1s_64B_claim_batch", "moodycamel_1p1s_64B",
+             "moodycamel_token_bulk_64B", ">= 1.5x", 1.5);
+  throughput("bus_1p1s_64B_claim_batch_vs_fixed_record_ring", "bus_1p1s_64B_claim_batch", "fixed_record_ring_1p1s_64B",
              "fixed_record_ring_64B_frames", ">= 0.8x", 0.8);
   throughput("fixed_record_ring_1p1s_64B_frames", "fixed_record_ring_1p1s_64B", "moodycamel_1p1s_64B",
              "moodycamel_token_bulk_64B", "", 0);
@@ -542,7 +572,9 @@ int main(int argc, char** argv) {
       "ConcurrentQueue (producer token, bulk dequeue of %zu) and atomic_queue's AtomicQueue2 (SPSC at\n"
       "1p1s, try_push / try_pop). 3p3s: every subscriber sees every event; each queue baseline runs one\n"
       "queue per consumer and enqueues every event into each.\n"
-      "batch: Bus::try_publish_batch of %zu events a call (one claim, one time stamp per call).\n"
+      "batch: Bus::try_publish_batch of %zu events a call (one claim, one time stamp per call; each\n"
+      "event's EventSpec copied in and its JSON's shape checked). claim_batch: the zero-copy batch,\n"
+      "Bus::try_claim_batch of as many, each written in place, then Bus::commit_batch.\n"
       "publication(s): each publisher claims through an exclusive Publication (a ring of its own, no\n"
       "locked instruction per claim), which the subscribers read beside the bus's ring.\n"
       "fixed_record_ring: a one-to-one ring of records as large as the bus's frame (the Disruptor's\n"
