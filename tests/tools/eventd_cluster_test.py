@@ -14,110 +14,15 @@
 #
 #   eventd_cluster_test.py <eventd binary>
 import os
-import random
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 import json
 import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Eventd, Resp, RedisError, SseClient, wait_until  # noqa: E402
+from eventd_support import Cluster, Eventd, SseClient, wait_until  # noqa: E402
 
 EVENTD = sys.argv[1]
-
-
-def port_free(port):
-    import socket
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def cluster_port():
-    # A node's cluster bus listens on port + 10000.
-    for _ in range(1000):
-        p = random.randint(20000, 29999)
-        if port_free(p) and port_free(p + 10000):
-            return p
-    raise RuntimeError("no free port pair")
-
-
-class Node:
-    def __init__(self):
-        self.port = cluster_port()
-        self.dir = tempfile.mkdtemp(prefix="eventd-cluster-")
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
-             "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-             "--cluster-node-timeout", "1000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: self.command("PING") == "PONG", 10, "cluster node to answer PING")
-
-    def command(self, *args):
-        c = Resp(self.port)
-        try:
-            return c.command(*args)
-        finally:
-            c.close()
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Cluster:
-    def __init__(self):
-        self.nodes = [Node() for _ in range(6)]
-        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
-                       "--cluster-replicas", "1", "--cluster-yes"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.healthy, 30, "the cluster to form")
-
-    def live(self):
-        return [n for n in self.nodes if n.proc.poll() is None]
-
-    def healthy(self):
-        for n in self.live():
-            if "cluster_state:ok" not in n.command("CLUSTER", "INFO"):
-                return False
-        slot = self.live()[0].command("CLUSTER", "KEYSLOT", "tradpal_events")
-        master = self.node(self.master_of(slot))
-        return "state=online" in master.command("INFO", "replication")
-
-    def master_of(self, slot):
-        for start, end, first, *rest in self.live()[0].command("CLUSTER", "SLOTS"):
-            if start <= slot <= end:
-                return first[1]
-        raise AssertionError(f"slot {slot} unserved")
-
-    def node(self, port):
-        return next(n for n in self.nodes if n.port == port)
-
-    @property
-    def url(self):
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
-
-    def close(self):
-        for n in self.nodes:
-            n.close()
 
 
 def post(port, body):

@@ -8,6 +8,7 @@
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -169,6 +170,124 @@ class RedisServer:
     def close(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _port_pair_free(port):
+    """True when `port` and its cluster bus port (port + 10000) can be bound."""
+    for p in (port, port + 10000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                return False
+    return True
+
+
+class ClusterNode:
+    """One redis-server in cluster mode, in a temporary directory."""
+
+    def __init__(self):
+        self.port = next(p for p in (random.randint(20000, 29999) for _ in range(1000)) if _port_pair_free(p))
+        self.dir = tempfile.mkdtemp(prefix="eventd-cluster-")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
+             "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--cluster-node-timeout", "1000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.command("PING") == "PONG", 10, "cluster node to answer PING")
+
+    def command(self, *args):
+        c = Resp(self.port)
+        try:
+            return c.command(*args)
+        finally:
+            c.close()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Cluster:
+    """A real Redis Cluster of 3 masters, each with `replicas` replicas."""
+
+    def __init__(self, replicas=1):
+        self.replicas = replicas
+        self.nodes = [ClusterNode() for _ in range(3 * (1 + replicas))]
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                        "--cluster-replicas", str(replicas), "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.healthy, 30, "the cluster to form")
+
+    def live(self):
+        return [n for n in self.nodes if n.proc.poll() is None]
+
+    def healthy(self):
+        for n in self.live():
+            if "cluster_state:ok" not in n.command("CLUSTER", "INFO"):
+                return False
+        if self.replicas == 0:
+            return True
+        slot = self.live()[0].command("CLUSTER", "KEYSLOT", "tradpal_events")
+        master = self.node(self.master_of(slot))
+        return "state=online" in master.command("INFO", "replication")
+
+    def master_of(self, slot):
+        for start, end, first, *rest in self.live()[0].command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return first[1]
+        raise AssertionError(f"slot {slot} unserved")
+
+    def node(self, port):
+        return next(n for n in self.nodes if n.port == port)
+
+    def client(self):
+        return ClusterClient(self)
+
+    @property
+    def url(self):
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def close(self):
+        for n in self.nodes:
+            n.close()
+
+
+class ClusterClient:
+    """Resp's command() on a cluster: a command goes to any live node first,
+    then to the node a MOVED reply names (one connection kept per node)."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.conns = {}
+
+    def command(self, *args):
+        port = self.cluster.live()[0].port
+        for _ in range(5):
+            if port not in self.conns:
+                self.conns[port] = Resp(port)
+            try:
+                return self.conns[port].command(*args)
+            except RedisError as e:
+                if not str(e).startswith("MOVED "):
+                    raise
+                port = int(str(e).split()[2].rsplit(":", 1)[1])
+        raise RedisError(f"{args[0]}: redirected more than 5 times")
+
+    def close(self):
+        for c in self.conns.values():
+            c.close()
+        self.conns = {}
 
 
 class Eventd:

@@ -10,6 +10,9 @@
 # nothing new (the dedup keys), SIGHUP reloads a changed rules file and
 # refuses a broken one (the old rules stay), /metrics counts per rule, and
 # bad configurations exit with status 2 and a message naming the place.
+# The group run and a partitioned source run again on a real 3-master Redis
+# Cluster, where the source, its partitions and the targets are on
+# different masters.
 #
 #   router_test.py <tradpal-router binary>
 import json
@@ -26,7 +29,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import RedisError, RedisServer, free_port, read_log, wait_until  # noqa: E402
+from eventd_support import Cluster, RedisError, RedisServer, free_port, read_log, wait_until  # noqa: E402
 
 ROUTER = sys.argv[1]
 STREAM = "tradpal_events"
@@ -164,6 +167,89 @@ def all_acked(client, group):
     return False
 
 
+def routed_exactly_once(url, new_client, rules_path, procs, count, where=""):
+    """Two routers share a group while events are written; one is killed
+    with SIGKILL holding entries it has not acknowledged and a third joins.
+    Every copy must be in each of its targets exactly once. Returns the two
+    routers left running."""
+    client = new_client()
+    events = make_events(count, 11)
+    sources = {}  # event_id -> the event field as written
+    xadd_all(client, events[:count // 6])
+    r1 = Router(url, rules_path, "r1")
+    r2 = Router(url, rules_path, "r2")
+    procs += [r1, r2]
+    writer = threading.Thread(target=lambda: xadd_all(new_client(), events[count // 6:], 0.0002))
+    writer.start()
+    # SIGKILL r1 while it holds entries it has not acknowledged.
+    wait_until(lambda: pending_of(client, "routers", "r1"), 20, "r1 to hold pending entries")
+    r1.proc.send_signal(signal.SIGKILL)
+    r1.proc.wait()
+    r3 = Router(url, rules_path, "r3")
+    procs.append(r3)
+    writer.join()
+    wait_until(lambda: all_acked(client, "routers"), 30, "every entry routed and acknowledged")
+
+    for _, fields in client.command("XRANGE", STREAM, "-", "+"):
+        text = dict(zip(fields[::2], fields[1::2]))["event"]
+        sources[json.loads(text)["event_id"]] = text
+    want = {t: set() for t in TARGETS}
+    tagged = set()
+    for e in events:
+        targets, is_tagged = expected_targets(e)
+        for t in targets:
+            want[t].add(e["event_id"])
+        if is_tagged:
+            tagged.add(e["event_id"])
+    for t in TARGETS:
+        got = target_entries(client, t)
+        ids = [i for i, _, _ in got]
+        dupes = {i for i in ids if ids.count(i) > 1} if len(ids) != len(set(ids)) else set()
+        assert not dupes, f"{t}: {len(dupes)} events copied twice"
+        assert set(ids) == want[t], (t, len(want[t] - set(ids)), "missing", len(set(ids) - want[t]), "extra")
+        assert len(want[t]) > 100, (t, len(want[t]))
+        for i, text, ev in got:
+            if i in tagged:
+                src = json.loads(sources[i])
+                assert ev["metadata"] == dict(src["metadata"], desk="block"), ev["metadata"]
+                assert {k: ev[k] for k in ev if k != "metadata"} == {k: src[k] for k in src if k != "metadata"}
+            else:
+                assert text == sources[i], "an untagged copy is the source entry byte for byte"
+    took_over = sum(p.output().count("left pending by another router") for p in (r2, r3))
+    assert took_over >= 1, [p.output() for p in (r2, r3)]
+    m2, m3 = r2.metrics(), r3.metrics()
+    for rule in ("big_orders", "crypto", "alerts"):
+        assert metric(m2, "tradpal_router_rule_matches_total", f'rule="{rule}"') is not None, m2
+    claimed = (metric(m2, "tradpal_router_claimed_total") or 0) + (metric(m3, "tradpal_router_claimed_total") or 0)
+    assert claimed >= 1, (m2, m3)
+    print(f"[ OK ] {where}{len(events)} events, 2 routers in a group, one kill -9 holding entries and a third "
+          f"joining: {', '.join(f'{t} {len(want[t])}' for t in TARGETS)} copies, each exactly once; "
+          f"{int(claimed)} entries taken over", flush=True)
+    return r2, r3
+
+
+def partitioned_source(url, client, rules_path, procs, where=""):
+    """A partitioned source: one router reads every partition stream."""
+    parts = partition_streams("parted", 3)
+    with open(rules_path, "w") as f:
+        json.dump({"rules": [{"name": "md", "when": {"field": "type", "eq": "market_data_update"},
+                              "copy_to": "parted_md"}]}, f)
+    spread = make_events(900, 17)
+    rng = random.Random(5)
+    for e in spread:
+        client.command("XADD", rng.choice(parts), "*", "event", json.dumps(e))
+    p3 = Router(url, rules_path, "p3", extra=("--source", "parted", "--partitions", "3"))
+    procs.append(p3)
+    want = {e["event_id"] for e in spread if e["event_type"] == "market_data_update"}
+    wait_until(lambda: client.command("XLEN", "parted_md") >= len(want), 20, "the partitioned source routed")
+    time.sleep(0.2)
+    ids = [i for i, _, _ in target_entries(client, "parted_md")]
+    assert len(ids) == len(set(ids)) and set(ids) == want, (len(ids), len(set(ids)), len(want))
+    p3.proc.send_signal(signal.SIGTERM)
+    assert p3.proc.wait(10) == 0, p3.output()
+    print(f"[ OK ] {where}a source of 3 partitions: {len(want)} copies from every partition, each once", flush=True)
+
+
 def main():
     redis = RedisServer()
     procs = []
@@ -173,58 +259,8 @@ def main():
         json.dump(RULES, f)
     try:
         client = redis.client()
-        events = make_events(6000, 11)
-        sources = {}  # event_id -> the event field as written
-        xadd_all(client, events[:1000])
-        r1 = Router(redis.url, rules_path, "r1")
-        r2 = Router(redis.url, rules_path, "r2")
-        procs += [r1, r2]
-        writer = threading.Thread(target=lambda: xadd_all(redis.client(), events[1000:], 0.0002))
-        writer.start()
-        # SIGKILL r1 while it holds entries it has not acknowledged.
-        wait_until(lambda: pending_of(client, "routers", "r1"), 20, "r1 to hold pending entries")
-        r1.proc.send_signal(signal.SIGKILL)
-        r1.proc.wait()
-        r3 = Router(redis.url, rules_path, "r3")
-        procs.append(r3)
-        writer.join()
-        wait_until(lambda: all_acked(client, "routers"), 30, "every entry routed and acknowledged")
-
-        for _, fields in client.command("XRANGE", STREAM, "-", "+"):
-            text = dict(zip(fields[::2], fields[1::2]))["event"]
-            sources[json.loads(text)["event_id"]] = text
-        want = {t: set() for t in TARGETS}
-        tagged = set()
-        for e in events:
-            targets, is_tagged = expected_targets(e)
-            for t in targets:
-                want[t].add(e["event_id"])
-            if is_tagged:
-                tagged.add(e["event_id"])
-        for t in TARGETS:
-            got = target_entries(client, t)
-            ids = [i for i, _, _ in got]
-            dupes = {i for i in ids if ids.count(i) > 1} if len(ids) != len(set(ids)) else set()
-            assert not dupes, f"{t}: {len(dupes)} events copied twice"
-            assert set(ids) == want[t], (t, len(want[t] - set(ids)), "missing", len(set(ids) - want[t]), "extra")
-            assert len(want[t]) > 100, (t, len(want[t]))
-            for i, text, ev in got:
-                if i in tagged:
-                    src = json.loads(sources[i])
-                    assert ev["metadata"] == dict(src["metadata"], desk="block"), ev["metadata"]
-                    assert {k: ev[k] for k in ev if k != "metadata"} == {k: src[k] for k in src if k != "metadata"}
-                else:
-                    assert text == sources[i], "an untagged copy is the source entry byte for byte"
-        took_over = sum(p.output().count("left pending by another router") for p in (r2, r3))
-        assert took_over >= 1, [p.output() for p in (r2, r3)]
-        m2, m3 = r2.metrics(), r3.metrics()
-        for rule in ("big_orders", "crypto", "alerts"):
-            assert metric(m2, "tradpal_router_rule_matches_total", f'rule="{rule}"') is not None, m2
-        claimed = (metric(m2, "tradpal_router_claimed_total") or 0) + (metric(m3, "tradpal_router_claimed_total") or 0)
-        assert claimed >= 1, (m2, m3)
-        print(f"[ OK ] {len(events)} events, 2 routers in a group, one kill -9 holding entries and a third "
-              f"joining: {', '.join(f'{t} {len(want[t])}' for t in TARGETS)} copies, each exactly once; "
-              f"{int(claimed)} entries taken over", flush=True)
+        count = 6000
+        r2, r3 = routed_exactly_once(redis.url, redis.client, rules_path, procs, count)
 
         # A second group routes the whole stream again: the targets already
         # hold every copy, so nothing is written twice.
@@ -238,7 +274,7 @@ def main():
         assert dup == sum(before.values()), (dup, before)
         again.proc.send_signal(signal.SIGTERM)
         assert again.proc.wait(10) == 0, again.output()
-        print(f"[ OK ] a second group routing the same {len(events)} events wrote nothing: "
+        print(f"[ OK ] a second group routing the same {count} events wrote nothing: "
               f"{int(dup)} copies recognised by their dedup keys", flush=True)
 
         # SIGHUP: a changed file is taken; a broken one is refused and the rules in force stay.
@@ -269,25 +305,7 @@ def main():
             p.proc.send_signal(signal.SIGTERM)
             assert p.proc.wait(10) == 0, p.output()
 
-        # A partitioned source: one router reads every partition stream.
-        parts = partition_streams("parted", 3)
-        with open(rules_path, "w") as f:
-            json.dump({"rules": [{"name": "md", "when": {"field": "type", "eq": "market_data_update"},
-                                  "copy_to": "parted_md"}]}, f)
-        spread = make_events(900, 17)
-        rng = random.Random(5)
-        for e in spread:
-            client.command("XADD", rng.choice(parts), "*", "event", json.dumps(e))
-        p3 = Router(redis.url, rules_path, "p3", extra=("--source", "parted", "--partitions", "3"))
-        procs.append(p3)
-        want = {e["event_id"] for e in spread if e["event_type"] == "market_data_update"}
-        wait_until(lambda: client.command("XLEN", "parted_md") >= len(want), 20, "the partitioned source routed")
-        time.sleep(0.2)
-        ids = [i for i, _, _ in target_entries(client, "parted_md")]
-        assert len(ids) == len(set(ids)) and set(ids) == want, (len(ids), len(set(ids)), len(want))
-        p3.proc.send_signal(signal.SIGTERM)
-        assert p3.proc.wait(10) == 0, p3.output()
-        print(f"[ OK ] a source of 3 partitions: {len(want)} copies from every partition, each once", flush=True)
+        partitioned_source(redis.url, client, rules_path, procs)
 
         # --schemas: data failing its type's schema is quarantined, once, not routed.
         with open(rules_path, "w") as f:
@@ -317,6 +335,29 @@ def main():
         assert q.proc.wait(10) == 0, q.output()
         print(f"[ OK ] --schemas: {len(bad)} events failing their schema quarantined once with the reason, "
               f"{len(good)} routed", flush=True)
+
+        # The same on a real Redis Cluster (3 masters): the source stream,
+        # the targets and the partition streams are served by different
+        # masters, so every read, script and acknowledgement has to reach
+        # its key's node.
+        cluster = Cluster(replicas=0)
+        try:
+            where = "on a 3-master cluster: "
+            cc = cluster.client()
+            masters = {cluster.master_of(cc.command("CLUSTER", "KEYSLOT", k)) for k in [STREAM, *TARGETS]}
+            assert len(masters) >= 2, f"the source and targets all on one master: {masters}"
+            with open(rules_path, "w") as f:
+                json.dump(RULES, f)
+            for p in routed_exactly_once(cluster.url, cluster.client, rules_path, procs, 2000, where):
+                p.proc.send_signal(signal.SIGTERM)
+                assert p.proc.wait(10) == 0, p.output()
+            partitioned_source(cluster.url, cc, rules_path, procs, where)
+        finally:
+            for p in procs:
+                if p.proc.poll() is None:
+                    p.proc.kill()
+                    p.proc.wait()
+            cluster.close()
 
         # Bad configurations: status 2 and a line naming the setting or place.
         with open(rules_path, "w") as f:
