@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 #include "engine/event_json.h"
@@ -28,13 +29,23 @@ std::string iso(TimestampNs t) { return format_iso_timestamp(t); }
 
 void log_line(const std::string& line) { tools::log_line("tradpal-aggregator", line); }
 
+// A key written in one MULTI with the bars stream: "{<bars>}:<suffix>". On a
+// cluster it must share the stream's slot, so a bars name with a hash tag of
+// its own ("{md}.bars") lends that tag ("{md}:<suffix>"): "{{md}.bars}:..."
+// would hash "{md" to another slot and fail every commit with CROSSSLOT.
+// On one Redis the key stays as it always was, so a restart finds it.
+std::string beside_bars(const AggregatorConfig& config, std::string_view suffix) {
+  const std::string_view tag = config.redis_url.cluster ? redis::hash_tag(config.bars) : config.bars;
+  return "{" + std::string(tag) + "}:" + std::string(suffix);
+}
+
 }  // namespace
 
 BarProcessor::BarProcessor(AggregatorConfig config)
     : config_(std::move(config)),
       partitioning_(config_.source, {.count = config_.partitions}),
-      checkpoint_key_("{" + config_.bars + "}:checkpoint"),
-      quarantine_stream_("{" + config_.bars + "}:quarantine") {
+      checkpoint_key_(beside_bars(config_, "checkpoint")),
+      quarantine_stream_(beside_bars(config_, "quarantine")) {
   if (!config_.schemas_dir.empty()) {
     try {
       schemas_ = std::make_unique<schema::SchemaSet>(schema::SchemaSet::load_directory(config_.schemas_dir));

@@ -106,8 +106,9 @@ std::string aggregator_usage() {
       "\n"
       "OHLCV bars per symbol and interval from the market_data_update events of a TradPal stream, by\n"
       "event time, written as events to a bars stream exactly once across restarts: the bars and the\n"
-      "aggregator's checkpoint (open windows and stream position, key {<bars>}:checkpoint) are written\n"
-      "in one transaction. SIGTERM or SIGINT commits and exits. Every option may also be given as the\n"
+      "aggregator's checkpoint (open windows and stream position, key {<bars>}:checkpoint; on a cluster\n"
+      "a bars name with a hash tag of its own lends it: {<tag>}:checkpoint) are written in one\n"
+      "transaction. SIGTERM or SIGINT commits and exits. Every option may also be given as the\n"
       "environment variable shown; a flag wins.\n"
       "\n";
   out += tools::settings_usage(settings());
