@@ -1,6 +1,8 @@
 // Redis adapter benchmarks, each beside a baseline measured in the same run
 // against the same redis-server (started here, appendonly off: this
-// measures the client, not the disk):
+// measures the client, not the disk). Every figure runs three alternating
+// rounds (ours and the baseline in turn, the order flipped each round) and
+// reports the median of the ratios taken within a round, and their spread:
 //
 //   persist   bus -> Persister -> Redis with every message id handed back,
 //             ~250-byte TradPal events, vs `redis-benchmark -c 1 -P 1024 XADD`
@@ -8,6 +10,9 @@
 //   replay    a 1 M-entry stream replayed into the bus and decoded by a
 //             subscriber with simdjson, vs a raw hiredis `XRANGE - + COUNT
 //             1000` paging loop (target >= 0.7x)
+//   tail      a StreamTail reading the same 1 M entries into the bus and its
+//             decoding subscriber, vs a raw hiredis `XREAD COUNT 1000` loop
+//             (target >= 0.8x)
 //   latency   publish -> acknowledged at a steady 10 k and 100 k events/s
 //             (p50, p99, p99.9), vs raw hiredis pipelined XADD round trips
 //             scheduled at the same rate (target p50 and p99 <= 1.5x), and
@@ -15,13 +20,9 @@
 //             runs three busy threads (the publisher, whose pacing spins
 //             between events, the persister's loop and Redis), the raw loop
 //             two, and on a two-core machine that third thread is what the
-//             tail waits behind. Three alternating rounds; median ratio.
+//             tail waits behind.
 //
 // TRADPAL_BENCH_SCALE (default 1) scales every size: 0.02 is a smoke run.
-//   tail      a StreamTail reading the same 1 M entries into the bus and its
-//             decoding subscriber, vs a raw hiredis `XREAD COUNT 1000` loop
-//             (target >= 0.8x; three alternating rounds, median reported)
-//
 // TRADPAL_BENCH_ONLY=persist|replay|tail|latency runs one group of figures.
 #include <hiredis/hiredis.h>
 #include <simdjson.h>
@@ -165,6 +166,16 @@ double raw_xread_throughput(const testing::RedisServer& server, const std::strin
   return static_cast<double>(count) / s;
 }
 
+// Deletes `key` (a stream a figure is done with).
+void drop_key(const testing::RedisServer& server, const std::string& key) {
+  redisContext* c = redisConnect("127.0.0.1", server.port());
+  if (c == nullptr) return;
+  const char* argv[] = {"DEL", key.c_str()};
+  const std::size_t len[] = {3, key.size()};
+  if (auto* r = static_cast<redisReply*>(redisCommandArgv(c, 2, argv, len)); r != nullptr) freeReplyObject(r);
+  redisFree(c);
+}
+
 double raw_xrange_throughput(const testing::RedisServer& server, const std::string& stream) {
   redisContext* c = redisConnect("127.0.0.1", server.port());
   std::size_t count = 0;
@@ -180,7 +191,7 @@ double raw_xrange_throughput(const testing::RedisServer& server, const std::stri
     }
     count += r->elements;
     const redisReply* last = r->element[r->elements - 1]->element[0];
-    start = "(" + std::string(last->str, last->len);
+    start.assign(1, '(').append(last->str, last->len);  // exclusive: after the last one read
     const bool more = r->elements == 1000;
     freeReplyObject(r);
     if (!more) break;
@@ -289,51 +300,70 @@ int main() {
   std::printf("payload: %zu bytes, scale %.3g\n", payload.size(), scale());
   std::vector<Figure> figures;
 
+  // Throughput figures: kRounds alternating rounds (the baseline first in
+  // odd rounds, ours first in even ones), each ratio taken within its
+  // round, the median and spread reported (report.h's add_paired).
+  constexpr int kRounds = 3;
+  auto paired = [&](std::string name, const char* baseline, const char* target, double target_ratio,
+                    const auto& round) {
+    std::vector<double> ours, theirs;
+    for (int r = 0; r < kRounds; ++r) {
+      double o = 0, t = 0;
+      if (r % 2 == 0) t = round(false, r);
+      o = round(true, r);
+      if (r % 2 == 1) t = round(false, r);
+      ours.push_back(o);
+      theirs.push_back(t);
+      std::printf("%s round %d: ours %.0f events/s, %s %.0f events/s, ratio %.3f\n", name.c_str(), r + 1, o,
+                  baseline, t, t > 0 ? o / t : 0.0);
+    }
+    bench::add_paired(figures,
+                      {.name = std::move(name), .unit = "events/s", .baseline = baseline, .target = target,
+                       .target_ratio = target_ratio},
+                      ours, theirs);
+  };
+
   if (selected("persist")) {
     const std::size_t persist_n = scaled(1'000'000);
     const std::string where = "-h 127.0.0.1 -p " + std::to_string(server.port()) + " -c 1";
-    const double base_persist = bench::redis_benchmark_xadd(where, persist_n, payload, "bench_baseline");
-    const double ours_persist = bench::persist_throughput(server.url(), "bench_persist", persist_n, kData);
-    figures.push_back({"redis_persist_250B_acked_throughput", ours_persist, "events/s",
-                       "redis-benchmark -c1 -P1024 XADD", base_persist, true, ">= 0.8x", 0.8});
+    paired("redis_persist_250B_acked_throughput", "redis-benchmark -c1 -P1024 XADD", ">= 0.8x", 0.8,
+           [&](bool ours, int r) {
+             // A fresh stream each time, dropped after: every run appends to
+             // a stream of the same (empty) start, and Redis' memory stays flat.
+             std::string stream = ours ? "bench_persist_" : "bench_baseline_";
+             stream += std::to_string(r);
+             const double rate = ours ? bench::persist_throughput(server.url(), stream, persist_n, kData)
+                                      : bench::redis_benchmark_xadd(where, persist_n, payload, stream);
+             drop_key(server, stream);
+             return rate;
+           });
   }
 
   if (selected("replay")) {
     const std::size_t replay_n = scaled(1'000'000);
     bench::fill_stream(server.url(), "bench_replay", replay_n, kData);
-    const double base_replay = raw_xrange_throughput(server, "bench_replay");
-    const double ours_replay = replay_throughput(server, "bench_replay", replay_n);
-    figures.push_back({"redis_replay_to_bus_simdjson_throughput", ours_replay, "events/s",
-                       "raw hiredis XRANGE COUNT 1000 loop", base_replay, true, ">= 0.7x", 0.7});
+    paired("redis_replay_to_bus_simdjson_throughput", "raw hiredis XRANGE COUNT 1000 loop", ">= 0.7x", 0.7,
+           [&](bool ours, int) {
+             return ours ? replay_throughput(server, "bench_replay", replay_n)
+                         : raw_xrange_throughput(server, "bench_replay");
+           });
+    drop_key(server, "bench_replay");
   }
 
   if (selected("tail")) {
     const std::size_t tail_n = scaled(1'000'000);
     bench::fill_stream(server.url(), "bench_tail", tail_n, kData);
-    // Alternating rounds; the figure is the round with the median ratio.
-    std::vector<std::pair<double, double>> rounds;  // (ours, floor)
-    for (int r = 0; r < 3; ++r) {
-      double ours = 0, base = 0;
-      if (r % 2 == 0) base = raw_xread_throughput(server, "bench_tail");
-      ours = tail_throughput(server, "bench_tail", tail_n);
-      if (r % 2 == 1) base = raw_xread_throughput(server, "bench_tail");
-      rounds.emplace_back(ours, base);
-      std::printf("tail round %d: %.0f events/s, raw XREAD %.0f events/s, ratio %.3f\n", r + 1, ours, base,
-                  ours / base);
-    }
-    std::sort(rounds.begin(), rounds.end(),
-              [](const auto& a, const auto& b) { return a.first / a.second < b.first / b.second; });
-    std::printf("tail ratio spread %.3f .. %.3f\n", rounds.front().first / rounds.front().second,
-                rounds.back().first / rounds.back().second);
-    figures.push_back({"redis_tail_to_bus_simdjson_throughput", rounds[1].first, "events/s",
-                       "raw hiredis XREAD COUNT 1000 loop", rounds[1].second, true, ">= 0.8x", 0.8});
+    paired("redis_tail_to_bus_simdjson_throughput", "raw hiredis XREAD COUNT 1000 loop", ">= 0.8x", 0.8,
+           [&](bool ours, int) {
+             return ours ? tail_throughput(server, "bench_tail", tail_n) : raw_xread_throughput(server, "bench_tail");
+           });
+    drop_key(server, "bench_tail");
   }
 
   for (const double rate : {10'000.0, 100'000.0}) {
     if (!selected("latency")) break;
     const std::size_t n = scaled(static_cast<std::size_t>(rate * 5));
     // One value per round and percentile, for each contender, alternating.
-    constexpr int kRounds = 3;
     std::vector<Percentiles> ours, raw, spun;
     for (int r = 0; r < kRounds; ++r) {
       raw.push_back(raw_latency(server, rate, n, payload));
