@@ -76,6 +76,9 @@ std::string Metrics::render(const ScrapeInputs& in) const {
   families.push_back(single("event_service_stream_clients_stalled_total",
                             "Stream subscribers disconnected for reading nothing for the stall time",
                             MetricType::Counter, static_cast<double>(c.stream_clients_stalled)));
+  families.push_back(single("event_service_stream_catch_ups_total",
+                            "Times a stream subscriber too slow for the live events read on from Redis instead",
+                            MetricType::Counter, static_cast<double>(c.stream_catch_ups)));
   if (in.stream_length) {
     families.push_back(single("event_service_stream_length", "Entries in the Redis stream at scrape time (XLEN)",
                               MetricType::Gauge, static_cast<double>(*in.stream_length)));

@@ -33,9 +33,10 @@ struct ServiceCounters {
   std::array<std::uint64_t, kRejectionCount> rejected{};
   std::uint64_t replayed = 0;             // republished into the bus by /events/replay
   std::uint64_t stream_missed_ring = 0;   // stream clients overrun in the ring (lossy)
-  std::uint64_t stream_missed_slow = 0;   // stream clients whose socket could not keep up
+  std::uint64_t stream_missed_slow = 0;   // not sent to a slow stream client and not in Redis to read on
   std::uint64_t stream_clients_total = 0;
   std::uint64_t stream_clients_stalled = 0;  // disconnected after reading nothing for the stall time
+  std::uint64_t stream_catch_ups = 0;  // live clients too slow for the live events, sent to read Redis
 
   void reject(Rejection r) noexcept { ++rejected[static_cast<std::size_t>(r)]; }
 };

@@ -11,13 +11,16 @@
 namespace tradpal::eventd {
 namespace {
 
-// Live events a resuming client may hold before newer ones are dropped (and
-// counted): pointers to shared frames, so the bound is on count, not bytes.
+// Live events a resuming client may hold; past that the queue is dropped
+// and the gap reads on over it (Client::behind). Pointers to shared frames,
+// so the bound is on count, not bytes.
 constexpr std::size_t kMaxQueued = 4096;
 // One gap page: at most this many matching events, read from at most
 // kGapScan entries, so a filter that matches nothing still costs a bounded
 // read per job and other readers get their turn between pages.
 constexpr std::size_t kGapEvents = 1000;
+// The fewest a page asks for when a slow socket took less last time.
+constexpr std::size_t kGapEventsMin = 16;
 constexpr std::size_t kGapScan = 10000;
 // How often parked gap reads look at their sockets again.
 constexpr std::uint64_t kDrainCheckMs = 2;
@@ -144,8 +147,14 @@ void SseHub::deliver(std::span<const SseFramePtr> frames) {
       } else if (!client.types.matches(frame->type)) {
       } else if (client.queue.size() < kMaxQueued) {
         client.queue.push_back(frame);
+      } else if (frame->id) {
+        // The queue is full. What it holds and what follows is in Redis:
+        // the gap reads on past it (another pass once this one ends).
+        client.queue.clear();
+        client.queue.push_back(frame);
+        client.behind = true;
       } else {
-        ++client.missed;
+        ++client.missed;  // republished by a replay: not in the stream
         ++counters_.stream_missed_slow;
       }
     }
@@ -160,6 +169,17 @@ bool SseHub::tell_missed(Client& c) {
   c.total_missed += c.missed;
   c.missed = 0;
   c.last_write = std::chrono::steady_clock::now();
+  return true;
+}
+
+bool SseHub::catch_up(Client& c) {
+  if (!c.last_sent || c.gone) return false;
+  ++counters_.stream_catch_ups;
+  // Resuming again: live events queue up while the gap is read, from the
+  // first partition, once the socket has taken what it holds.
+  c.resuming = true;
+  c.behind = false;
+  park_gap(c, 0, (*c.last_sent)[0], kGapEvents);
   return true;
 }
 
@@ -184,6 +204,7 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
   // One write for the whole burst: a syscall per client, not per event.
   batch_.clear();
   std::size_t count = 0;
+  std::size_t replayed = 0;  // of them, without a stream id
   std::array<std::uint32_t, kEventTypeCount> per_type{};
   bool positioned = c.last_sent.has_value();
   if (positioned) scratch_ = *c.last_sent;
@@ -195,6 +216,7 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
     if (!c.types.matches(frame->type)) continue;
     if (!frame->id) {
       batch_ += frame->text;  // replayed: no position
+      ++replayed;
     } else {
       const std::size_t p = frame->partition;
       if (!positioned) {
@@ -236,8 +258,16 @@ void SseHub::write(Client& c, std::span<const SseFramePtr> frames) {
   const http::StreamWrite w = tell_missed(c) ? c.stream.write(batch_) : http::StreamWrite::kOverLimit;
   if (w != http::StreamWrite::kQueued) {
     if (w == http::StreamWrite::kOverLimit) {
-      c.missed += count;
-      counters_.stream_missed_slow += count;
+      // A live burst goes to Redis' copy instead (only replayed events are
+      // lost then). A gap chunk is written only to an empty output, so one
+      // over the limit is an event too large for any stream: missed.
+      if (!c.resuming && catch_up(c)) {
+        c.missed += replayed;
+        counters_.stream_missed_slow += replayed;
+      } else {
+        c.missed += count;
+        counters_.stream_missed_slow += count;
+      }
     }
     return;
   }
@@ -342,16 +372,16 @@ void SseHub::read_gaps_from(Client& c, std::size_t partition) {
     finish_resume(c);
     return;
   }
-  read_gap(c.id, partition, (*c.last_sent)[partition]);
+  read_gap(c.id, partition, (*c.last_sent)[partition], kGapEvents);
 }
 
-void SseHub::read_gap(std::uint64_t client_id, std::size_t partition, StreamId after) {
+void SseHub::read_gap(std::uint64_t client_id, std::size_t partition, StreamId after, std::size_t count) {
   const auto it = clients_.find(client_id);
   if (it == clients_.end()) return;
   const EventTypeSet types = it->second->types;
   readers_.run<redis::EventPage>(
-      [partition, after, types](Reader& reader) {
-        return reader.store().read_partition_after(partition, after, types, kGapEvents, kGapScan);
+      [partition, after, types, count](Reader& reader) {
+        return reader.store().read_partition_after(partition, after, types, count, kGapScan);
       },
       [this, client_id, partition, after](Outcome<redis::EventPage> page) {
         gap_page(client_id, partition, after, std::move(page));
@@ -386,7 +416,8 @@ void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, StreamId a
   StreamId resume_after = after;
   for (std::size_t i = 0; i < frames.size();) {
     if (c.stream.unsent_bytes() != 0) {
-      park_gap(c, partition, resume_after);
+      // The next read asks for about twice what this one could write.
+      park_gap(c, partition, resume_after, std::clamp<std::size_t>(2 * i, kGapEventsMin, kGapEvents));
       return;
     }
     std::size_t j = i;
@@ -410,17 +441,17 @@ void SseHub::gap_page(std::uint64_t client_id, std::size_t partition, StreamId a
       first_live != c.queue.end() && page.value->last && *page.value->last >= *(*first_live)->id;
   if (page.value->more && page.value->last && !reached_live) {
     if (c.stream.unsent_bytes() != 0) {
-      park_gap(c, partition, *page.value->last);
+      park_gap(c, partition, *page.value->last, kGapEvents);
     } else {
-      read_gap(client_id, partition, *page.value->last);
+      read_gap(client_id, partition, *page.value->last, kGapEvents);
     }
     return;
   }
   read_gaps_from(c, partition + 1);
 }
 
-void SseHub::park_gap(Client& c, std::size_t partition, StreamId after) {
-  c.parked = Client::ParkedGap{partition, after};
+void SseHub::park_gap(Client& c, std::size_t partition, StreamId after, std::size_t count) {
+  c.parked = Client::ParkedGap{partition, after, count};
   if (!closed_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&drain_timer_)) == 0) {
     uv_timer_start(&drain_timer_, &SseHub::on_drain_check, kDrainCheckMs, kDrainCheckMs);
   }
@@ -441,7 +472,7 @@ void SseHub::resume_parked() {
     }
   }
   if (!waiting) uv_timer_stop(&drain_timer_);
-  for (const auto& [id, gap] : ready) read_gap(id, gap.partition, gap.after);
+  for (const auto& [id, gap] : ready) read_gap(id, gap.partition, gap.after, gap.count);
 }
 
 void SseHub::on_drain_check(uv_timer_t* timer) noexcept {
@@ -451,6 +482,13 @@ void SseHub::on_drain_check(uv_timer_t* timer) noexcept {
 }
 
 void SseHub::finish_resume(Client& c) {
+  if (c.behind && c.last_sent && !c.gone) {
+    // Live events were dropped from the queue during this pass: read every
+    // partition on from where its pages got.
+    c.behind = false;
+    read_gaps_from(c, 0);
+    return;
+  }
   c.resuming = false;
   const std::vector<SseFramePtr> queued(c.queue.begin(), c.queue.end());
   c.queue.clear();

@@ -14,8 +14,13 @@
 // Each event is encoded once, not once per client; a client costs its
 // socket's unsent bytes (bounded by the server's stream limit) and, while
 // it resumes, a bounded queue of shared pointers. A client that cannot keep
-// up loses events, never slows the others; what it missed is counted and
-// told to it as an SSE event
+// up never slows the others and loses nothing of the stream: when its
+// socket holds as much as a stream may, or its queue is full, it falls back
+// to reading from Redis after the last event it was sent (catch_up), as a
+// resuming client does, at its own pace, and rejoins the live events where
+// the pages reach them. Only what is not in the stream can be missed (the
+// events /events/replay republishes, or an event that alone exceeds the
+// stream's unsent limit); that is counted and told to it as an SSE event
 //   event: missed
 //   data: {"missed": 12, "total_missed": 40}
 //
@@ -157,8 +162,12 @@ class SseHub {
     struct ParkedGap {
       std::size_t partition = 0;
       StreamId after;
+      std::size_t count = 0;  // events to ask for: about what the socket took last time
     };
     std::optional<ParkedGap> parked;
+    // Live events were dropped from the queue while resuming: once this
+    // pass over the partitions ends, another reads on from where it got.
+    bool behind = false;
   };
 
   void drain_inbox();
@@ -168,6 +177,9 @@ class SseHub {
   // in one write; when its socket can take no more they count as missed.
   void write(Client& c, std::span<const SseFramePtr> frames);
   bool tell_missed(Client& c);
+  // A live client whose socket cannot take a burst: it reads on from Redis
+  // after its last event sent. False when it has no position to read after.
+  bool catch_up(Client& c);
   // The ": connected" comment: from here on the client's start is fixed.
   void go_live(Client& c);
   // An `event: error` with {"detail": ...}.
@@ -175,7 +187,9 @@ class SseHub {
   // Redis could not say where the stream ends: live from now, no gap.
   void live_without_start(Client& c, const std::string& error);
   // One page of a partition's gap; the partitions are read one after another.
-  void read_gap(std::uint64_t client_id, std::size_t partition, StreamId after);
+  // `count`: at most that many events (a slow client's pages shrink to what
+  // its socket takes between two looks, so Redis is not read many times over).
+  void read_gap(std::uint64_t client_id, std::size_t partition, StreamId after, std::size_t count);
   // The gap of the partitions from `partition` on (finish_resume after the last).
   void read_gaps_from(Client& c, std::size_t partition);
   // A new client's start: the stream's last id now, then its gap.
@@ -186,7 +200,7 @@ class SseHub {
   // Gap reads wait for slow sockets instead of overflowing them: a page is
   // read only once the client has taken what it holds (checked every few
   // ms while some wait), so a backlog reaches a slow reader whole.
-  void park_gap(Client& c, std::size_t partition, StreamId after);
+  void park_gap(Client& c, std::size_t partition, StreamId after, std::size_t count);
   void resume_parked();
   static void on_drain_check(uv_timer_t* timer) noexcept;
   void finish_resume(Client& c);
