@@ -150,6 +150,7 @@ void SseHub::deliver(std::span<const SseFramePtr> frames) {
       } else if (frame->id) {
         // The queue is full. What it holds and what follows is in Redis:
         // the gap reads on past it (another pass once this one ends).
+        client.dropped += client.queue.size();
         client.queue.clear();
         client.queue.push_back(frame);
         client.behind = true;
@@ -179,6 +180,7 @@ bool SseHub::catch_up(Client& c) {
   // first partition, once the socket has taken what it holds.
   c.resuming = true;
   c.behind = false;
+  c.dropped = 0;
   park_gap(c, 0, (*c.last_sent)[0], kGapEvents);
   return true;
 }
@@ -482,13 +484,21 @@ void SseHub::on_drain_check(uv_timer_t* timer) noexcept {
 }
 
 void SseHub::finish_resume(Client& c) {
-  if (c.behind && c.last_sent && !c.gone) {
-    // Live events were dropped from the queue during this pass: read every
-    // partition on from where its pages got.
+  if (c.behind) {
     c.behind = false;
-    read_gaps_from(c, 0);
-    return;
+    if (c.last_sent && !c.gone) {
+      // Live events were dropped from the queue during this pass: read
+      // every partition on from where its pages got.
+      c.dropped = 0;
+      read_gaps_from(c, 0);
+      return;
+    }
+    // Live without a known start (Redis could not say where the stream
+    // ended): nothing to read after, so what was dropped is missed.
+    c.missed += c.dropped;
+    counters_.stream_missed_slow += c.dropped;
   }
+  c.dropped = 0;
   c.resuming = false;
   const std::vector<SseFramePtr> queued(c.queue.begin(), c.queue.end());
   c.queue.clear();

@@ -166,8 +166,10 @@ class SseHub {
     };
     std::optional<ParkedGap> parked;
     // Live events were dropped from the queue while resuming: once this
-    // pass over the partitions ends, another reads on from where it got.
+    // pass over the partitions ends, another reads on from where it got
+    // (or, with no position to read after, they count as missed).
     bool behind = false;
+    std::uint64_t dropped = 0;  // how many, since the last pass began
   };
 
   void drain_inbox();
