@@ -16,9 +16,11 @@
 // live again. An event whose id is not above the last handled one is never
 // handed over. Against an eventd with partition streams the SSE id is a
 // cursor, one stream id per partition (engine/stream_cursor.h): the
-// subscriber keeps and resumes from that cursor the same way. When eventd says the subscriber fell behind (`event: missed`)
-// it reconnects from its last id at once, so a slow handler loses nothing
-// either. A new subscriber without `from` starts at the stream's end when it
+// subscriber keeps and resumes from that cursor the same way. A slow handler
+// loses nothing either: eventd reads on from Redis for a subscriber that
+// cannot keep up with the live events. What eventd says it could not send
+// at all (`event: missed`: nothing the stream holds) is counted (missed()).
+// A new subscriber without `from` starts at the stream's end when it
 // first connects (eventd names that id), so a disconnect even before the
 // first event loses nothing.
 //
@@ -111,12 +113,17 @@ class EventSubscriberClient {
   [[nodiscard]] std::string last_id() const;
   [[nodiscard]] std::uint64_t handled() const noexcept { return handled_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
+  // Events eventd said it could not send this subscriber (`event: missed`):
+  // only what the stream does not hold (events /events/replay republished,
+  // an event larger than eventd's per-stream limit); the stream's own events
+  // eventd reads again from Redis for a slow subscriber, so none are lost.
+  [[nodiscard]] std::uint64_t missed() const noexcept { return missed_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t handler_failures() const noexcept {
     return handler_failures_.load(std::memory_order_relaxed);
   }
 
  private:
-  enum class Ended { stopped, dropped, rejected, resync };
+  enum class Ended { stopped, dropped, rejected };
   Ended session(std::string& why, int& status, std::string& detail);
   void deliver(std::string_view id, std::string_view event_name, std::string_view data);
   void set_state(StreamState s, std::string_view detail);
@@ -132,7 +139,7 @@ class EventSubscriberClient {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
   std::optional<StreamCursor> last_;  // the cursor after the last event handled (or the start); guarded by mu_
-  std::atomic<std::uint64_t> handled_{0}, reconnects_{0}, handler_failures_{0};
+  std::atomic<std::uint64_t> handled_{0}, reconnects_{0}, handler_failures_{0}, missed_{0};
   std::exception_ptr thread_error_;
 };
 

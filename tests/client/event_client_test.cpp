@@ -288,13 +288,13 @@ std::string sse_event(const std::string& id, const std::string& n) {
   return "id: " + id + "\nevent: risk_alert\ndata: " + json + "\n\n";
 }
 
-// eventd tells a client that fell behind `missed` and may already have sent
-// newer events in the same burst: those are not handled, the reconnect asks
-// from the last event before the hole, and the hole is read then.
-TEST(ClientErrors, EventsAfterAMissedNoteAreReadAgainNotSkipped) {
-  ScriptedStreamServer server({sse_event("1-0", "1") + "event: missed\ndata: {\"missed\": 1}\n\n" +
-                                   sse_event("3-0", "3"),
-                               sse_event("2-0", "2") + sse_event("3-0", "3")});
+// eventd's `missed` note names events the stream does not hold (eventd
+// reads the stream's own again for a slow client): nothing a reconnect could
+// bring back. The subscriber counts them and goes on on the same connection,
+// handling what follows the note.
+TEST(ClientErrors, AMissedNoteIsCountedAndTheStreamGoesOn) {
+  ScriptedStreamServer server({sse_event("1-0", "1") + "event: missed\ndata: {\"missed\": 2, \"total_missed\": 2}\n\n" +
+                               sse_event("3-0", "3")});
   SubscriberOptions so;
   so.url = "http://127.0.0.1:" + std::to_string(server.port);
   so.from = "0-0";
@@ -310,15 +310,16 @@ TEST(ClientErrors, EventsAfterAMissedNoteAreReadAgainNotSkipped) {
   for (;;) {
     {
       std::lock_guard lock(mu);
-      if (got.size() >= 3 || std::chrono::steady_clock::now() > deadline) break;
+      if (got.size() >= 2 || std::chrono::steady_clock::now() > deadline) break;
     }
     std::this_thread::sleep_for(5ms);
   }
+  std::this_thread::sleep_for(50ms);  // a reconnect, were there one, would show by now
   sub.stop();
-  EXPECT_EQ(got, (std::vector<std::string>{"1-0", "2-0", "3-0"}));
-  const auto requests = server.seen_requests();
-  ASSERT_GE(requests.size(), 2u);
-  EXPECT_NE(requests[1].find("Last-Event-ID: 1-0\r\n"), std::string::npos) << requests[1];
+  EXPECT_EQ(got, (std::vector<std::string>{"1-0", "3-0"}));
+  EXPECT_EQ(sub.missed(), 2u);
+  EXPECT_EQ(server.seen_requests().size(), 1u) << "no reconnect for a missed note";
+  EXPECT_EQ(sub.reconnects(), 0u);
 }
 
 TEST(ClientErrors, CallsPendingWhenTheClientIsDestroyedFailAsClosed) {
