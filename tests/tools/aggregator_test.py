@@ -23,7 +23,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Cluster, RedisServer, read_log, wait_until  # noqa: E402
+from eventd_support import Cluster, RedisServer, kill_all, read_log, wait_until  # noqa: E402
 
 AGGREGATOR = sys.argv[1]
 LATENESS_US = 500_000
@@ -197,10 +197,7 @@ def main():
             assert cluster.master_of(slots[0]) != cluster.master_of(slots[1]), slots
             kill_and_restart(cluster.url, cluster.client, procs, bars=bars, tag="md", where="on a 3-master cluster: ")
         finally:
-            for p in procs:
-                if p.proc.poll() is None:
-                    p.proc.kill()
-                    p.proc.wait()
+            kill_all(procs)
             cluster.close()
 
         bad = subprocess.run([AGGREGATOR, "--intervals", "fast"], capture_output=True, text=True)
@@ -216,10 +213,7 @@ def main():
             print("aggregator's log:\n" + p.output())
         return 1
     finally:
-        for p in procs:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
+        kill_all(procs)
         redis.close()
 
 

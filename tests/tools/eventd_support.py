@@ -45,6 +45,13 @@ def read_log(file):
     return b"".join(parts).decode(errors="replace")
 
 
+def kill_all(children):
+    """SIGKILLs every child (an object with a .proc Popen) still running, and reaps it."""
+    for child in children:
+        if child.proc.poll() is None:
+            child.proc.kill()
+            child.proc.wait()
+
 def wait_until(condition, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while True:

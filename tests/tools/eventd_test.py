@@ -574,6 +574,27 @@ def stream_resumes_across_an_eventd_restart(ctx):
         redis.close()
 
 
+def xadd_event(client, event_type, event_id, data):
+    """XADDs a TradPal event as another writer would; returns its stream id."""
+    return client.command("XADD", "tradpal_events", "*", "event", json.dumps(
+        {"event_type": event_type, "event_id": event_id, "timestamp": "2026-11-30T10:00:00", "source": "t",
+         "data": data, "metadata": {}}))
+
+
+def read_all_events(sse, count, timeout):
+    """The next `count` events of `sse` (each within `timeout` s); fails on a
+    `missed` note or a wait, saying how far it got."""
+    got = []
+    while len(got) < count:
+        try:
+            e = sse.next_event(timeout)
+        except AssertionError as err:
+            raise AssertionError(f"after {len(got)} of {count} events: {err}") from None
+        check(e["event"] != "missed", f"told it missed events after {len(got)}: {e['data']}")
+        got.append(e)
+    return got
+
+
 @test
 def slow_live_client_reads_on_from_redis_and_misses_nothing(ctx):
     # ~8 MB published while a live client reads nothing: past what the
@@ -581,17 +602,9 @@ def slow_live_client_reads_on_from_redis_and_misses_nothing(ctx):
     # holds unsent for a stream. The client falls back to reading the stream
     # from Redis after the last event it was sent, and gets every event in
     # order, with no `missed` note; the catch-up is counted.
-    def metric(name):
-        _, _, text = ctx.eventd.request("GET", "/metrics", raw=True)
-        m = re.search("^" + re.escape(name) + r" (\S+)$", text, re.M)
-        return float(m.group(1)) if m else None
-
-    def slow_drops():
-        _, _, text = ctx.eventd.request("GET", "/metrics", raw=True)
-        m = re.search(r'event_service_events_dropped_total\{reason="stream_client_slow"\} (\S+)', text)
-        return float(m.group(1)) if m else 0.0
-
-    catch_ups, drops = metric("event_service_stream_catch_ups_total"), slow_drops()
+    catch_ups = "event_service_stream_catch_ups_total"
+    drops = 'event_service_events_dropped_total{reason="stream_client_slow"}'
+    before = scrape(ctx)
     sse = SseClient(ctx.eventd.port, "/events/stream?event_type=feature_vector_update", rcvbuf=4096)
     try:
         big = "x" * 20000
@@ -606,17 +619,14 @@ def slow_live_client_reads_on_from_redis_and_misses_nothing(ctx):
             eq(r.status, 200, "publish")
             ids.append(body["message_id"])
         c.close()
-        got = []
-        while len(got) < len(ids):
-            e = sse.next_event(20)
-            check(e["event"] != "missed", f"told it missed events after {len(got)}: {e['data']}")
-            got.append((e["id"], json.loads(e["data"])["data"]["n"]))
-        eq([i for i, _ in got], ids, "every event, in stream order")
-        eq([n for _, n in got], list(range(400)), "each once")
+        got = read_all_events(sse, len(ids), 20)
+        eq([e["id"] for e in got], ids, "every event, in stream order")
+        eq([json.loads(e["data"])["data"]["n"] for e in got], list(range(400)), "each once")
     finally:
         sse.close()
-    check(metric("event_service_stream_catch_ups_total") > catch_ups, "the catch-up counted")
-    eq(slow_drops(), drops, "nothing dropped for the slow client")
+    after = scrape(ctx)
+    check(after[catch_ups] > before.get(catch_ups, 0.0), "the catch-up counted")
+    eq(after.get(drops, 0.0), before.get(drops, 0.0), "nothing dropped for the slow client")
 
 
 @test
@@ -625,25 +635,15 @@ def slow_client_resuming_a_large_backlog_gets_all_of_it(ctx):
     # what the server holds unsent for a stream. The gap is in Redis, so it
     # is read as fast as the client takes it: nothing is missed.
     c = ctx.redis.client()
-    start = c.command("XADD", "tradpal_events", "*", "event", json.dumps(
-        {"event_type": "sentiment_data_update", "event_id": "00000000-0000-4000-8000-000000000000",
-         "timestamp": "2026-11-30T10:00:00", "source": "t", "data": {"n": -1}, "metadata": {}}))
+    start = xadd_event(c, "sentiment_data_update", "00000000-0000-4000-8000-000000000000", {"n": -1})
     big = "x" * 20000
-    ids = []
-    for n in range(400):
-        ev = {"event_type": "sentiment_data_update", "event_id": f"00000000-0000-4000-8000-{n:012d}",
-              "timestamp": "2026-11-30T10:00:00", "source": "t", "data": {"n": n, "pad": big}, "metadata": {}}
-        ids.append(c.command("XADD", "tradpal_events", "*", "event", json.dumps(ev)))
+    ids = [xadd_event(c, "sentiment_data_update", f"00000000-0000-4000-8000-{n:012d}", {"n": n, "pad": big})
+           for n in range(400)]
     sse = SseClient(ctx.eventd.port, "/events/stream?event_type=sentiment_data_update",
                     headers={"Last-Event-ID": start}, rcvbuf=4096)
     try:
         time.sleep(1.0)  # reads nothing for a while: every buffer on the way fills up
-        got = []
-        while len(got) < len(ids):
-            e = sse.next_event(20)
-            check(e["event"] != "missed", f"told it missed events after {len(got)}: {e['data']}")
-            got.append(e["id"])
-        eq(got, ids, "the whole backlog, in order")
+        eq([e["id"] for e in read_all_events(sse, len(ids), 20)], ids, "the whole backlog, in order")
     finally:
         sse.close()
 
@@ -655,16 +655,12 @@ def resuming_client_overrun_by_live_events_gets_every_one(ctx):
     # is dropped and the gap reads on over it from Redis: every stored and
     # live event arrives once, in stream order, and nothing is called missed.
     c = ctx.redis.client()
-    start = c.command("XADD", "tradpal_events", "*", "event", json.dumps(
-        {"event_type": "economic_data_update", "event_id": "00000000-0000-4000-8000-100000000000",
-         "timestamp": "2026-11-30T10:00:00", "source": "t", "data": {"n": -1}, "metadata": {}}))
+    start = xadd_event(c, "economic_data_update", "00000000-0000-4000-8000-100000000000", {"n": -1})
     big = "x" * 20000
     ids = []
 
     def add(n, data):
-        ev = {"event_type": "economic_data_update", "event_id": f"00000000-0000-4000-8000-2{n:011d}",
-              "timestamp": "2026-11-30T10:00:00", "source": "t", "data": data, "metadata": {}}
-        ids.append(c.command("XADD", "tradpal_events", "*", "event", json.dumps(ev)))
+        ids.append(xadd_event(c, "economic_data_update", f"00000000-0000-4000-8000-2{n:011d}", data))
 
     for n in range(300):
         add(n, {"n": n, "pad": big})  # 6 MB of backlog
@@ -674,15 +670,8 @@ def resuming_client_overrun_by_live_events_gets_every_one(ctx):
         for n in range(300, 5300):
             add(n, {"n": n})
         time.sleep(0.5)  # reads nothing meanwhile
-        got = []
-        while len(got) < len(ids):
-            try:
-                e = sse.next_event(30)
-            except AssertionError as err:
-                raise AssertionError(f"after {len(got)} of {len(ids)} events: {err}") from None
-            check(e["event"] != "missed", f"told it missed events after {len(got)}: {e['data']}")
-            got.append(e["id"])
-        eq(got, ids, "the backlog and the live events, each once, in order")
+        eq([e["id"] for e in read_all_events(sse, len(ids), 30)], ids,
+           "the backlog and the live events, each once, in order")
     finally:
         sse.close()
 

@@ -29,7 +29,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventd_support import Cluster, RedisError, RedisServer, free_port, read_log, wait_until  # noqa: E402
+from eventd_support import Cluster, RedisError, RedisServer, free_port, kill_all, read_log, wait_until  # noqa: E402
 
 ROUTER = sys.argv[1]
 STREAM = "tradpal_events"
@@ -353,10 +353,7 @@ def main():
                 assert p.proc.wait(10) == 0, p.output()
             partitioned_source(cluster.url, cc, rules_path, procs, where)
         finally:
-            for p in procs:
-                if p.proc.poll() is None:
-                    p.proc.kill()
-                    p.proc.wait()
+            kill_all(procs)
             cluster.close()
 
         # Bad configurations: status 2 and a line naming the setting or place.
@@ -385,10 +382,7 @@ def main():
             print("router's log:\n" + p.output())
         return 1
     finally:
-        for p in procs:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
+        kill_all(procs)
         redis.close()
 
 
