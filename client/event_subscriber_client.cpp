@@ -8,8 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -42,19 +40,6 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
-
-// The count of a `missed` note's data, {"missed": 12, "total_missed": 40};
-// 1 when it names none (a note says at least one was missed).
-std::uint64_t missed_count(std::string_view data) noexcept {
-  constexpr std::string_view key = "\"missed\"";
-  std::size_t at = data.find(key);
-  if (at == std::string_view::npos) return 1;
-  at = data.find_first_not_of(" \t:", at + key.size());
-  std::uint64_t n = 0;
-  const char* end = data.data() + data.size();
-  if (at == std::string_view::npos || std::from_chars(data.data() + at, end, n).ec != std::errc() || n == 0) return 1;
-  return n;
-}
 
 }  // namespace
 
@@ -236,7 +221,7 @@ EventSubscriberClient::Ended EventSubscriberClient::session(std::string& why, in
       // itself; what it says it missed is not in the stream (events a
       // replay republished, one too large for a stream), so a reconnect
       // could not bring it back either. Counted; the stream goes on.
-      missed_.fetch_add(missed_count(m.data), std::memory_order_relaxed);
+      missed_.fetch_add(detail::missed_count(m.data), std::memory_order_relaxed);
       return;
     }
     if (m.event == "error") {

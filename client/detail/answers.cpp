@@ -22,6 +22,19 @@ void append_loc_item(std::string& out, simdjson::ondemand::value v) {
 
 }  // namespace
 
+std::uint64_t missed_count(std::string_view data) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(data);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object root;
+  std::uint64_t n = 0;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(root) ||
+      root.find_field_unordered("missed").get_uint64().get(n) || n == 0) {
+    return 1;
+  }
+  return n;
+}
+
 std::string error_detail(std::string_view body) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(body);

@@ -132,5 +132,12 @@ TEST(Answers, ErrorDetailReadsBothFastApiShapes) {
   EXPECT_EQ(detail::url_encode("2026-01-01T00:00:00+01:00 x/y"), "2026-01-01T00:00:00%2B01:00%20x%2Fy");
 }
 
+TEST(Answers, MissedCountReadsTheNoteOrSaysOne) {
+  EXPECT_EQ(detail::missed_count(R"({"total_missed": 40, "missed": 12})"), 12u);
+  EXPECT_EQ(detail::missed_count(R"({"total_missed": 40})"), 1u);
+  EXPECT_EQ(detail::missed_count("{}x"), 1u);
+  EXPECT_EQ(detail::missed_count(R"({"missed": 0})"), 1u);
+}
+
 }  // namespace
 }  // namespace tradpal::client
