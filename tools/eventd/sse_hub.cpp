@@ -12,7 +12,7 @@ namespace tradpal::eventd {
 namespace {
 
 // Live events a resuming client may hold; past that the queue is dropped
-// and the gap reads on over it (Client::behind). Pointers to shared frames,
+// and the gap reads on over it (Client::dropped). Pointers to shared frames,
 // so the bound is on count, not bytes.
 constexpr std::size_t kMaxQueued = 4096;
 // One gap page: at most this many matching events, read from at most
@@ -153,7 +153,6 @@ void SseHub::deliver(std::span<const SseFramePtr> frames) {
         client.dropped += client.queue.size();
         client.queue.clear();
         client.queue.push_back(frame);
-        client.behind = true;
       } else {
         ++client.missed;  // republished by a replay: not in the stream
         ++counters_.stream_missed_slow;
@@ -179,7 +178,6 @@ bool SseHub::catch_up(Client& c) {
   // Resuming again: live events queue up while the gap is read, from the
   // first partition, once the socket has taken what it holds.
   c.resuming = true;
-  c.behind = false;
   c.dropped = 0;
   park_gap(c, 0, (*c.last_sent)[0], kGapEvents);
   return true;
@@ -484,20 +482,17 @@ void SseHub::on_drain_check(uv_timer_t* timer) noexcept {
 }
 
 void SseHub::finish_resume(Client& c) {
-  if (c.behind) {
-    c.behind = false;
-    if (c.last_sent && !c.gone) {
-      // Live events were dropped from the queue during this pass: read
-      // every partition on from where its pages got.
-      c.dropped = 0;
-      read_gaps_from(c, 0);
-      return;
-    }
-    // Live without a known start (Redis could not say where the stream
-    // ended): nothing to read after, so what was dropped is missed.
-    c.missed += c.dropped;
-    counters_.stream_missed_slow += c.dropped;
+  if (c.dropped != 0 && c.last_sent && !c.gone) {
+    // Live events were dropped from the queue during this pass: read every
+    // partition on from where its pages got.
+    c.dropped = 0;
+    read_gaps_from(c, 0);
+    return;
   }
+  // Live without a known start (Redis could not say where the stream
+  // ended): nothing to read after, so what was dropped is missed.
+  c.missed += c.dropped;
+  counters_.stream_missed_slow += c.dropped;
   c.dropped = 0;
   c.resuming = false;
   const std::vector<SseFramePtr> queued(c.queue.begin(), c.queue.end());

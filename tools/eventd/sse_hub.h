@@ -165,11 +165,10 @@ class SseHub {
       std::size_t count = 0;  // events to ask for: about what the socket took last time
     };
     std::optional<ParkedGap> parked;
-    // Live events were dropped from the queue while resuming: once this
-    // pass over the partitions ends, another reads on from where it got
-    // (or, with no position to read after, they count as missed).
-    bool behind = false;
-    std::uint64_t dropped = 0;  // how many, since the last pass began
+    // Live events dropped from the full queue while resuming, since this
+    // pass over the partitions began: when it ends, another reads on from
+    // where it got (or, with no position to read after, they count missed).
+    std::uint64_t dropped = 0;
   };
 
   void drain_inbox();
