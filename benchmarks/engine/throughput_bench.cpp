@@ -169,42 +169,40 @@ void BusThroughput(benchmark::State& state, Shape shape, std::size_t event_bytes
       const tradpal::TimestampNs feed_time = tradpal::now_ns();
       tradpal::Claim claim;
       SpinThenYield wait;
-      if (setup.batch) {
-        std::vector<tradpal::EventSpec> specs(
-            kPublishBatch, {.type = tradpal::EventType::market_data_update, .source = kSource, .data = data,
-                            .metadata = kMetadata});
+      // Publishes this thread's events in calls of up to kPublishBatch;
+      // attempt(n) answers how many went in (0: back-pressured, so wait).
+      auto in_batches = [&](auto attempt) {
         wait_for_go();
         for (std::int64_t left = events / producers; left > 0;) {
-          const auto n = static_cast<std::size_t>(std::min<std::int64_t>(left, kPublishBatch));
-          const auto r = bus.try_publish_batch(std::span(specs.data(), n));
-          if (r.published == 0) {
+          const std::size_t done = attempt(static_cast<std::size_t>(std::min<std::int64_t>(left, kPublishBatch)));
+          if (done == 0) {
             wait.idle();
             continue;
           }
           wait.reset();
-          left -= static_cast<std::int64_t>(r.published);
+          left -= static_cast<std::int64_t>(done);
         }
+      };
+      if (setup.batch) {
+        std::vector<tradpal::EventSpec> specs(
+            kPublishBatch, {.type = tradpal::EventType::market_data_update, .source = kSource, .data = data,
+                            .metadata = kMetadata});
+        in_batches([&](std::size_t n) { return bus.try_publish_batch(std::span(specs.data(), n)).published; });
         return;
       }
       if (setup.claim_batch) {
         const std::vector<tradpal::ClaimRequest> requests(kPublishBatch, request);
         std::vector<tradpal::Claim> claims(kPublishBatch);
-        wait_for_go();
-        for (std::int64_t left = events / producers; left > 0;) {
-          const auto n = static_cast<std::size_t>(std::min<std::int64_t>(left, kPublishBatch));
+        in_batches([&](std::size_t n) -> std::size_t {
           const std::span<tradpal::Claim> run(claims.data(), n);
-          if (bus.try_claim_batch(std::span(requests.data(), n), run) != tradpal::PublishStatus::ok) {
-            wait.idle();
-            continue;
-          }
-          wait.reset();
+          if (bus.try_claim_batch(std::span(requests.data(), n), run) != tradpal::PublishStatus::ok) return 0;
           for (tradpal::Claim& c : run) {
             std::memcpy(c.data(), data.data(), data.size());
             std::memcpy(c.metadata(), kMetadata.data(), kMetadata.size());
           }
           bus.commit_batch(run);
-          left -= static_cast<std::int64_t>(n);
-        }
+          return n;
+        });
         return;
       }
       tradpal::Publication publication;
